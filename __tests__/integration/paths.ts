@@ -1,0 +1,8 @@
+export const IT_DIR = process.env.FRESH_DEPLOY_IT_DIR ?? '/tmp/fresh-deploy-it'
+/** Per test worker: where this file's sshd facts are kept. */
+export const SSHD_FILE = (): string => `${IT_DIR}/sshd-${process.pid}.json`
+
+/** The base image of the example app: python:3.12-slim on GitHub's runners, a local one here. */
+export function baseImage(): string {
+  return process.env.FRESH_DEPLOY_BASE_IMAGE ?? 'fresh-deploy/python-base:bookworm'
+}

@@ -1,0 +1,1791 @@
+export const id = 42;
+export const ids = [42];
+export const modules = {
+
+/***/ 9661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  run: () => (/* binding */ run)
+});
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __webpack_require__(6257);
+// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js + 22 modules
+var github = __webpack_require__(2413);
+;// CONCATENATED MODULE: ./src/deployment.ts
+// GitHub Deployments API: one deployment per run when `environment` is set, its status following
+// the run (in_progress, then success or failure). Everything here is best effort: a missing
+// token, a missing GITHUB_REPOSITORY or an API that refuses (no `deployments: write`, a fork's
+// read-only token, GHES without the API...) is a warning, never a failed deploy.
+
+
+/** GitHub limits a deployment status description to 140 characters. */
+const MAX_DESCRIPTION = 140;
+/** Shortens text to at most max characters, ending with an ellipsis when cut. */
+function truncate(text, max = MAX_DESCRIPTION) {
+    const chars = Array.from(text);
+    if (chars.length <= max)
+        return text;
+    return `${chars.slice(0, max - 1).join('')}…`;
+}
+/** The URL of this workflow run (and attempt), or undefined outside a runner. */
+function logUrl(env = process.env) {
+    const repository = env.GITHUB_REPOSITORY;
+    const runId = env.GITHUB_RUN_ID;
+    if (!repository || !runId)
+        return undefined;
+    const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+    const attempt = env.GITHUB_RUN_ATTEMPT;
+    const base = `${server}/${repository}/actions/runs/${runId}`;
+    return attempt && /^\d+$/.test(attempt) ? `${base}/attempts/${attempt}` : base;
+}
+/** owner and repo from GITHUB_REPOSITORY, or undefined when it is missing or malformed. */
+function repoFromEnv(env = process.env) {
+    const m = /^([^/\s]+)\/([^/\s]+)$/.exec((env.GITHUB_REPOSITORY ?? '').trim());
+    return m ? { owner: m[1], repo: m[2] } : undefined;
+}
+/** A short, token-free description of an API failure. */
+function describeError(err, token) {
+    const e = err;
+    let text = e && typeof e.message === 'string' ? e.message : String(err);
+    if (token)
+        text = text.split(token).join('***');
+    text = text.split('\n')[0];
+    const status = typeof e?.status === 'number' ? `HTTP ${e.status}: ` : '';
+    const hint = e?.status === 403 || e?.status === 404
+        ? ' (does the workflow grant `permissions: deployments: write` to github-token?)'
+        : '';
+    return `${status}${text}${hint}`;
+}
+/**
+ * Creates a deployment for ref in environment and posts in_progress. Returns undefined (after
+ * core.warning) when there is no token, no GITHUB_REPOSITORY, or the API refuses (no permission
+ * etc.) — never throws.
+ */
+async function startDeployment(o) {
+    try {
+        return await start(o);
+    }
+    catch (err) {
+        core/* warning */.$e(`Deployment for environment ${o.environment} not recorded: ${describeError(err, o.token)}`);
+        return undefined;
+    }
+}
+async function start(o) {
+    const where = `environment ${o.environment}`;
+    if (!o.token) {
+        core/* warning */.$e(`No github-token: the GitHub Deployment for ${where} is not recorded.`);
+        return undefined;
+    }
+    const repo = repoFromEnv();
+    if (!repo) {
+        core/* warning */.$e(`GITHUB_REPOSITORY is not set (owner/repo): the GitHub Deployment for ${where} is not recorded.`);
+        return undefined;
+    }
+    const octokit = github/* getOctokit */.Q(o.token, { baseUrl: apiUrl() });
+    const created = await octokit.rest.repos.createDeployment({
+        ...repo,
+        ref: o.ref,
+        environment: o.environment,
+        auto_merge: false,
+        required_contexts: [],
+        description: truncate(o.description),
+        transient_environment: false
+    });
+    // 202 means GitHub merged the default branch instead of deploying; it carries no id.
+    const id = created.data.id;
+    if (typeof id !== 'number') {
+        const message = created.data.message;
+        core/* warning */.$e(`GitHub did not create a deployment for ${where} (HTTP ${created.status}${message ? `: ${String(message)}` : ''}).`);
+        return undefined;
+    }
+    core/* info */.pq(`GitHub Deployment ${id} created for ${o.ref} in ${where}`);
+    const post = async (state, description) => {
+        const url = logUrl();
+        await octokit.rest.repos.createDeploymentStatus({
+            ...repo,
+            deployment_id: id,
+            state,
+            description: truncate(description),
+            ...(url ? { log_url: url } : {}),
+            ...(o.environmentUrl ? { environment_url: o.environmentUrl } : {})
+        });
+    };
+    try {
+        await post('in_progress', o.description);
+    }
+    catch (err) {
+        // The deployment exists; its final status may still go through.
+        core/* warning */.$e(`Deployment ${id}: could not post in_progress: ${describeError(err, o.token)}`);
+    }
+    let finished = false;
+    return {
+        id,
+        async finish(state, description) {
+            if (finished)
+                return;
+            finished = true;
+            try {
+                await post(state, description);
+                core/* info */.pq(`GitHub Deployment ${id}: ${state}`);
+            }
+            catch (err) {
+                core/* warning */.$e(`Deployment ${id}: could not post ${state}: ${describeError(err, o.token)}`);
+            }
+        }
+    };
+}
+function apiUrl() {
+    return (process.env.GITHUB_API_URL || github/* context */._.apiUrl || 'https://api.github.com').replace(/\/+$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/http-probe.ts
+async function httpProbeFromRunner(o) {
+    const deadline = Date.now() + o.timeoutSeconds * 1000;
+    let attempts = 0;
+    let status = '000';
+    let body = '';
+    for (;;) {
+        attempts++;
+        try {
+            const res = await fetch(o.url, { signal: AbortSignal.timeout(o.intervalSeconds * 1000 + 1000), redirect: 'follow' });
+            status = String(res.status);
+            body = (await res.text()).slice(0, 2000);
+            if (res.ok && (o.expect === '' || body.includes(o.expect)))
+                break;
+        }
+        catch {
+            status = '000';
+            body = '';
+        }
+        if (Date.now() + o.intervalSeconds * 1000 > deadline)
+            break;
+        await new Promise(r => setTimeout(r, o.intervalSeconds * 1000));
+    }
+    return { attempts, status, body, from: 'runner' };
+}
+
+;// CONCATENATED MODULE: ./src/input-helper.ts
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** Quote a value for an error message; long values are shortened, control characters shown. */
+function quoteValue(value) {
+    const shown = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+    return JSON.stringify(shown);
+}
+function fail(input, value, expected) {
+    const shown = value === undefined ? '' : ` ${quoteValue(value)}`;
+    throw new InputError(input, `input ${input}:${shown} is not valid: ${expected}`);
+}
+function parseBoolean(get, name) {
+    const raw = get(name).trim();
+    if (/^true$/i.test(raw))
+        return true;
+    if (/^false$/i.test(raw))
+        return false;
+    return fail(name, raw, 'expected true or false');
+}
+function parseInteger(get, name, min, max = Number.MAX_SAFE_INTEGER) {
+    const raw = get(name).trim();
+    if (!/^\d+$/.test(raw))
+        return fail(name, raw, `expected a whole number from ${min} to ${max}`);
+    const value = Number(raw);
+    if (value < min || value > max)
+        return fail(name, raw, `expected a whole number from ${min} to ${max}`);
+    return value;
+}
+function parseEnum(get, name, allowed) {
+    const raw = get(name).trim();
+    const found = allowed.find(a => a.toLowerCase() === raw.toLowerCase());
+    if (found === undefined)
+        return fail(name, raw, `expected one of ${allowed.map(a => `"${a}"`).join(', ')}`);
+    return found;
+}
+/** Splits a list input: one item per line or comma-separated; blanks dropped. */
+function parseList(raw) {
+    return raw
+        .split(/[\n,]/)
+        .map(s => s.trim())
+        .filter(s => s !== '');
+}
+/** Lines of a multi-line input; blanks and # comments dropped. */
+function parseLines(raw) {
+    return raw
+        .split('\n')
+        .map(s => s.trim())
+        .filter(s => s !== '' && !s.startsWith('#'));
+}
+// A value that becomes a path argument or a host name must not be taken for an option and
+// must be one line: we pass it as data, but a newline in a path is never what a user meant.
+function checkNoControl(name, value) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        fail(name, value, 'it contains a newline or control character');
+}
+function checkRelativePath(name, value) {
+    checkNoControl(name, value);
+    if (value.startsWith('/'))
+        fail(name, value, 'expected a path relative to project-dir');
+    if (value.split('/').includes('..'))
+        fail(name, value, 'a path relative to project-dir must not contain ".."');
+}
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
+const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
+// Compose itself restricts service names to this set.
+const SERVICE_RE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+const PROJECT_RE = /^[a-z0-9][a-z0-9_-]*$/;
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function parseHost(name, raw) {
+    const host = raw.trim();
+    if (!HOST_RE.test(host))
+        fail(name, raw, 'expected a host name or IP address');
+    return host.replace(/^\[(.*)\]$/, '$1');
+}
+function parseProxyJump(raw) {
+    const value = raw.trim();
+    if (value === '')
+        return '';
+    const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(value);
+    if (!m)
+        return fail('proxy-jump', raw, 'expected [user@]host[:port]');
+    if (m[1] !== undefined && !USER_RE.test(m[1]))
+        fail('proxy-jump', raw, 'the user part is not a valid user name');
+    parseHost('proxy-jump', m[2]);
+    if (m[3] !== undefined) {
+        const port = Number(m[3]);
+        if (port < 1 || port > 65535)
+            fail('proxy-jump', raw, 'the port must be from 1 to 65535');
+    }
+    return value;
+}
+function parseKnownHosts(raw) {
+    const lines = parseLines(raw);
+    for (const line of lines) {
+        // <hosts> [marker] <keytype> <base64>, optionally with a comment; markers start with @.
+        const fields = line.split(/\s+/);
+        const offset = fields[0]?.startsWith('@') ? 1 : 0;
+        const type = fields[offset + 1];
+        const key = fields[offset + 2];
+        if (type === undefined || key === undefined || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+=*$/.test(key)) {
+            fail('ssh-known-hosts', line, 'expected known_hosts lines like "host ssh-ed25519 AAAA…" (ssh-keyscan HOST prints them)');
+        }
+    }
+    return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+function parseKey(raw) {
+    if (raw.trim() === '')
+        return '';
+    const key = raw.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(key)) {
+        // The value is a secret: say what is wrong without quoting it.
+        throw new InputError('ssh-key', 'input ssh-key is not valid: expected a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----)');
+    }
+    return `${key}\n`;
+}
+function parseSsh(get, connectTimeout) {
+    const rawHost = get('host');
+    if (rawHost.trim() === '')
+        return undefined;
+    const host = parseHost('host', rawHost);
+    const port = parseInteger(get, 'port', 1, 65535);
+    const username = get('username').trim();
+    if (username !== '' && !USER_RE.test(username))
+        fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")');
+    const key = parseKey(get('ssh-key'));
+    if (key === '') {
+        throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`);
+    }
+    const strict = parseBoolean(get, 'ssh-strict');
+    const knownHosts = parseKnownHosts(get('ssh-known-hosts'));
+    const fingerprintRaw = get('ssh-host-fingerprint').trim();
+    if (fingerprintRaw !== '' && !FINGERPRINT_RE.test(fingerprintRaw)) {
+        fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf');
+    }
+    const hostFingerprint = fingerprintRaw.replace(/=$/, '');
+    const proxyJump = parseProxyJump(get('proxy-jump'));
+    if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
+        fail('ssh-strict', 'false', 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
+    }
+    if (knownHosts !== '' && hostFingerprint !== '') {
+        fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both');
+    }
+    if (hostFingerprint !== '' && proxyJump !== '') {
+        fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead');
+    }
+    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout };
+}
+function getSettings(get) {
+    const connectTimeout = parseInteger(get, 'connect-timeout', 1);
+    const ssh = parseSsh(get, connectTimeout);
+    const projectDir = get('project-dir').trim();
+    if (projectDir === '')
+        fail('project-dir', projectDir, 'a directory on the target is required');
+    checkNoControl('project-dir', projectDir);
+    const composeFiles = parseList(get('compose-files'));
+    for (const f of composeFiles)
+        checkRelativePath('compose-files', f);
+    const composeProjectName = get('compose-project-name').trim();
+    if (composeProjectName !== '' && !PROJECT_RE.test(composeProjectName)) {
+        fail('compose-project-name', composeProjectName, 'expected lowercase letters, digits, "_" and "-", starting with a letter or digit');
+    }
+    const composeCommand = parseEnum(get, 'compose-command', ['auto', 'docker compose', 'docker-compose']);
+    const service = get('service').trim();
+    if (!SERVICE_RE.test(service))
+        fail('service', service, 'expected a compose service name (letters, digits, ".", "_", "-")');
+    const sync = parseEnum(get, 'sync', ['none', 'git']);
+    const syncDiscardChanges = parseBoolean(get, 'sync-discard-changes');
+    const ref = get('ref').trim();
+    checkNoControl('ref', ref);
+    if (sync === 'git') {
+        if (ref === '')
+            fail('ref', ref, 'sync: git needs a ref to check out');
+        if (ref.startsWith('-'))
+            fail('ref', ref, 'a git ref cannot start with "-"');
+    }
+    const sourceDir = get('source-dir').trim();
+    if (sourceDir === '')
+        fail('source-dir', sourceDir, 'expected a directory relative to project-dir');
+    checkRelativePath('source-dir', sourceDir);
+    const containerSourceDir = get('container-source-dir').trim();
+    checkNoControl('container-source-dir', containerSourceDir);
+    if (!containerSourceDir.startsWith('/'))
+        fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container');
+    const sourceExclude = parseLines(get('source-exclude'));
+    for (const p of sourceExclude) {
+        if (p.startsWith('/'))
+            fail('source-exclude', p, 'patterns are relative to source-dir');
+    }
+    const stopRaw = get('stop-timeout').trim();
+    const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 0);
+    const verifyUrl = get('verify-url').trim();
+    if (verifyUrl !== '') {
+        let url;
+        try {
+            url = new URL(verifyUrl);
+        }
+        catch {
+            url = undefined;
+        }
+        if (!url || !/^https?:$/.test(url.protocol) || /[\s'"`\\]/.test(verifyUrl))
+            fail('verify-url', verifyUrl, 'expected an http:// or https:// URL');
+    }
+    const verifyExpect = get('verify-expect');
+    checkNoControl('verify-expect', verifyExpect);
+    const environment = get('environment').trim();
+    const environmentUrl = get('environment-url').trim();
+    return {
+        ssh,
+        connectTimeout,
+        projectDir,
+        composeFiles,
+        composeProjectName,
+        composeCommand,
+        service,
+        sync,
+        syncDiscardChanges,
+        ref,
+        purge: parseBoolean(get, 'purge'),
+        sourceDir: sourceDir.replace(/\/+$/, '') || '.',
+        containerSourceDir: containerSourceDir.length > 1 ? containerSourceDir.replace(/\/+$/, '') : containerSourceDir,
+        sourceExclude,
+        buildNoCache: parseBoolean(get, 'build-no-cache'),
+        buildPull: parseBoolean(get, 'build-pull'),
+        renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
+        stopTimeout,
+        healthTimeout: parseInteger(get, 'health-timeout', 1),
+        verify: parseBoolean(get, 'verify'),
+        verifyUrl,
+        verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner']),
+        verifyExpect,
+        verifyTimeout: parseInteger(get, 'verify-timeout', 1),
+        verifyInterval: parseInteger(get, 'verify-interval', 1),
+        staleRetries: parseInteger(get, 'stale-retries', 0),
+        rollback: parseBoolean(get, 'rollback'),
+        lockTimeout: parseInteger(get, 'lock-timeout', 1),
+        dryRun: parseBoolean(get, 'dry-run'),
+        githubToken: get('github-token'),
+        environment,
+        environmentUrl
+    };
+}
+
+;// CONCATENATED MODULE: ./src/glob.ts
+// Glob patterns of source-exclude: "*" and "?" stay within one path segment, "**" spans
+// segments ("tests/**" is everything under tests/, "**/conftest.py" any conftest.py).
+function globToRegExp(pattern) {
+    let re = '';
+    const p = pattern.replace(/^\.\//, '');
+    for (let i = 0; i < p.length; i++) {
+        const c = p[i];
+        if (c === '*') {
+            if (p[i + 1] === '*') {
+                if (p[i + 2] === '/') {
+                    re += '(?:.*/)?';
+                    i += 2;
+                }
+                else {
+                    re += '.*';
+                    i += 1;
+                }
+            }
+            else {
+                re += '[^/]*';
+            }
+        }
+        else if (c === '?') {
+            re += '[^/]';
+        }
+        else {
+            re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+        }
+    }
+    return new RegExp(`^${re}$`);
+}
+function makeExcluder(patterns) {
+    const res = patterns.map(globToRegExp);
+    return path => res.some(r => r.test(path));
+}
+
+;// CONCATENATED MODULE: ./src/probes.ts
+// The six probes and the verdict, as pure functions of the facts that verify.sh (and the
+// runner-side http probe) collected. No I/O here, so every rule is unit-tested.
+
+
+/** "./a/b.py" → "a/b.py"; sha256sum escapes odd names with a leading backslash. */
+function normalizePath(path) {
+    return path.replace(/^\\/, '').replace(/^\.\//, '');
+}
+function parseFingerprintLine(value, into) {
+    const m = /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(value);
+    if (m)
+        into.set(normalizePath(m[2]), m[1]);
+}
+function parseVerifyRecords(records) {
+    const facts = {
+        containerId: '',
+        imageId: '',
+        startedAt: '',
+        running: false,
+        configImage: '',
+        runLabel: '',
+        revisionLabel: '',
+        builtImageId: '',
+        hostDir: false,
+        hostFiles: new Map(),
+        containerDir: '',
+        containerFiles: new Map(),
+        python: '',
+        pyc: []
+    };
+    const http = {};
+    for (const { key, value } of records) {
+        switch (key) {
+            case 'health': {
+                const [verdict, ...rest] = value.split(' ');
+                facts.health = { pass: verdict === 'pass', detail: rest.join(' ') };
+                break;
+            }
+            case 'container-id':
+                facts.containerId = value;
+                break;
+            case 'image-id':
+                facts.imageId = value;
+                break;
+            case 'started-at':
+                facts.startedAt = value;
+                break;
+            case 'running':
+                facts.running = value === 'true';
+                break;
+            case 'config-image':
+                facts.configImage = value;
+                break;
+            case 'run-label':
+                facts.runLabel = value === '<no value>' ? '' : value;
+                break;
+            case 'revision-label':
+                facts.revisionLabel = value === '<no value>' ? '' : value;
+                break;
+            case 'built-image-id':
+                facts.builtImageId = value;
+                break;
+            case 'host-dir':
+                facts.hostDir = value === 'yes';
+                break;
+            case 'hf':
+                parseFingerprintLine(value, facts.hostFiles);
+                break;
+            case 'container-dir':
+                facts.containerDir = value;
+                break;
+            case 'cf':
+                parseFingerprintLine(value, facts.containerFiles);
+                break;
+            case 'python':
+                facts.python = value;
+                break;
+            case 'pyc': {
+                const [status, path, ...detail] = value.split(' ');
+                if (status && path)
+                    facts.pyc.push({ status, path, detail: detail.join(' ') });
+                break;
+            }
+            case 'http-attempts':
+                http.attempts = Number(value);
+                break;
+            case 'http-status':
+                http.status = value;
+                break;
+            case 'http-body':
+                http.body = Buffer.from(value, 'base64').toString('utf8');
+                break;
+            case 'http-error':
+                http.error = value;
+                break;
+        }
+    }
+    if (http.status !== undefined || http.error !== undefined) {
+        facts.http = { attempts: http.attempts ?? 0, status: http.status ?? '', body: http.body ?? '', error: http.error, from: 'host' };
+    }
+    return facts;
+}
+/** sha256 over the sorted "path\0sha256\n" entries: one value for a whole tree. */
+function treeFingerprint(files) {
+    const h = (0,external_node_crypto_.createHash)('sha256');
+    for (const path of [...files.keys()].sort())
+        h.update(`${path}\0${files.get(path)}\n`);
+    return `sha256:${h.digest('hex')}`;
+}
+const probes_short = (id) => id.replace(/^sha256:/, '').slice(0, 12);
+function pass(name, expected, found, reason = '') {
+    return { name, verdict: 'pass', expected, found, reason };
+}
+function skip(name, reason) {
+    return { name, verdict: 'skip', expected: '', found: '', reason };
+}
+function probes_fail(name, expected, found, reason, leadsTo) {
+    return { name, verdict: 'fail', expected, found, reason, leadsTo };
+}
+function probeRecreated(f, c) {
+    if (!f.containerId)
+        return probes_fail('recreated', 'a new container', 'no container', 'the service has no container after the rebuild', 'stale');
+    const started = Date.parse(f.startedAt) / 1000;
+    const expected = `a container other than ${c.previousContainerId ? probes_short(c.previousContainerId) : '(none)'}, started after ${new Date(c.deployStartedAt * 1000).toISOString()}, label io.fresh-deploy.run=${c.runId}`;
+    const found = `container ${probes_short(f.containerId)}, started ${f.startedAt}, label io.fresh-deploy.run=${f.runLabel || '(none)'}`;
+    if (c.previousContainerId && f.containerId === c.previousContainerId) {
+        return probes_fail('recreated', expected, found, 'the container was not recreated: it is the one that ran before the deploy', 'stale');
+    }
+    // Docker records StartedAt with nanoseconds; the deploy start comes from the same clock.
+    if (!(started >= c.deployStartedAt)) {
+        return probes_fail('recreated', expected, found, 'the container started before this deploy began', 'stale');
+    }
+    if (f.runLabel !== c.runId) {
+        return probes_fail('recreated', expected, found, 'the container does not carry this run\'s label: it was not created by this deploy', 'stale');
+    }
+    return pass('recreated', expected, found);
+}
+function probeImage(f, c) {
+    if (!c.hasBuild)
+        return skip('image', 'the service has no build: section (it runs a prebuilt image)');
+    if (!f.builtImageId)
+        return probes_fail('image', `the image tagged ${f.configImage}`, f.imageId, `no image is tagged ${f.configImage} after the build`, 'stale');
+    if (f.imageId !== f.builtImageId) {
+        return probes_fail('image', f.builtImageId, f.imageId, `the container runs image ${probes_short(f.imageId)}, not ${probes_short(f.builtImageId)} that this deploy built as ${f.configImage}`, 'stale');
+    }
+    return pass('image', f.builtImageId, f.imageId);
+}
+function probeSource(f, c) {
+    if (!f.running)
+        return skip('source', 'container not running');
+    if (!f.hostDir)
+        return skip('source', `source-dir ${c.sourceDir} does not exist on the host`);
+    if (f.containerDir === 'no')
+        return skip('source', `container-source-dir ${c.containerSourceDir} does not exist in the container`);
+    if (f.containerDir.startsWith('error'))
+        return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`);
+    const excluded = makeExcluder(c.sourceExclude);
+    const host = new Map([...f.hostFiles].filter(([p]) => !excluded(p)));
+    const ctr = new Map([...f.containerFiles].filter(([p]) => !excluded(p)));
+    const expected = `${treeFingerprint(host)} (${host.size} files on the host)`;
+    const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container)`;
+    const diffs = [];
+    const paths = [...new Set([...host.keys(), ...ctr.keys()])].sort();
+    let count = 0;
+    for (const p of paths) {
+        const h = host.get(p);
+        const k = ctr.get(p);
+        if (h === k)
+            continue;
+        count++;
+        if (diffs.length < 10)
+            diffs.push(h === undefined ? `only in container: ${p}` : k === undefined ? `only on host: ${p}` : `content differs: ${p}`);
+    }
+    if (count === 0)
+        return pass('source', expected, found);
+    const more = count > diffs.length ? `; and ${count - diffs.length} more` : '';
+    return probes_fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale');
+}
+function probeBytecode(f, c) {
+    if (!f.running)
+        return skip('bytecode', 'container not running');
+    if (!f.python || f.python === 'none')
+        return skip('bytecode', 'no python in the container');
+    const missing = f.pyc.find(p => p.status === 'missing');
+    if (missing)
+        return skip('bytecode', `container-source-dir ${c.containerSourceDir} does not exist in the container`);
+    const bad = f.pyc.filter(p => p.status === 'stale' || p.status === 'orphan');
+    const okCount = f.pyc.filter(p => p.status === 'ok').length;
+    const expected = 'no stale or orphan .pyc';
+    if (bad.length === 0)
+        return pass('bytecode', expected, `${okCount} .pyc checked, all match their source`);
+    const listed = bad.slice(0, 10).map(p => `${p.status}: ${p.path}${p.detail ? ` (${p.detail})` : ''}`);
+    const more = bad.length > 10 ? `; and ${bad.length - 10} more` : '';
+    return probes_fail('bytecode', expected, `${bad.length} bad .pyc of ${bad.length + okCount}`, `${listed.join('; ')}${more}`, 'stale');
+}
+function probeHealth(f) {
+    if (!f.health)
+        return probes_fail('health', 'healthy or steadily running', 'no answer', 'the health of the container could not be read', 'unhealthy');
+    const expected = 'healthy, or running with a steady restart count';
+    return f.health.pass ? pass('health', expected, f.health.detail) : probes_fail('health', expected, f.health.detail, f.health.detail, 'unhealthy');
+}
+function probeHttp(f, c) {
+    if (!c.verifyUrl)
+        return skip('http', 'verify-url is not set');
+    const h = f.http;
+    const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`;
+    if (!h)
+        return skip('http', 'the probe did not run');
+    if (h.error)
+        return probes_fail('http', expected, h.error, h.error, 'unhealthy');
+    const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200);
+    const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`;
+    if (!/^2\d\d$/.test(h.status)) {
+        return probes_fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy');
+    }
+    if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
+        return probes_fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale');
+    }
+    return pass('http', expected, found);
+}
+function runProbes(f, c) {
+    return [probeRecreated(f, c), probeImage(f, c), probeSource(f, c), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)];
+}
+/** Unhealthy wins over stale; fresh only when nothing failed. */
+function verdictOf(probes) {
+    if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'unhealthy'))
+        return 'unhealthy';
+    if (probes.some(p => p.verdict === 'fail'))
+        return 'stale';
+    return 'fresh';
+}
+/** The probes output: {name, verdict, expected, found, reason}, strings only. */
+function probesJson(probes) {
+    return JSON.stringify(probes.map(p => ({ name: p.name, verdict: p.verdict, expected: p.expected, found: p.found, reason: p.reason })));
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+// What a run did, collected as it goes: step times, probes, purge counts, rollback; turned
+// into outputs and the job summary at the end (report step).
+
+class Report {
+    startedAt = Date.now();
+    steps = [];
+    probes = [];
+    verdict = 'error';
+    verifySkipped = false;
+    error = '';
+    target = '';
+    revision = '';
+    containerId = '';
+    imageId = '';
+    previousImageId = '';
+    startedAtContainer = '';
+    purgedHost = 0;
+    purgedContainer = 0;
+    purgeNotes = [];
+    rolledBack = false;
+    rollbackNote = '';
+    healAttempts = 0;
+    deploymentId = '';
+    dryRun = false;
+    get purged() {
+        return this.purgedHost + this.purgedContainer;
+    }
+    get verified() {
+        return this.verdict === 'fresh';
+    }
+    skipStep(name, note) {
+        this.steps.push({ name, status: 'skipped', seconds: 0, note });
+        core/* info */.pq(`${name}: skipped (${note})`);
+    }
+    /** Runs one step inside a log group titled with its name; records its time and outcome. */
+    async step(name, title, fn) {
+        const t0 = Date.now();
+        const record = { name, status: 'ok', seconds: 0, note: '' };
+        this.steps.push(record);
+        core/* startGroup */.Oh(`${name}: ${title}`);
+        try {
+            return await fn(text => {
+                record.note = text;
+            });
+        }
+        catch (e) {
+            record.status = 'failed';
+            throw e;
+        }
+        finally {
+            record.seconds = (Date.now() - t0) / 1000;
+            core/* info */.pq(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`);
+            core/* endGroup */.N4();
+        }
+    }
+    durationSeconds() {
+        return ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __webpack_require__(3136);
+;// CONCATENATED MODULE: ./src/scripts.ts
+// Builds the text sent to `bash -s` on the target: FD_* variables as single-quoted data, the
+// common library, then the step's script. The scripts are real files in src/scripts (linted
+// with shellcheck) and ship beside the bundle in dist/scripts.
+
+
+
+const scriptsDir = (0,external_node_path_.join)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), 'scripts');
+const cache = new Map();
+function readScript(file) {
+    let text = cache.get(file);
+    if (text === undefined) {
+        text = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(scriptsDir, file), 'utf8');
+        cache.set(file, text);
+    }
+    return text;
+}
+/**
+ * Quotes a value for bash as one single-quoted word. Inside single quotes nothing is special
+ * but the quote itself, which is closed, escaped and reopened.
+ */
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+const NAME_RE = /^FD_[A-Z0-9_]+$/;
+function preamble(vars) {
+    return Object.entries(vars)
+        .map(([name, value]) => {
+        if (!NAME_RE.test(name))
+            throw new Error(`bad script variable name ${name}`);
+        const text = value === undefined ? '' : String(value);
+        return `${name}=${shellQuote(text)}`;
+    })
+        .join('\n');
+}
+/**
+ * The full text for `bash -s`: variables, library, step script. Library and script form one
+ * brace group, parsed whole before anything runs; its stdin is /dev/null so that no command
+ * can swallow script text from the pipe, except for the lock, which waits on that pipe.
+ */
+function buildScript(name, vars) {
+    const redirect = name === 'lock' ? '' : ' </dev/null';
+    return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect}\n`;
+}
+
+// EXTERNAL MODULE: ./src/ssh.ts
+var ssh = __webpack_require__(873);
+// EXTERNAL MODULE: ./src/state-helper.ts
+var state_helper = __webpack_require__(7155);
+;// CONCATENATED MODULE: ./src/summary.ts
+const ICON = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' };
+/** Table cells: no pipes or newlines may break the table; long evidence is shortened. */
+function cell(text, max = 400) {
+    const flat = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').replace(/</g, '&lt;');
+    return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+const HEADINGS = {
+    fresh: '✅ fresh: the new code is what runs',
+    stale: '❌ stale: the container does not run the code that was deployed',
+    unhealthy: '❌ unhealthy: the new container did not become healthy',
+    error: '❌ error: the deploy did not get as far as verifying',
+    'dry-run': '📝 dry-run: nothing was changed'
+};
+function buildSummary(r) {
+    const out = [];
+    out.push(`## fresh-deploy ${HEADINGS[r.verdict] ?? r.verdict}`, '');
+    const facts = [
+        ['target', r.target],
+        ['revision', r.revision],
+        ['container', r.containerId ? r.containerId.slice(0, 12) : ''],
+        ['image', r.imageId],
+        ['previous image', r.previousImageId || '(none: first deploy)'],
+        ['duration', `${r.durationSeconds()} s`]
+    ].filter(([, v]) => v !== '');
+    out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
+    if (r.error)
+        out.push(`> **Error:** ${cell(r.error, 1000)}`, '');
+    out.push('### Steps', '', '| step | result | time | notes |', '| --- | --- | --- | --- |');
+    for (const s of r.steps)
+        out.push(`| ${s.name} | ${ICON[s.status]} ${s.status} | ${s.seconds.toFixed(1)} s | ${cell(s.note)} |`);
+    out.push('');
+    if (r.verifySkipped) {
+        out.push('### Probes', '', '_verify: false — no probe ran, nothing was checked._', '');
+    }
+    else if (r.probes.length > 0) {
+        out.push('### Probes', '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |');
+        for (const p of r.probes)
+            out.push(`| ${p.name} | ${ICON[p.verdict]} ${p.verdict} | ${cell(p.expected)} | ${cell(p.found)} | ${cell(p.reason)} |`);
+        out.push('');
+    }
+    out.push(`**Purged**: ${r.purged} bytecode item(s) (${r.purgedHost} on the host, ${r.purgedContainer} in the container)${r.purgeNotes.length ? `; ${cell(r.purgeNotes.join('; '))}` : ''}`, '');
+    if (r.healAttempts > 0)
+        out.push(`**Heal**: ${r.healAttempts} no-cache rebuild(s) after a stale verdict.`, '');
+    if (r.rolledBack)
+        out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '');
+    else if (r.rollbackNote)
+        out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '');
+    return out.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/target.ts
+// A typed wrapper around the target-side scripts: one method per step, each building the
+// script's variables from the settings and turning its result lines into typed values.
+
+class TargetInputError extends Error {
+    input;
+    detail;
+    constructor(input, detail) {
+        super(`${input}: ${detail}`);
+        this.input = input;
+        this.detail = detail;
+        this.name = 'TargetInputError';
+    }
+}
+class RemoteError extends Error {
+    step;
+    code;
+    constructor(step, code, message) {
+        super(message);
+        this.step = step;
+        this.code = code;
+        this.name = 'RemoteError';
+    }
+}
+function recordsToMap(records) {
+    return new Map(records.map(r => [r.key, r.value]));
+}
+/** "DIRS FILES" → their sum; "missing"/"skip …" → 0 with a note. */
+function parsePurgeCount(value, where, notes) {
+    if (value === undefined)
+        return 0;
+    const m = /^(\d+) (\d+)$/.exec(value.trim());
+    if (m)
+        return Number(m[1]) + Number(m[2]);
+    notes.push(`${where}: ${value.replace(/^skip /, '')}`);
+    return 0;
+}
+class Target {
+    transport;
+    s;
+    runId;
+    compose;
+    constructor(transport, s, runId) {
+        this.transport = transport;
+        this.s = s;
+        this.runId = runId;
+        this.compose = s.composeCommand;
+    }
+    get where() {
+        return this.transport.where;
+    }
+    common() {
+        return {
+            FD_PROJECT_DIR: this.s.projectDir,
+            FD_COMPOSE_CMD: this.compose,
+            FD_COMPOSE_FILES: this.s.composeFiles.join('\n'),
+            FD_PROJECT_NAME: this.s.composeProjectName,
+            FD_SERVICE: this.s.service
+        };
+    }
+    /** The label override as YAML; JSON strings are valid YAML scalars, so values stay data. */
+    overrideYaml(revision) {
+        const q = JSON.stringify;
+        return [
+            'services:',
+            `  ${q(this.s.service)}:`,
+            '    labels:',
+            `      "io.fresh-deploy.revision": ${q(revision)}`,
+            `      "io.fresh-deploy.run": ${q(this.runId)}`
+        ].join('\n');
+    }
+    script(name, extra = {}) {
+        return buildScript(name, { ...this.common(), ...extra });
+    }
+    /** Runs a step script; a non-zero exit becomes an error that says what failed and why. */
+    async run(name, extra = {}, quiet = false) {
+        const result = await this.transport.run(this.script(name, extra), { quiet });
+        this.check(name, result);
+        return result;
+    }
+    check(name, result) {
+        if (result.code === 0)
+            return;
+        const inputError = result.records.find(r => r.key === 'input-error');
+        if (inputError) {
+            const space = inputError.value.indexOf(' ');
+            throw new TargetInputError(inputError.value.slice(0, space), inputError.value.slice(space + 1));
+        }
+        const tail = result.outputTail.trim().split('\n').slice(-8).join('\n');
+        if (result.code === 255 && this.transport.where.startsWith('ssh')) {
+            throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where} failed (exit 255): ${tail}`);
+        }
+        throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`);
+    }
+    async preflight(checkService) {
+        const result = await this.run('preflight', { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }, true);
+        const m = recordsToMap(result.records);
+        this.compose = m.get('compose');
+        return {
+            now: Number(m.get('now')),
+            realPath: m.get('project-realpath') ?? '',
+            compose: this.compose,
+            composeVersion: m.get('compose-version') ?? '',
+            engineVersion: m.get('engine-version') ?? '',
+            flock: m.get('flock') === 'yes',
+            hasBuild: m.has('service-build') ? m.get('service-build') === 'yes' : undefined,
+            gitHead: m.get('git-head') ?? ''
+        };
+    }
+    lockVars(flock) {
+        return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock ? 'yes' : 'no' };
+    }
+    /** Takes the deploy lock; resolves once held. The lock lasts until release(). */
+    async lock(flock, onWait, onTakeover) {
+        let locked;
+        const lockedNow = new Promise(resolve => (locked = resolve));
+        const held = this.transport.hold(this.script('lock', this.lockVars(flock)), {
+            quiet: true,
+            onRecord: r => {
+                if (r.key === 'locked')
+                    locked();
+                else if (r.key === 'lock-wait')
+                    onWait(r.value);
+                else if (r.key === 'lock-takeover')
+                    onTakeover(r.value);
+            }
+        });
+        const outcome = await Promise.race([lockedNow.then(() => undefined), held.done]);
+        if (outcome !== undefined) {
+            const timeout = outcome.records.find(r => r.key === 'lock-timeout');
+            if (timeout) {
+                throw new RemoteError('lock', outcome.code, `the deploy lock of ${this.s.projectDir} is held by another deploy (${timeout.value}); gave up after ${this.s.lockTimeout} s (input lock-timeout)`);
+            }
+            this.check('lock', outcome);
+            throw new RemoteError('lock', outcome.code, 'the lock script ended before taking the lock');
+        }
+        return held;
+    }
+    async sync() {
+        const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges }));
+        const dirty = result.records.filter(r => r.key === 'dirty').map(r => r.value);
+        if (result.code === 5 && dirty.length > 0) {
+            throw new RemoteError('sync', 5, `the checkout in ${this.s.projectDir} has uncommitted changes to tracked files: ${dirty.join(', ')}. Commit or revert them on the host, or set sync-discard-changes: true to discard them. Nothing was changed.`);
+        }
+        this.check('sync', result);
+        const m = recordsToMap(result.records);
+        return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
+    }
+    async snapshot() {
+        const m = recordsToMap((await this.run('snapshot')).records);
+        if (!m.get('container-id'))
+            return undefined;
+        return {
+            containerId: m.get('container-id') ?? '',
+            imageId: m.get('image-id') ?? '',
+            startedAt: m.get('started-at') ?? '',
+            running: m.get('running') === 'true',
+            configImage: m.get('config-image') ?? '',
+            revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
+            previousTag: m.get('previous-tag') ?? ''
+        };
+    }
+    async purge() {
+        const m = recordsToMap((await this.run('purge', {
+            FD_SOURCE_DIR: this.s.sourceDir,
+            FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+            FD_PURGE_SH: readScript('purge-tree.sh')
+        })).records);
+        const notes = [];
+        const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host');
+        return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes };
+    }
+    rebuildVars(noCache) {
+        return {
+            FD_REF: this.s.ref,
+            FD_OVERRIDE_YAML: this.overrideYaml(this.s.ref),
+            FD_NO_CACHE: noCache,
+            FD_PULL: this.s.buildPull,
+            FD_RENEW_ANON: this.s.renewAnonVolumes,
+            FD_STOP_TIMEOUT: this.s.stopTimeout
+        };
+    }
+    async rebuild(noCache) {
+        return containerOf((await this.run('rebuild', this.rebuildVars(noCache))).records);
+    }
+    verifyVars() {
+        return {
+            FD_SOURCE_DIR: this.s.sourceDir,
+            FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+            FD_HEALTH_TIMEOUT: this.s.healthTimeout,
+            FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
+            FD_BYTECODE_PY: readScript('bytecode.py'),
+            FD_HTTP_PY: readScript('http-get.py'),
+            FD_VERIFY_URL: this.s.verifyFrom === 'host' ? this.s.verifyUrl : '',
+            FD_VERIFY_EXPECT: this.s.verifyExpect,
+            FD_VERIFY_TIMEOUT: this.s.verifyTimeout,
+            FD_VERIFY_INTERVAL: this.s.verifyInterval
+        };
+    }
+    async verify() {
+        return (await this.run('verify', this.verifyVars(), true)).records;
+    }
+    async rollback(previousTag, targetImage, revision) {
+        const result = await this.run('rollback', {
+            FD_PREVIOUS_TAG: previousTag,
+            FD_TARGET_IMAGE: targetImage,
+            FD_REF: revision,
+            FD_OVERRIDE_YAML: this.overrideYaml(revision),
+            FD_HEALTH_TIMEOUT: this.s.healthTimeout
+        });
+        return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' };
+    }
+    /** The service's last 50 log lines, for the failure report. Never throws. */
+    async logs() {
+        try {
+            const result = await this.transport.run(this.script('logs'), { quiet: true });
+            return result.records.filter(r => r.key === 'log').map(r => r.value).join('\n');
+        }
+        catch (e) {
+            return `(could not read the logs: ${e.message})`;
+        }
+    }
+}
+function containerOf(records) {
+    const m = recordsToMap(records);
+    return {
+        containerId: m.get('container-id') ?? '',
+        imageId: m.get('image-id') ?? '',
+        startedAt: m.get('started-at') ?? '',
+        configImage: m.get('config-image') ?? '',
+        builtImageId: m.get('built-image-id') ?? ''
+    };
+}
+
+// EXTERNAL MODULE: ./src/transport.ts
+var transport = __webpack_require__(9646);
+;// CONCATENATED MODULE: ./src/pipeline.ts
+// The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
+// rollback, report (../shared/contract.md, "The pipeline").
+
+
+
+
+
+
+
+
+
+
+
+
+
+const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'];
+function newRunId() {
+    return `${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+}
+/** An error message for the user: inputs named with their values, secrets never quoted. */
+function pipeline_describeError(e) {
+    if (e instanceof TargetInputError) {
+        const value = e.input === 'ssh-key' ? '' : ` ${quoteValue(core/* getInput */.V4(e.input))}`;
+        return `input ${e.input}:${value} ${e.detail}`;
+    }
+    return e instanceof Error ? e.message : String(e);
+}
+async function connect(s) {
+    if (!s.ssh)
+        return new transport/* LocalTransport */.Vu();
+    const files = (0,ssh/* createSshDir */.y)();
+    (0,state_helper/* saveSshState */.$0)({ dir: files.dir, config: files.config, control: files.control, host: s.ssh.host });
+    const args = await (0,ssh/* prepareSsh */.ix)(s.ssh, files);
+    return (0,ssh/* openMaster */.$8)(s.ssh, files, args);
+}
+function logProbes(probes) {
+    for (const p of probes) {
+        const evidence = p.verdict === 'pass' ? p.found : p.reason;
+        core/* info */.pq(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`);
+    }
+}
+function printPlan(target, s, pre, runId) {
+    const show = (name, title, vars) => {
+        core/* startGroup */.Oh(`${title}: plan (dry-run, not run)`);
+        const body = readScript(`${name}.sh`);
+        core/* info */.pq(`${preamble({ ...vars })}\n${body}`);
+        core/* endGroup */.N4();
+    };
+    const common = {
+        FD_PROJECT_DIR: s.projectDir,
+        FD_COMPOSE_CMD: pre.compose,
+        FD_COMPOSE_FILES: s.composeFiles.join('\n'),
+        FD_PROJECT_NAME: s.composeProjectName,
+        FD_SERVICE: s.service
+    };
+    core/* info */.pq(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`);
+    core/* startGroup */.Oh('lib.sh (sent before every step script)');
+    core/* info */.pq(readScript('lib.sh'));
+    core/* endGroup */.N4();
+    show('lock', 'lock', { ...common, ...target.lockVars(pre.flock) });
+    if (s.sync === 'git')
+        show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges });
+    show('snapshot', 'snapshot', common);
+    if (s.purge)
+        show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)' });
+    show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) });
+    if (s.verify) {
+        show('verify', 'verify', {
+            ...common,
+            ...target.verifyVars(),
+            FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
+            FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
+            FD_HTTP_PY: '(src/scripts/http-get.py)'
+        });
+    }
+}
+async function run() {
+    const report = new Report();
+    // Mask the key before anything else can print it, even an error about another input.
+    (0,ssh/* maskKey */.s9)(core/* getInput */.V4('ssh-key').replace(/\r\n/g, '\n'));
+    let s;
+    try {
+        s = getSettings(name => core/* getInput */.V4(name));
+    }
+    catch (e) {
+        report.error = e instanceof InputError ? e.message : pipeline_describeError(e);
+        await finish(report, undefined, undefined);
+        return;
+    }
+    const runId = newRunId();
+    report.revision = s.ref;
+    report.dryRun = s.dryRun;
+    report.target = s.ssh ? `ssh ${(0,ssh/* describeTarget */.ff)(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`;
+    let deployment;
+    if (s.environment && !s.dryRun) {
+        deployment = await startDeployment({
+            token: s.githubToken,
+            environment: s.environment,
+            environmentUrl: s.environmentUrl,
+            ref: s.ref,
+            description: `fresh-deploy of ${s.service}`
+        });
+        if (deployment)
+            report.deploymentId = String(deployment.id);
+    }
+    let target;
+    let lock;
+    try {
+        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s));
+        target = new Target(transport, s, runId);
+        const t = target;
+        const pre = await report.step('connect', 'preflight checks on the target', async (note) => {
+            const p = await t.preflight(s.sync !== 'git');
+            note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`);
+            return p;
+        });
+        mergeConnectSteps(report);
+        if (s.dryRun) {
+            printPlan(t, s, pre, runId);
+            for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'])
+                report.skipStep(name, 'dry-run: nothing changed');
+            report.verdict = 'dry-run';
+            return;
+        }
+        lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async (note) => {
+            const held = await t.lock(pre.flock, holder => core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+            note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
+            return held;
+        });
+        let hasBuild = pre.hasBuild ?? false;
+        if (s.sync === 'git') {
+            await report.step('sync', `git checkout ${s.ref}`, async (note) => {
+                const synced = await t.sync();
+                hasBuild = synced.hasBuild;
+                note(`HEAD ${synced.head} (was ${synced.previous || 'nothing'})`);
+            });
+        }
+        else {
+            report.skipStep('sync', 'sync: none');
+        }
+        const snapshot = await report.step('snapshot', `the running ${s.service} container`, async (note) => {
+            const snap = await t.snapshot();
+            note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
+            return snap;
+        });
+        report.previousImageId = snapshot?.imageId ?? '';
+        if (s.purge) {
+            await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
+                const purged = await t.purge();
+                report.purgedHost = purged.host;
+                report.purgedContainer = purged.container;
+                report.purgeNotes = purged.notes;
+                note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`);
+            });
+        }
+        else {
+            report.skipStep('purge', 'purge: false');
+        }
+        const setContainer = (c) => {
+            report.containerId = c.containerId;
+            report.imageId = c.imageId;
+            report.startedAtContainer = c.startedAt;
+        };
+        let container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => {
+            const c = await t.rebuild(s.buildNoCache);
+            note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`);
+            return c;
+        });
+        setContainer(container);
+        if (!s.verify) {
+            report.verifySkipped = true;
+            report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }));
+            report.skipStep('verify', 'verify: false — no probe ran');
+            report.verdict = 'fresh';
+            return;
+        }
+        const ctx = {
+            previousContainerId: snapshot?.containerId ?? '',
+            deployStartedAt: pre.now,
+            runId,
+            hasBuild,
+            sourceDir: s.sourceDir,
+            containerSourceDir: s.containerSourceDir,
+            sourceExclude: s.sourceExclude,
+            verifyUrl: s.verifyUrl,
+            verifyExpect: s.verifyExpect,
+            verifyTimeout: s.verifyTimeout
+        };
+        const verifyOnce = async (note) => {
+            const facts = parseVerifyRecords(await t.verify());
+            if (s.verifyUrl && s.verifyFrom === 'runner') {
+                facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
+            }
+            if (facts.containerId)
+                setContainer(facts);
+            const probes = runProbes(facts, ctx);
+            logProbes(probes);
+            note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
+            return probes;
+        };
+        report.probes = await report.step('verify', 'probes', verifyOnce);
+        report.verdict = verdictOf(report.probes);
+        while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
+            report.healAttempts++;
+            const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
+            report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
+                core/* info */.pq(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
+                container = await t.rebuild(true);
+                setContainer(container);
+                return verifyOnce(note);
+            });
+            report.verdict = verdictOf(report.probes);
+        }
+        if (report.verdict === 'unhealthy') {
+            if (!s.rollback) {
+                report.rollbackNote = 'rollback: false — the unhealthy container was left in place';
+            }
+            else if (!snapshot) {
+                report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible';
+                core/* warning */.$e(report.rollbackNote);
+            }
+            else {
+                await report.step('rollback', `previous image of ${s.service}`, async (note) => {
+                    const targetImage = container.configImage || snapshot.configImage;
+                    const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
+                    setContainer(back.container);
+                    report.rolledBack = true;
+                    report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`;
+                    note(report.rollbackNote);
+                });
+            }
+        }
+    }
+    catch (e) {
+        report.verdict = 'error';
+        report.error = pipeline_describeError(e);
+    }
+    finally {
+        if (lock) {
+            const released = await lock.release();
+            core/* debug */.Yz(`lock released (exit ${released.code})`);
+        }
+        await finish(report, target, deployment);
+    }
+}
+/** connect runs in two parts (transport, preflight); the summary shows them as one step. */
+function mergeConnectSteps(report) {
+    const parts = report.steps.filter(x => x.name === 'connect');
+    if (parts.length < 2)
+        return;
+    const [first, ...rest] = parts;
+    for (const p of rest) {
+        first.seconds += p.seconds;
+        first.note = [first.note, p.note].filter(Boolean).join('; ');
+        report.steps.splice(report.steps.indexOf(p), 1);
+    }
+}
+function failureMessage(report) {
+    if (report.verdict === 'error')
+        return report.error;
+    const failed = report.probes.filter(p => p.verdict === 'fail');
+    const first = failed.find(p => p.leadsTo === (report.verdict === 'unhealthy' ? 'unhealthy' : 'stale')) ?? failed[0];
+    const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : '';
+    const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : '';
+    const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : '';
+    return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}`;
+}
+async function finish(report, target, deployment) {
+    const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
+    if (failed && target) {
+        core/* startGroup */.Oh('report: last 50 lines of the service logs');
+        core/* info */.pq(await target.logs());
+        core/* endGroup */.N4();
+    }
+    await report.step('report', 'outputs and summary', async (note) => {
+        core/* setOutput */.uH('verified', report.verified ? 'true' : 'false');
+        core/* setOutput */.uH('verdict', report.verdict);
+        core/* setOutput */.uH('probes', probesJson(report.probes));
+        core/* setOutput */.uH('container-id', report.containerId);
+        core/* setOutput */.uH('image-id', report.imageId);
+        core/* setOutput */.uH('previous-image-id', report.previousImageId);
+        core/* setOutput */.uH('revision', report.revision);
+        core/* setOutput */.uH('started-at', report.startedAtContainer);
+        core/* setOutput */.uH('purged', String(report.purged));
+        core/* setOutput */.uH('rolled-back', report.rolledBack ? 'true' : 'false');
+        core/* setOutput */.uH('deployment-id', report.deploymentId);
+        note(`verdict ${report.verdict}`);
+    });
+    core/* setOutput */.uH('duration-seconds', report.durationSeconds());
+    if (deployment) {
+        await deployment.finish(report.verdict === 'fresh' ? 'success' : 'failure', `fresh-deploy: ${report.verdict}`);
+    }
+    try {
+        await core/* summary */.z.addRaw(buildSummary(report)).write();
+    }
+    catch (e) {
+        core/* debug */.Yz(`job summary not written: ${e.message}`);
+    }
+    if (failed)
+        core/* setFailed */.C1(failureMessage(report));
+    else
+        core/* info */.pq(report.verdict === 'dry-run' ? 'dry-run: nothing was changed' : `verdict fresh: ${report.verifySkipped ? 'deployed, not verified (verify: false)' : 'the new code is what runs'}`);
+}
+
+
+/***/ }),
+
+/***/ 873:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $8: () => (/* binding */ openMaster),
+/* harmony export */   Vh: () => (/* binding */ closeSsh),
+/* harmony export */   ff: () => (/* binding */ describeTarget),
+/* harmony export */   ix: () => (/* binding */ prepareSsh),
+/* harmony export */   s9: () => (/* binding */ maskKey),
+/* harmony export */   y: () => (/* binding */ createSshDir)
+/* harmony export */ });
+/* unused harmony exports SshError, buildSshConfig, explainSshFailure */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6257);
+/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
+// OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
+// ControlMaster connection that every step reuses, and its teardown in the post step.
+
+
+
+
+
+
+
+const execFileAsync = (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile);
+class SshError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SshError';
+    }
+}
+/** "user@host:port" for messages. */
+function describeTarget(s) {
+    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
+    return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`;
+}
+/** Registers the key and each of its body lines as secrets before anything is logged. */
+function maskKey(key) {
+    if (key === '')
+        return;
+    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
+    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    for (const line of key.split('\n')) {
+        const t = line.trim();
+        if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
+            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+    }
+}
+/** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
+function configValue(value) {
+    if (/["\n]/.test(value))
+        throw new SshError(`unsupported character in path ${JSON.stringify(value)}`);
+    return `"${value}"`;
+}
+/** The ssh_config that every ssh process of this run reads (-F also reaches a ProxyJump hop). */
+function buildSshConfig(s, files, useDefaultKnownHosts) {
+    const lines = [
+        'Host *',
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${configValue(files.key)}`,
+        `  ConnectTimeout ${s.connectTimeout}`,
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  UpdateHostKeys no',
+        '  LogLevel ERROR'
+    ];
+    if (!s.strict) {
+        lines.push('  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  GlobalKnownHostsFile /dev/null');
+    }
+    else if (useDefaultKnownHosts) {
+        lines.push('  StrictHostKeyChecking yes');
+    }
+    else {
+        lines.push('  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configValue(files.knownHosts)}`, '  GlobalKnownHostsFile /dev/null');
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** A private directory for the key, known_hosts, config and control socket. */
+function createSshDir() {
+    const base = process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)();
+    let dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(base, 'fresh-deploy-'));
+    // Unix socket paths are limited to ~104 bytes; fall back to /tmp for a long RUNNER_TEMP.
+    if ((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm').length > 90) {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
+        dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)('/tmp', 'fd-'));
+    }
+    return {
+        dir,
+        key: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'key'),
+        knownHosts: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'known_hosts'),
+        config: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'ssh_config'),
+        control: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm')
+    };
+}
+/** sha256 fingerprints of known_hosts lines, as ssh-keygen prints them. */
+async function fingerprintsOf(lines, scratch) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(scratch, lines, { mode: 0o600 });
+    const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', scratch]);
+    const found = new Map();
+    const keyLines = lines.split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
+    stdout
+        .split('\n')
+        .filter(l => l.trim() !== '')
+        .forEach((l, i) => {
+        const fp = l.split(/\s+/)[1];
+        if (fp && keyLines[i])
+            found.set(fp.replace(/=$/, ''), keyLines[i]);
+    });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(scratch, { force: true });
+    return found;
+}
+/** Scans the host's keys and keeps the one whose fingerprint is the pinned one. */
+async function knownHostsFromFingerprint(s, files) {
+    let scanned = '';
+    try {
+        const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(s.port), '-T', String(s.connectTimeout), '--', s.host], {
+            timeout: (s.connectTimeout + 5) * 1000
+        });
+        scanned = stdout;
+    }
+    catch (e) {
+        scanned = e.stdout ?? '';
+    }
+    if (scanned.trim() === '') {
+        throw new SshError(`ssh-keyscan got no host key from ${describeTarget(s)} within ${s.connectTimeout} s (input connect-timeout); is the host reachable and sshd listening on port ${s.port}?`);
+    }
+    const found = await fingerprintsOf(scanned, `${files.knownHosts}.scan`);
+    const line = found.get(s.hostFingerprint);
+    if (line === undefined) {
+        throw new SshError(`input ssh-host-fingerprint: ${JSON.stringify(s.hostFingerprint)} does not match any host key of ${describeTarget(s)}; it offers ${[...found.keys()].join(', ')}. Refusing to connect.`);
+    }
+    return `${line}\n`;
+}
+/** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
+async function prepareSsh(s, files) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
+    let useDefaultKnownHosts = false;
+    if (!s.strict) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+    }
+    else if (s.hostFingerprint !== '') {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
+    }
+    else if (s.knownHosts !== '') {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, s.knownHosts, { mode: 0o600 });
+    }
+    else {
+        useDefaultKnownHosts = true;
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
+    const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
+    if (s.username)
+        args.push('-l', s.username);
+    if (s.proxyJump)
+        args.push('-J', s.proxyJump);
+    return args;
+}
+/** Explains ssh's exit 255 in terms of the inputs. */
+function explainSshFailure(s, stderr) {
+    const target = describeTarget(s);
+    const detail = stderr.trim().split('\n').slice(-5).join(' / ');
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return `the host key of ${target} is not the pinned one (inputs ssh-known-hosts / ssh-host-fingerprint): refusing to connect. ${detail}`;
+    }
+    if (/Permission denied/i.test(stderr)) {
+        return `ssh to ${target} was refused: the server did not accept the key (inputs ssh-key, username). ${detail}`;
+    }
+    if (/timed out|Connection refused|No route|Could not resolve|Network is unreachable/i.test(stderr)) {
+        return `cannot connect to ${target} (inputs host, port, connect-timeout=${s.connectTimeout}): ${detail}`;
+    }
+    return `ssh to ${target} failed: ${detail || 'no message from ssh'}`;
+}
+/** Opens the one master connection (the run's only SSH handshake). */
+async function openMaster(s, files, args) {
+    const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host];
+    const stderrFile = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(files.dir, 'master.err');
+    const { openSync, closeSync } = await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3024, 23));
+    const errFd = openSync(stderrFile, 'w', 0o600);
+    const code = await new Promise((resolve, reject) => {
+        // With -f the master forks and keeps its stdio: wait for the foreground process to exit,
+        // with its stderr in a file rather than a pipe that would stay open.
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', masterArgs, { stdio: ['ignore', 'ignore', errFd] });
+        const timer = setTimeout(() => child.kill('SIGTERM'), (s.connectTimeout + 10) * 1000);
+        child.on('error', e => reject(new SshError(`could not start ssh: ${e.message}`)));
+        child.on('exit', (c, signal) => {
+            clearTimeout(timer);
+            resolve(c ?? (signal ? 255 : 1));
+        });
+    });
+    closeSync(errFd);
+    const stderr = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(stderrFile) ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(stderrFile, 'utf8') : '';
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(stderrFile, { force: true });
+    if (code !== 0)
+        throw new SshError(explainSshFailure(s, stderr));
+    return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
+}
+/** Post step: closes the master connection and deletes the key, known_hosts and socket. */
+async function closeSsh(dir, config, control, host) {
+    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
+        try {
+            await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
+        }
+        catch (e) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+        }
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
+}
+
+
+/***/ }),
+
+/***/ 9646:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Vu: () => (/* binding */ LocalTransport),
+/* harmony export */   e1: () => (/* binding */ SshTransport)
+/* harmony export */ });
+/* unused harmony exports parseRecord, spawnScript, debugArgs */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6257);
+// Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
+// Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
+
+
+
+const RECORD_PREFIX = '@@fd ';
+const OUTPUT_TAIL_LINES = 30;
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const rest = line.slice(RECORD_PREFIX.length);
+    const space = rest.indexOf(' ');
+    return space < 0 ? { key: rest, value: '' } : { key: rest.slice(0, space), value: rest.slice(space + 1) };
+}
+/** Splits a byte stream into lines, calling onLine for each complete one. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                onLine(pending.slice(0, nl).replace(/\r$/, ''));
+                pending = pending.slice(nl + 1);
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        }
+    };
+}
+/**
+ * Forwards target output to the log with workflow commands switched off: a line such as
+ * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ */
+function logRemoteLine(line) {
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
+    if (line.includes('::')) {
+        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
+    }
+    else {
+        process.stdout.write(`${line}\n`);
+    }
+}
+/**
+ * Starts `command args` with the script on stdin and collects its result lines.
+ * keepOpen leaves stdin open until the caller ends it (see hold()).
+ */
+function spawnScript(command, args, script, options = {}) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const records = [];
+    const tail = [];
+    const logLine = (line) => {
+        tail.push(line);
+        if (tail.length > OUTPUT_TAIL_LINES)
+            tail.shift();
+        if (!options.quiet)
+            logRemoteLine(line);
+    };
+    const out = lineSplitter(line => {
+        const record = parseRecord(line);
+        if (record) {
+            records.push(record);
+            options.onRecord?.(record);
+        }
+        else {
+            logLine(line);
+        }
+    });
+    const err = lineSplitter(logLine);
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    // A script that exits early closes its stdin; writing the rest must not crash the runner.
+    child.stdin.on('error', () => undefined);
+    child.stdin.write(script);
+    if (!options.keepOpen)
+        child.stdin.end();
+    const done = new Promise((resolve, reject) => {
+        child.on('error', e => reject(new Error(`could not start ${command}: ${e.message}`)));
+        child.on('close', (code, signal) => {
+            out.end();
+            err.end();
+            resolve({ code: code ?? (signal ? 128 + 15 : 1), records, outputTail: tail.join('\n') });
+        });
+    });
+    return { child, done };
+}
+function holdWith(command, args, script, options = {}) {
+    const { child, done } = spawnScript(command, args, script, { ...options, keepOpen: true });
+    return {
+        done,
+        async release() {
+            child.stdin.end();
+            const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+            try {
+                return await done;
+            }
+            finally {
+                clearTimeout(timer);
+            }
+        }
+    };
+}
+/** Scripts run here, on the runner (a self-hosted runner on the target host). */
+class LocalTransport {
+    where = 'local';
+    async run(script, options = {}) {
+        return spawnScript('bash', ['-s'], script, options).done;
+    }
+    hold(script, options = {}) {
+        return holdWith('bash', ['-s'], script, options);
+    }
+}
+/** Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it). */
+class SshTransport {
+    where;
+    sshArgs;
+    host;
+    constructor(where, sshArgs, host) {
+        this.where = where;
+        this.sshArgs = sshArgs;
+        this.host = host;
+    }
+    args() {
+        return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
+    }
+    async run(script, options = {}) {
+        return spawnScript('ssh', this.args(), script, options).done;
+    }
+    hold(script, options = {}) {
+        return holdWith('ssh', this.args(), script, options);
+    }
+}
+function debugArgs(args) {
+    core.debug(`ssh ${args.join(' ')}`);
+}
+
+
+/***/ })
+
+};

@@ -1,0 +1,415 @@
+export const id = 661;
+export const ids = [661];
+export const modules = {
+
+/***/ 6661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   post: () => (/* binding */ post)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6257);
+/* harmony import */ var _ssh_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(873);
+/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7155);
+// The post step: close the ssh master connection and delete the key, known_hosts and socket.
+// Runs even when main failed or crashed (post-if: always()).
+
+
+
+async function post() {
+    const state = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_2__/* .loadSshState */ .cS)();
+    if (!state) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
+        return;
+    }
+    await (0,_ssh_js__WEBPACK_IMPORTED_MODULE_1__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+}
+
+
+/***/ }),
+
+/***/ 873:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $8: () => (/* binding */ openMaster),
+/* harmony export */   Vh: () => (/* binding */ closeSsh),
+/* harmony export */   ff: () => (/* binding */ describeTarget),
+/* harmony export */   ix: () => (/* binding */ prepareSsh),
+/* harmony export */   s9: () => (/* binding */ maskKey),
+/* harmony export */   y: () => (/* binding */ createSshDir)
+/* harmony export */ });
+/* unused harmony exports SshError, buildSshConfig, explainSshFailure */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6257);
+/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
+// OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
+// ControlMaster connection that every step reuses, and its teardown in the post step.
+
+
+
+
+
+
+
+const execFileAsync = (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile);
+class SshError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SshError';
+    }
+}
+/** "user@host:port" for messages. */
+function describeTarget(s) {
+    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
+    return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`;
+}
+/** Registers the key and each of its body lines as secrets before anything is logged. */
+function maskKey(key) {
+    if (key === '')
+        return;
+    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
+    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    for (const line of key.split('\n')) {
+        const t = line.trim();
+        if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
+            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+    }
+}
+/** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
+function configValue(value) {
+    if (/["\n]/.test(value))
+        throw new SshError(`unsupported character in path ${JSON.stringify(value)}`);
+    return `"${value}"`;
+}
+/** The ssh_config that every ssh process of this run reads (-F also reaches a ProxyJump hop). */
+function buildSshConfig(s, files, useDefaultKnownHosts) {
+    const lines = [
+        'Host *',
+        '  BatchMode yes',
+        '  IdentitiesOnly yes',
+        `  IdentityFile ${configValue(files.key)}`,
+        `  ConnectTimeout ${s.connectTimeout}`,
+        '  ServerAliveInterval 15',
+        '  ServerAliveCountMax 4',
+        '  PasswordAuthentication no',
+        '  KbdInteractiveAuthentication no',
+        '  ForwardAgent no',
+        '  ForwardX11 no',
+        '  ClearAllForwardings yes',
+        '  UpdateHostKeys no',
+        '  LogLevel ERROR'
+    ];
+    if (!s.strict) {
+        lines.push('  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  GlobalKnownHostsFile /dev/null');
+    }
+    else if (useDefaultKnownHosts) {
+        lines.push('  StrictHostKeyChecking yes');
+    }
+    else {
+        lines.push('  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configValue(files.knownHosts)}`, '  GlobalKnownHostsFile /dev/null');
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** A private directory for the key, known_hosts, config and control socket. */
+function createSshDir() {
+    const base = process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)();
+    let dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(base, 'fresh-deploy-'));
+    // Unix socket paths are limited to ~104 bytes; fall back to /tmp for a long RUNNER_TEMP.
+    if ((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm').length > 90) {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
+        dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)('/tmp', 'fd-'));
+    }
+    return {
+        dir,
+        key: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'key'),
+        knownHosts: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'known_hosts'),
+        config: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'ssh_config'),
+        control: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm')
+    };
+}
+/** sha256 fingerprints of known_hosts lines, as ssh-keygen prints them. */
+async function fingerprintsOf(lines, scratch) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(scratch, lines, { mode: 0o600 });
+    const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', scratch]);
+    const found = new Map();
+    const keyLines = lines.split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
+    stdout
+        .split('\n')
+        .filter(l => l.trim() !== '')
+        .forEach((l, i) => {
+        const fp = l.split(/\s+/)[1];
+        if (fp && keyLines[i])
+            found.set(fp.replace(/=$/, ''), keyLines[i]);
+    });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(scratch, { force: true });
+    return found;
+}
+/** Scans the host's keys and keeps the one whose fingerprint is the pinned one. */
+async function knownHostsFromFingerprint(s, files) {
+    let scanned = '';
+    try {
+        const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(s.port), '-T', String(s.connectTimeout), '--', s.host], {
+            timeout: (s.connectTimeout + 5) * 1000
+        });
+        scanned = stdout;
+    }
+    catch (e) {
+        scanned = e.stdout ?? '';
+    }
+    if (scanned.trim() === '') {
+        throw new SshError(`ssh-keyscan got no host key from ${describeTarget(s)} within ${s.connectTimeout} s (input connect-timeout); is the host reachable and sshd listening on port ${s.port}?`);
+    }
+    const found = await fingerprintsOf(scanned, `${files.knownHosts}.scan`);
+    const line = found.get(s.hostFingerprint);
+    if (line === undefined) {
+        throw new SshError(`input ssh-host-fingerprint: ${JSON.stringify(s.hostFingerprint)} does not match any host key of ${describeTarget(s)}; it offers ${[...found.keys()].join(', ')}. Refusing to connect.`);
+    }
+    return `${line}\n`;
+}
+/** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
+async function prepareSsh(s, files) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
+    let useDefaultKnownHosts = false;
+    if (!s.strict) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+    }
+    else if (s.hostFingerprint !== '') {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
+    }
+    else if (s.knownHosts !== '') {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, s.knownHosts, { mode: 0o600 });
+    }
+    else {
+        useDefaultKnownHosts = true;
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
+    const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
+    if (s.username)
+        args.push('-l', s.username);
+    if (s.proxyJump)
+        args.push('-J', s.proxyJump);
+    return args;
+}
+/** Explains ssh's exit 255 in terms of the inputs. */
+function explainSshFailure(s, stderr) {
+    const target = describeTarget(s);
+    const detail = stderr.trim().split('\n').slice(-5).join(' / ');
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+        return `the host key of ${target} is not the pinned one (inputs ssh-known-hosts / ssh-host-fingerprint): refusing to connect. ${detail}`;
+    }
+    if (/Permission denied/i.test(stderr)) {
+        return `ssh to ${target} was refused: the server did not accept the key (inputs ssh-key, username). ${detail}`;
+    }
+    if (/timed out|Connection refused|No route|Could not resolve|Network is unreachable/i.test(stderr)) {
+        return `cannot connect to ${target} (inputs host, port, connect-timeout=${s.connectTimeout}): ${detail}`;
+    }
+    return `ssh to ${target} failed: ${detail || 'no message from ssh'}`;
+}
+/** Opens the one master connection (the run's only SSH handshake). */
+async function openMaster(s, files, args) {
+    const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host];
+    const stderrFile = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(files.dir, 'master.err');
+    const { openSync, closeSync } = await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3024, 23));
+    const errFd = openSync(stderrFile, 'w', 0o600);
+    const code = await new Promise((resolve, reject) => {
+        // With -f the master forks and keeps its stdio: wait for the foreground process to exit,
+        // with its stderr in a file rather than a pipe that would stay open.
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', masterArgs, { stdio: ['ignore', 'ignore', errFd] });
+        const timer = setTimeout(() => child.kill('SIGTERM'), (s.connectTimeout + 10) * 1000);
+        child.on('error', e => reject(new SshError(`could not start ssh: ${e.message}`)));
+        child.on('exit', (c, signal) => {
+            clearTimeout(timer);
+            resolve(c ?? (signal ? 255 : 1));
+        });
+    });
+    closeSync(errFd);
+    const stderr = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(stderrFile) ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(stderrFile, 'utf8') : '';
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(stderrFile, { force: true });
+    if (code !== 0)
+        throw new SshError(explainSshFailure(s, stderr));
+    return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
+}
+/** Post step: closes the master connection and deletes the key, known_hosts and socket. */
+async function closeSsh(dir, config, control, host) {
+    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
+        try {
+            await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
+        }
+        catch (e) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+        }
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
+}
+
+
+/***/ }),
+
+/***/ 9646:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Vu: () => (/* binding */ LocalTransport),
+/* harmony export */   e1: () => (/* binding */ SshTransport)
+/* harmony export */ });
+/* unused harmony exports parseRecord, spawnScript, debugArgs */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6257);
+// Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
+// Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
+
+
+
+const RECORD_PREFIX = '@@fd ';
+const OUTPUT_TAIL_LINES = 30;
+function parseRecord(line) {
+    if (!line.startsWith(RECORD_PREFIX))
+        return undefined;
+    const rest = line.slice(RECORD_PREFIX.length);
+    const space = rest.indexOf(' ');
+    return space < 0 ? { key: rest, value: '' } : { key: rest.slice(0, space), value: rest.slice(space + 1) };
+}
+/** Splits a byte stream into lines, calling onLine for each complete one. */
+function lineSplitter(onLine) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk.toString('utf8');
+            let nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                onLine(pending.slice(0, nl).replace(/\r$/, ''));
+                pending = pending.slice(nl + 1);
+            }
+        },
+        end() {
+            if (pending !== '')
+                onLine(pending);
+            pending = '';
+        }
+    };
+}
+/**
+ * Forwards target output to the log with workflow commands switched off: a line such as
+ * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ */
+function logRemoteLine(line) {
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
+    if (line.includes('::')) {
+        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
+    }
+    else {
+        process.stdout.write(`${line}\n`);
+    }
+}
+/**
+ * Starts `command args` with the script on stdin and collects its result lines.
+ * keepOpen leaves stdin open until the caller ends it (see hold()).
+ */
+function spawnScript(command, args, script, options = {}) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const records = [];
+    const tail = [];
+    const logLine = (line) => {
+        tail.push(line);
+        if (tail.length > OUTPUT_TAIL_LINES)
+            tail.shift();
+        if (!options.quiet)
+            logRemoteLine(line);
+    };
+    const out = lineSplitter(line => {
+        const record = parseRecord(line);
+        if (record) {
+            records.push(record);
+            options.onRecord?.(record);
+        }
+        else {
+            logLine(line);
+        }
+    });
+    const err = lineSplitter(logLine);
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    // A script that exits early closes its stdin; writing the rest must not crash the runner.
+    child.stdin.on('error', () => undefined);
+    child.stdin.write(script);
+    if (!options.keepOpen)
+        child.stdin.end();
+    const done = new Promise((resolve, reject) => {
+        child.on('error', e => reject(new Error(`could not start ${command}: ${e.message}`)));
+        child.on('close', (code, signal) => {
+            out.end();
+            err.end();
+            resolve({ code: code ?? (signal ? 128 + 15 : 1), records, outputTail: tail.join('\n') });
+        });
+    });
+    return { child, done };
+}
+function holdWith(command, args, script, options = {}) {
+    const { child, done } = spawnScript(command, args, script, { ...options, keepOpen: true });
+    return {
+        done,
+        async release() {
+            child.stdin.end();
+            const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
+            try {
+                return await done;
+            }
+            finally {
+                clearTimeout(timer);
+            }
+        }
+    };
+}
+/** Scripts run here, on the runner (a self-hosted runner on the target host). */
+class LocalTransport {
+    where = 'local';
+    async run(script, options = {}) {
+        return spawnScript('bash', ['-s'], script, options).done;
+    }
+    hold(script, options = {}) {
+        return holdWith('bash', ['-s'], script, options);
+    }
+}
+/** Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it). */
+class SshTransport {
+    where;
+    sshArgs;
+    host;
+    constructor(where, sshArgs, host) {
+        this.where = where;
+        this.sshArgs = sshArgs;
+        this.host = host;
+    }
+    args() {
+        return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
+    }
+    async run(script, options = {}) {
+        return spawnScript('ssh', this.args(), script, options).done;
+    }
+    hold(script, options = {}) {
+        return holdWith('ssh', this.args(), script, options);
+    }
+}
+function debugArgs(args) {
+    core.debug(`ssh ${args.join(' ')}`);
+}
+
+
+/***/ })
+
+};

@@ -1,0 +1,147 @@
+// GitHub Deployments API: one deployment per run when `environment` is set, its status following
+// the run (in_progress, then success or failure). Everything here is best effort: a missing
+// token, a missing GITHUB_REPOSITORY or an API that refuses (no `deployments: write`, a fork's
+// read-only token, GHES without the API...) is a warning, never a failed deploy.
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+
+export interface DeploymentOptions {
+  token: string
+  environment: string
+  environmentUrl: string
+  ref: string
+  description: string
+}
+
+export interface DeploymentHandle {
+  id: number
+  finish(state: 'success' | 'failure', description: string): Promise<void>
+}
+
+/** GitHub limits a deployment status description to 140 characters. */
+export const MAX_DESCRIPTION = 140
+
+type Env = Record<string, string | undefined>
+
+/** Shortens text to at most max characters, ending with an ellipsis when cut. */
+export function truncate(text: string, max = MAX_DESCRIPTION): string {
+  const chars = Array.from(text)
+  if (chars.length <= max) return text
+  return `${chars.slice(0, max - 1).join('')}…`
+}
+
+/** The URL of this workflow run (and attempt), or undefined outside a runner. */
+export function logUrl(env: Env = process.env): string | undefined {
+  const repository = env.GITHUB_REPOSITORY
+  const runId = env.GITHUB_RUN_ID
+  if (!repository || !runId) return undefined
+  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
+  const attempt = env.GITHUB_RUN_ATTEMPT
+  const base = `${server}/${repository}/actions/runs/${runId}`
+  return attempt && /^\d+$/.test(attempt) ? `${base}/attempts/${attempt}` : base
+}
+
+/** owner and repo from GITHUB_REPOSITORY, or undefined when it is missing or malformed. */
+export function repoFromEnv(env: Env = process.env): { owner: string; repo: string } | undefined {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec((env.GITHUB_REPOSITORY ?? '').trim())
+  return m ? { owner: m[1], repo: m[2] } : undefined
+}
+
+/** A short, token-free description of an API failure. */
+function describeError(err: unknown, token: string): string {
+  const e = err as { status?: number; message?: string }
+  let text = e && typeof e.message === 'string' ? e.message : String(err)
+  if (token) text = text.split(token).join('***')
+  text = text.split('\n')[0]
+  const status = typeof e?.status === 'number' ? `HTTP ${e.status}: ` : ''
+  const hint =
+    e?.status === 403 || e?.status === 404
+      ? ' (does the workflow grant `permissions: deployments: write` to github-token?)'
+      : ''
+  return `${status}${text}${hint}`
+}
+
+/**
+ * Creates a deployment for ref in environment and posts in_progress. Returns undefined (after
+ * core.warning) when there is no token, no GITHUB_REPOSITORY, or the API refuses (no permission
+ * etc.) — never throws.
+ */
+export async function startDeployment(o: DeploymentOptions): Promise<DeploymentHandle | undefined> {
+  try {
+    return await start(o)
+  } catch (err) {
+    core.warning(`Deployment for environment ${o.environment} not recorded: ${describeError(err, o.token)}`)
+    return undefined
+  }
+}
+
+async function start(o: DeploymentOptions): Promise<DeploymentHandle | undefined> {
+  const where = `environment ${o.environment}`
+  if (!o.token) {
+    core.warning(`No github-token: the GitHub Deployment for ${where} is not recorded.`)
+    return undefined
+  }
+  const repo = repoFromEnv()
+  if (!repo) {
+    core.warning(`GITHUB_REPOSITORY is not set (owner/repo): the GitHub Deployment for ${where} is not recorded.`)
+    return undefined
+  }
+  const octokit = github.getOctokit(o.token, { baseUrl: apiUrl() })
+  const created = await octokit.rest.repos.createDeployment({
+    ...repo,
+    ref: o.ref,
+    environment: o.environment,
+    auto_merge: false,
+    required_contexts: [],
+    description: truncate(o.description),
+    transient_environment: false
+  })
+  // 202 means GitHub merged the default branch instead of deploying; it carries no id.
+  const id = (created.data as { id?: unknown }).id
+  if (typeof id !== 'number') {
+    const message = (created.data as { message?: unknown }).message
+    core.warning(
+      `GitHub did not create a deployment for ${where} (HTTP ${created.status}${message ? `: ${String(message)}` : ''}).`
+    )
+    return undefined
+  }
+  core.info(`GitHub Deployment ${id} created for ${o.ref} in ${where}`)
+
+  const post = async (state: 'in_progress' | 'success' | 'failure', description: string): Promise<void> => {
+    const url = logUrl()
+    await octokit.rest.repos.createDeploymentStatus({
+      ...repo,
+      deployment_id: id,
+      state,
+      description: truncate(description),
+      ...(url ? { log_url: url } : {}),
+      ...(o.environmentUrl ? { environment_url: o.environmentUrl } : {})
+    })
+  }
+
+  try {
+    await post('in_progress', o.description)
+  } catch (err) {
+    // The deployment exists; its final status may still go through.
+    core.warning(`Deployment ${id}: could not post in_progress: ${describeError(err, o.token)}`)
+  }
+
+  let finished = false
+  return {
+    id,
+    async finish(state, description) {
+      if (finished) return
+      finished = true
+      try {
+        await post(state, description)
+        core.info(`GitHub Deployment ${id}: ${state}`)
+      } catch (err) {
+        core.warning(`Deployment ${id}: could not post ${state}: ${describeError(err, o.token)}`)
+      }
+    }
+  }
+}
+
+function apiUrl(): string {
+  return (process.env.GITHUB_API_URL || github.context.apiUrl || 'https://api.github.com').replace(/\/+$/, '')
+}

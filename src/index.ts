@@ -1,0 +1,19 @@
+// One bundle for both steps, told apart by the state the main step saved (as actions/checkout).
+import * as core from '@actions/core'
+import { isPost } from './state-helper.js'
+
+async function entry(): Promise<void> {
+  try {
+    if (isPost) {
+      const { post } = await import('./post.js')
+      await post()
+    } else {
+      const { run } = await import('./pipeline.js')
+      await run()
+    }
+  } catch (e) {
+    core.setFailed(`fresh-deploy crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+  }
+}
+
+void entry()

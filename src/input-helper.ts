@@ -1,0 +1,257 @@
+// Reads the action's inputs into Settings. Pure: it takes a getter, so unit tests need no runner.
+// Every check here runs before anything touches the target; an error names the input and the
+// value (never the value of a secret) and says what is expected.
+import type { ComposeCommand, Settings, SshSettings, SyncMode, VerifyFrom } from './settings.js'
+
+export type InputGetter = (name: string) => string
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+/** Quote a value for an error message; long values are shortened, control characters shown. */
+export function quoteValue(value: string): string {
+  const shown = value.length > 200 ? `${value.slice(0, 200)}…` : value
+  return JSON.stringify(shown)
+}
+
+function fail(input: string, value: string | undefined, expected: string): never {
+  const shown = value === undefined ? '' : ` ${quoteValue(value)}`
+  throw new InputError(input, `input ${input}:${shown} is not valid: ${expected}`)
+}
+
+export function parseBoolean(get: InputGetter, name: string): boolean {
+  const raw = get(name).trim()
+  if (/^true$/i.test(raw)) return true
+  if (/^false$/i.test(raw)) return false
+  return fail(name, raw, 'expected true or false')
+}
+
+export function parseInteger(get: InputGetter, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = get(name).trim()
+  if (!/^\d+$/.test(raw)) return fail(name, raw, `expected a whole number from ${min} to ${max}`)
+  const value = Number(raw)
+  if (value < min || value > max) return fail(name, raw, `expected a whole number from ${min} to ${max}`)
+  return value
+}
+
+function parseEnum<T extends string>(get: InputGetter, name: string, allowed: readonly T[]): T {
+  const raw = get(name).trim()
+  const found = allowed.find(a => a.toLowerCase() === raw.toLowerCase())
+  if (found === undefined) return fail(name, raw, `expected one of ${allowed.map(a => `"${a}"`).join(', ')}`)
+  return found
+}
+
+/** Splits a list input: one item per line or comma-separated; blanks dropped. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[\n,]/)
+    .map(s => s.trim())
+    .filter(s => s !== '')
+}
+
+/** Lines of a multi-line input; blanks and # comments dropped. */
+export function parseLines(raw: string): string[] {
+  return raw
+    .split('\n')
+    .map(s => s.trim())
+    .filter(s => s !== '' && !s.startsWith('#'))
+}
+
+// A value that becomes a path argument or a host name must not be taken for an option and
+// must be one line: we pass it as data, but a newline in a path is never what a user meant.
+function checkNoControl(name: string, value: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) fail(name, value, 'it contains a newline or control character')
+}
+
+function checkRelativePath(name: string, value: string): void {
+  checkNoControl(name, value)
+  if (value.startsWith('/')) fail(name, value, 'expected a path relative to project-dir')
+  if (value.split('/').includes('..')) fail(name, value, 'a path relative to project-dir must not contain ".."')
+}
+
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/
+const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/
+// Compose itself restricts service names to this set.
+const SERVICE_RE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/
+const PROJECT_RE = /^[a-z0-9][a-z0-9_-]*$/
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/
+
+function parseHost(name: string, raw: string): string {
+  const host = raw.trim()
+  if (!HOST_RE.test(host)) fail(name, raw, 'expected a host name or IP address')
+  return host.replace(/^\[(.*)\]$/, '$1')
+}
+
+function parseProxyJump(raw: string): string {
+  const value = raw.trim()
+  if (value === '') return ''
+  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(value)
+  if (!m) return fail('proxy-jump', raw, 'expected [user@]host[:port]')
+  if (m[1] !== undefined && !USER_RE.test(m[1])) fail('proxy-jump', raw, 'the user part is not a valid user name')
+  parseHost('proxy-jump', m[2])
+  if (m[3] !== undefined) {
+    const port = Number(m[3])
+    if (port < 1 || port > 65535) fail('proxy-jump', raw, 'the port must be from 1 to 65535')
+  }
+  return value
+}
+
+function parseKnownHosts(raw: string): string {
+  const lines = parseLines(raw)
+  for (const line of lines) {
+    // <hosts> [marker] <keytype> <base64>, optionally with a comment; markers start with @.
+    const fields = line.split(/\s+/)
+    const offset = fields[0]?.startsWith('@') ? 1 : 0
+    const type = fields[offset + 1]
+    const key = fields[offset + 2]
+    if (type === undefined || key === undefined || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+=*$/.test(key)) {
+      fail('ssh-known-hosts', line, 'expected known_hosts lines like "host ssh-ed25519 AAAA…" (ssh-keyscan HOST prints them)')
+    }
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : ''
+}
+
+function parseKey(raw: string): string {
+  if (raw.trim() === '') return ''
+  const key = raw.replace(/\r\n/g, '\n').trim()
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(key)) {
+    // The value is a secret: say what is wrong without quoting it.
+    throw new InputError('ssh-key', 'input ssh-key is not valid: expected a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----)')
+  }
+  return `${key}\n`
+}
+
+function parseSsh(get: InputGetter, connectTimeout: number): SshSettings | undefined {
+  const rawHost = get('host')
+  if (rawHost.trim() === '') return undefined
+  const host = parseHost('host', rawHost)
+  const port = parseInteger(get, 'port', 1, 65535)
+  const username = get('username').trim()
+  if (username !== '' && !USER_RE.test(username)) fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")')
+  const key = parseKey(get('ssh-key'))
+  if (key === '') {
+    throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`)
+  }
+  const strict = parseBoolean(get, 'ssh-strict')
+  const knownHosts = parseKnownHosts(get('ssh-known-hosts'))
+  const fingerprintRaw = get('ssh-host-fingerprint').trim()
+  if (fingerprintRaw !== '' && !FINGERPRINT_RE.test(fingerprintRaw)) {
+    fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf')
+  }
+  const hostFingerprint = fingerprintRaw.replace(/=$/, '')
+  const proxyJump = parseProxyJump(get('proxy-jump'))
+  if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
+    fail('ssh-strict', 'false', 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both')
+  }
+  if (knownHosts !== '' && hostFingerprint !== '') {
+    fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both')
+  }
+  if (hostFingerprint !== '' && proxyJump !== '') {
+    fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead')
+  }
+  return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout }
+}
+
+export function getSettings(get: InputGetter): Settings {
+  const connectTimeout = parseInteger(get, 'connect-timeout', 1)
+  const ssh = parseSsh(get, connectTimeout)
+
+  const projectDir = get('project-dir').trim()
+  if (projectDir === '') fail('project-dir', projectDir, 'a directory on the target is required')
+  checkNoControl('project-dir', projectDir)
+
+  const composeFiles = parseList(get('compose-files'))
+  for (const f of composeFiles) checkRelativePath('compose-files', f)
+
+  const composeProjectName = get('compose-project-name').trim()
+  if (composeProjectName !== '' && !PROJECT_RE.test(composeProjectName)) {
+    fail('compose-project-name', composeProjectName, 'expected lowercase letters, digits, "_" and "-", starting with a letter or digit')
+  }
+  const composeCommand = parseEnum<ComposeCommand>(get, 'compose-command', ['auto', 'docker compose', 'docker-compose'])
+
+  const service = get('service').trim()
+  if (!SERVICE_RE.test(service)) fail('service', service, 'expected a compose service name (letters, digits, ".", "_", "-")')
+
+  const sync = parseEnum<SyncMode>(get, 'sync', ['none', 'git'])
+  const syncDiscardChanges = parseBoolean(get, 'sync-discard-changes')
+  const ref = get('ref').trim()
+  checkNoControl('ref', ref)
+  if (sync === 'git') {
+    if (ref === '') fail('ref', ref, 'sync: git needs a ref to check out')
+    if (ref.startsWith('-')) fail('ref', ref, 'a git ref cannot start with "-"')
+  }
+
+  const sourceDir = get('source-dir').trim()
+  if (sourceDir === '') fail('source-dir', sourceDir, 'expected a directory relative to project-dir')
+  checkRelativePath('source-dir', sourceDir)
+  const containerSourceDir = get('container-source-dir').trim()
+  checkNoControl('container-source-dir', containerSourceDir)
+  if (!containerSourceDir.startsWith('/')) fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container')
+  const sourceExclude = parseLines(get('source-exclude'))
+  for (const p of sourceExclude) {
+    if (p.startsWith('/')) fail('source-exclude', p, 'patterns are relative to source-dir')
+  }
+
+  const stopRaw = get('stop-timeout').trim()
+  const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 0)
+
+  const verifyUrl = get('verify-url').trim()
+  if (verifyUrl !== '') {
+    let url: URL | undefined
+    try {
+      url = new URL(verifyUrl)
+    } catch {
+      url = undefined
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || /[\s'"`\\]/.test(verifyUrl)) fail('verify-url', verifyUrl, 'expected an http:// or https:// URL')
+  }
+
+  const verifyExpect = get('verify-expect')
+  checkNoControl('verify-expect', verifyExpect)
+
+  const environment = get('environment').trim()
+  const environmentUrl = get('environment-url').trim()
+
+  return {
+    ssh,
+    connectTimeout,
+    projectDir,
+    composeFiles,
+    composeProjectName,
+    composeCommand,
+    service,
+    sync,
+    syncDiscardChanges,
+    ref,
+    purge: parseBoolean(get, 'purge'),
+    sourceDir: sourceDir.replace(/\/+$/, '') || '.',
+    containerSourceDir: containerSourceDir.length > 1 ? containerSourceDir.replace(/\/+$/, '') : containerSourceDir,
+    sourceExclude,
+    buildNoCache: parseBoolean(get, 'build-no-cache'),
+    buildPull: parseBoolean(get, 'build-pull'),
+    renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
+    stopTimeout,
+    healthTimeout: parseInteger(get, 'health-timeout', 1),
+    verify: parseBoolean(get, 'verify'),
+    verifyUrl,
+    verifyFrom: parseEnum<VerifyFrom>(get, 'verify-from', ['host', 'runner']),
+    verifyExpect,
+    verifyTimeout: parseInteger(get, 'verify-timeout', 1),
+    verifyInterval: parseInteger(get, 'verify-interval', 1),
+    staleRetries: parseInteger(get, 'stale-retries', 0),
+    rollback: parseBoolean(get, 'rollback'),
+    lockTimeout: parseInteger(get, 'lock-timeout', 1),
+    dryRun: parseBoolean(get, 'dry-run'),
+    githubToken: get('github-token'),
+    environment,
+    environmentUrl
+  }
+}

@@ -1,0 +1,15 @@
+// The post step: close the ssh master connection and delete the key, known_hosts and socket.
+// Runs even when main failed or crashed (post-if: always()).
+import * as core from '@actions/core'
+import { closeSsh } from './ssh.js'
+import { loadSshState } from './state-helper.js'
+
+export async function post(): Promise<void> {
+  const state = loadSshState()
+  if (!state) {
+    core.info('nothing to clean up (local transport, or main stopped before connecting)')
+    return
+  }
+  await closeSsh(state.dir, state.config, state.control, state.host)
+  core.info(`closed the ssh connection and removed ${state.dir}`)
+}

@@ -1,0 +1,250 @@
+// The six probes and the verdict, as pure functions of the facts that verify.sh (and the
+// runner-side http probe) collected. No I/O here, so every rule is unit-tested.
+import { createHash } from 'node:crypto'
+import { makeExcluder } from './glob.js'
+import type { RemoteRecord } from './transport.js'
+
+export type ProbeName = 'recreated' | 'image' | 'source' | 'bytecode' | 'health' | 'http'
+export type ProbeVerdict = 'pass' | 'fail' | 'skip'
+export type Verdict = 'fresh' | 'stale' | 'unhealthy' | 'error' | 'dry-run'
+
+export interface Probe {
+  name: ProbeName
+  verdict: ProbeVerdict
+  expected: string
+  found: string
+  reason: string
+  /** For a failed probe: which verdict it leads to. Not part of the output. */
+  leadsTo?: 'stale' | 'unhealthy'
+}
+
+export interface HttpResult {
+  attempts: number
+  status: string
+  body: string
+  error?: string
+  from: 'host' | 'runner'
+}
+
+export interface VerifyFacts {
+  health?: { pass: boolean; detail: string }
+  containerId: string
+  imageId: string
+  startedAt: string
+  running: boolean
+  configImage: string
+  runLabel: string
+  revisionLabel: string
+  builtImageId: string
+  hostDir: boolean
+  hostFiles: Map<string, string>
+  containerDir: string
+  containerFiles: Map<string, string>
+  python: string
+  pyc: { status: string; path: string; detail: string }[]
+  http?: HttpResult
+}
+
+export interface ProbeContext {
+  /** The container recorded by the snapshot (empty on a first deploy). */
+  previousContainerId: string
+  /** Target clock (epoch seconds) when the deploy started. */
+  deployStartedAt: number
+  runId: string
+  hasBuild: boolean
+  sourceDir: string
+  containerSourceDir: string
+  sourceExclude: string[]
+  verifyUrl: string
+  verifyExpect: string
+  verifyTimeout: number
+}
+
+/** "./a/b.py" → "a/b.py"; sha256sum escapes odd names with a leading backslash. */
+function normalizePath(path: string): string {
+  return path.replace(/^\\/, '').replace(/^\.\//, '')
+}
+
+function parseFingerprintLine(value: string, into: Map<string, string>): void {
+  const m = /^\\?([0-9a-f]{64}) [ *](.*)$/.exec(value)
+  if (m) into.set(normalizePath(m[2]), m[1])
+}
+
+export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
+  const facts: VerifyFacts = {
+    containerId: '',
+    imageId: '',
+    startedAt: '',
+    running: false,
+    configImage: '',
+    runLabel: '',
+    revisionLabel: '',
+    builtImageId: '',
+    hostDir: false,
+    hostFiles: new Map(),
+    containerDir: '',
+    containerFiles: new Map(),
+    python: '',
+    pyc: []
+  }
+  const http: Partial<HttpResult> = {}
+  for (const { key, value } of records) {
+    switch (key) {
+      case 'health': {
+        const [verdict, ...rest] = value.split(' ')
+        facts.health = { pass: verdict === 'pass', detail: rest.join(' ') }
+        break
+      }
+      case 'container-id': facts.containerId = value; break
+      case 'image-id': facts.imageId = value; break
+      case 'started-at': facts.startedAt = value; break
+      case 'running': facts.running = value === 'true'; break
+      case 'config-image': facts.configImage = value; break
+      case 'run-label': facts.runLabel = value === '<no value>' ? '' : value; break
+      case 'revision-label': facts.revisionLabel = value === '<no value>' ? '' : value; break
+      case 'built-image-id': facts.builtImageId = value; break
+      case 'host-dir': facts.hostDir = value === 'yes'; break
+      case 'hf': parseFingerprintLine(value, facts.hostFiles); break
+      case 'container-dir': facts.containerDir = value; break
+      case 'cf': parseFingerprintLine(value, facts.containerFiles); break
+      case 'python': facts.python = value; break
+      case 'pyc': {
+        const [status, path, ...detail] = value.split(' ')
+        if (status && path) facts.pyc.push({ status, path, detail: detail.join(' ') })
+        break
+      }
+      case 'http-attempts': http.attempts = Number(value); break
+      case 'http-status': http.status = value; break
+      case 'http-body': http.body = Buffer.from(value, 'base64').toString('utf8'); break
+      case 'http-error': http.error = value; break
+    }
+  }
+  if (http.status !== undefined || http.error !== undefined) {
+    facts.http = { attempts: http.attempts ?? 0, status: http.status ?? '', body: http.body ?? '', error: http.error, from: 'host' }
+  }
+  return facts
+}
+
+/** sha256 over the sorted "path\0sha256\n" entries: one value for a whole tree. */
+export function treeFingerprint(files: Map<string, string>): string {
+  const h = createHash('sha256')
+  for (const path of [...files.keys()].sort()) h.update(`${path}\0${files.get(path)}\n`)
+  return `sha256:${h.digest('hex')}`
+}
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12)
+
+function pass(name: ProbeName, expected: string, found: string, reason = ''): Probe {
+  return { name, verdict: 'pass', expected, found, reason }
+}
+function skip(name: ProbeName, reason: string): Probe {
+  return { name, verdict: 'skip', expected: '', found: '', reason }
+}
+function fail(name: ProbeName, expected: string, found: string, reason: string, leadsTo: 'stale' | 'unhealthy'): Probe {
+  return { name, verdict: 'fail', expected, found, reason, leadsTo }
+}
+
+export function probeRecreated(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!f.containerId) return fail('recreated', 'a new container', 'no container', 'the service has no container after the rebuild', 'stale')
+  const started = Date.parse(f.startedAt) / 1000
+  const expected = `a container other than ${c.previousContainerId ? short(c.previousContainerId) : '(none)'}, started after ${new Date(c.deployStartedAt * 1000).toISOString()}, label io.fresh-deploy.run=${c.runId}`
+  const found = `container ${short(f.containerId)}, started ${f.startedAt}, label io.fresh-deploy.run=${f.runLabel || '(none)'}`
+  if (c.previousContainerId && f.containerId === c.previousContainerId) {
+    return fail('recreated', expected, found, 'the container was not recreated: it is the one that ran before the deploy', 'stale')
+  }
+  // Docker records StartedAt with nanoseconds; the deploy start comes from the same clock.
+  if (!(started >= c.deployStartedAt)) {
+    return fail('recreated', expected, found, 'the container started before this deploy began', 'stale')
+  }
+  if (f.runLabel !== c.runId) {
+    return fail('recreated', expected, found, 'the container does not carry this run\'s label: it was not created by this deploy', 'stale')
+  }
+  return pass('recreated', expected, found)
+}
+
+export function probeImage(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!c.hasBuild) return skip('image', 'the service has no build: section (it runs a prebuilt image)')
+  if (!f.builtImageId) return fail('image', `the image tagged ${f.configImage}`, f.imageId, `no image is tagged ${f.configImage} after the build`, 'stale')
+  if (f.imageId !== f.builtImageId) {
+    return fail('image', f.builtImageId, f.imageId, `the container runs image ${short(f.imageId)}, not ${short(f.builtImageId)} that this deploy built as ${f.configImage}`, 'stale')
+  }
+  return pass('image', f.builtImageId, f.imageId)
+}
+
+export function probeSource(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!f.running) return skip('source', 'container not running')
+  if (!f.hostDir) return skip('source', `source-dir ${c.sourceDir} does not exist on the host`)
+  if (f.containerDir === 'no') return skip('source', `container-source-dir ${c.containerSourceDir} does not exist in the container`)
+  if (f.containerDir.startsWith('error')) return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`)
+  const excluded = makeExcluder(c.sourceExclude)
+  const host = new Map([...f.hostFiles].filter(([p]) => !excluded(p)))
+  const ctr = new Map([...f.containerFiles].filter(([p]) => !excluded(p)))
+  const expected = `${treeFingerprint(host)} (${host.size} files on the host)`
+  const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container)`
+  const diffs: string[] = []
+  const paths = [...new Set([...host.keys(), ...ctr.keys()])].sort()
+  let count = 0
+  for (const p of paths) {
+    const h = host.get(p)
+    const k = ctr.get(p)
+    if (h === k) continue
+    count++
+    if (diffs.length < 10) diffs.push(h === undefined ? `only in container: ${p}` : k === undefined ? `only on host: ${p}` : `content differs: ${p}`)
+  }
+  if (count === 0) return pass('source', expected, found)
+  const more = count > diffs.length ? `; and ${count - diffs.length} more` : ''
+  return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale')
+}
+
+export function probeBytecode(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!f.running) return skip('bytecode', 'container not running')
+  if (!f.python || f.python === 'none') return skip('bytecode', 'no python in the container')
+  const missing = f.pyc.find(p => p.status === 'missing')
+  if (missing) return skip('bytecode', `container-source-dir ${c.containerSourceDir} does not exist in the container`)
+  const bad = f.pyc.filter(p => p.status === 'stale' || p.status === 'orphan')
+  const okCount = f.pyc.filter(p => p.status === 'ok').length
+  const expected = 'no stale or orphan .pyc'
+  if (bad.length === 0) return pass('bytecode', expected, `${okCount} .pyc checked, all match their source`)
+  const listed = bad.slice(0, 10).map(p => `${p.status}: ${p.path}${p.detail ? ` (${p.detail})` : ''}`)
+  const more = bad.length > 10 ? `; and ${bad.length - 10} more` : ''
+  return fail('bytecode', expected, `${bad.length} bad .pyc of ${bad.length + okCount}`, `${listed.join('; ')}${more}`, 'stale')
+}
+
+export function probeHealth(f: VerifyFacts): Probe {
+  if (!f.health) return fail('health', 'healthy or steadily running', 'no answer', 'the health of the container could not be read', 'unhealthy')
+  const expected = 'healthy, or running with a steady restart count'
+  return f.health.pass ? pass('health', expected, f.health.detail) : fail('health', expected, f.health.detail, f.health.detail, 'unhealthy')
+}
+
+export function probeHttp(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!c.verifyUrl) return skip('http', 'verify-url is not set')
+  const h = f.http
+  const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`
+  if (!h) return skip('http', 'the probe did not run')
+  if (h.error) return fail('http', expected, h.error, h.error, 'unhealthy')
+  const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200)
+  const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`
+  if (!/^2\d\d$/.test(h.status)) {
+    return fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy')
+  }
+  if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
+    return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale')
+  }
+  return pass('http', expected, found)
+}
+
+export function runProbes(f: VerifyFacts, c: ProbeContext): Probe[] {
+  return [probeRecreated(f, c), probeImage(f, c), probeSource(f, c), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)]
+}
+
+/** Unhealthy wins over stale; fresh only when nothing failed. */
+export function verdictOf(probes: Probe[]): Verdict {
+  if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'unhealthy')) return 'unhealthy'
+  if (probes.some(p => p.verdict === 'fail')) return 'stale'
+  return 'fresh'
+}
+
+/** The probes output: {name, verdict, expected, found, reason}, strings only. */
+export function probesJson(probes: Probe[]): string {
+  return JSON.stringify(probes.map(p => ({ name: p.name, verdict: p.verdict, expected: p.expected, found: p.found, reason: p.reason })))
+}

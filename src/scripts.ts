@@ -1,0 +1,52 @@
+// Builds the text sent to `bash -s` on the target: FD_* variables as single-quoted data, the
+// common library, then the step's script. The scripts are real files in src/scripts (linted
+// with shellcheck) and ship beside the bundle in dist/scripts.
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'rollback' | 'logs'
+
+export type ScriptVars = Record<string, string | number | boolean | undefined>
+
+const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), 'scripts')
+const cache = new Map<string, string>()
+
+export function readScript(file: string): string {
+  let text = cache.get(file)
+  if (text === undefined) {
+    text = readFileSync(join(scriptsDir, file), 'utf8')
+    cache.set(file, text)
+  }
+  return text
+}
+
+/**
+ * Quotes a value for bash as one single-quoted word. Inside single quotes nothing is special
+ * but the quote itself, which is closed, escaped and reopened.
+ */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+const NAME_RE = /^FD_[A-Z0-9_]+$/
+
+export function preamble(vars: ScriptVars): string {
+  return Object.entries(vars)
+    .map(([name, value]) => {
+      if (!NAME_RE.test(name)) throw new Error(`bad script variable name ${name}`)
+      const text = value === undefined ? '' : String(value)
+      return `${name}=${shellQuote(text)}`
+    })
+    .join('\n')
+}
+
+/**
+ * The full text for `bash -s`: variables, library, step script. Library and script form one
+ * brace group, parsed whole before anything runs; its stdin is /dev/null so that no command
+ * can swallow script text from the pipe, except for the lock, which waits on that pipe.
+ */
+export function buildScript(name: ScriptName, vars: ScriptVars): string {
+  const redirect = name === 'lock' ? '' : ' </dev/null'
+  return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect}\n`
+}

@@ -1,0 +1,169 @@
+# shellcheck shell=bash
+# Common helpers, sent ahead of every step script that fresh-deploy runs on the target
+# (`bash -s`, script on stdin). The runner defines the FD_* variables above this file as
+# single-quoted data; nothing here evaluates them as code.
+#
+# Protocol: lines "@@fd KEY VALUE" on stdout are results for the runner; everything else is log.
+set -euo pipefail
+umask 077
+
+fd_out() { printf '@@fd %s %s\n' "$1" "${2-}"; }
+
+# An input that the target shows to be wrong (missing dir, unknown service): exit 2.
+fd_input_error() {
+  fd_out input-error "$1 $2"
+  exit 2
+}
+
+fd_die() {
+  printf 'fresh-deploy: %s\n' "$*" >&2
+  exit 3
+}
+
+fd_now() { date +%s.%N; }
+
+# Compose files: the ones given, else compose's own default file (+ its override file).
+# Resolved here because our temporary label override is passed with -f, and any -f turns
+# compose's default lookup off.
+FD_FILES=()
+fd_resolve_files() {
+  local f
+  FD_FILES=()
+  if [ -n "${FD_COMPOSE_FILES:-}" ]; then
+    while IFS= read -r f; do
+      [ -n "$f" ] || continue
+      [ -f "$f" ] || fd_input_error compose-files "$f: no such file in project-dir $(pwd)"
+      FD_FILES+=("$f")
+    done <<<"$FD_COMPOSE_FILES"
+    return 0
+  fi
+  for f in compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do
+    if [ -f "$f" ]; then FD_FILES+=("$f"); break; fi
+  done
+  [ "${#FD_FILES[@]}" -gt 0 ] || fd_input_error compose-files "no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in project-dir $(pwd)"
+  for f in compose.override.yaml compose.override.yml docker-compose.override.yaml docker-compose.override.yml; do
+    if [ -f "$f" ]; then FD_FILES+=("$f"); break; fi
+  done
+}
+
+# fd_compose [extra -f file] -- compose args...
+FD_COMPOSE=()
+fd_compose() {
+  local args=() f
+  for f in "${FD_FILES[@]}"; do args+=(-f "$f"); done
+  if [ "${1-}" = "--override" ]; then args+=(-f "$2"); shift 2; fi
+  if [ -n "${FD_PROJECT_NAME:-}" ]; then args+=(-p "$FD_PROJECT_NAME"); fi
+  "${FD_COMPOSE[@]}" "${args[@]}" "$@"
+}
+
+fd_enter_project() {
+  cd -- "$FD_PROJECT_DIR" 2>/dev/null || fd_input_error project-dir "no such directory on the target"
+  read -r -a FD_COMPOSE <<<"${FD_COMPOSE_CMD:-docker compose}"
+  fd_resolve_files
+}
+
+# The service's container id (running or not); empty when there is none.
+fd_service_cid() {
+  local ids
+  if [ "${FD_COMPOSE[0]}" = "docker-compose" ]; then
+    ids=$(fd_compose ps -q "$FD_SERVICE" 2>/dev/null || true)
+  else
+    ids=$(fd_compose ps -a -q "$FD_SERVICE" 2>/dev/null || true)
+  fi
+  printf '%s\n' "$ids" | sed -n '1p'
+}
+
+# Writes the label override file and prints its path. Values arrive as JSON strings, which
+# YAML reads as double-quoted scalars, so no value can break out of its field.
+fd_write_override() {
+  local file
+  file=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-override.XXXXXX")
+  printf '%s\n' "$FD_OVERRIDE_YAML" >"$file"
+  chmod 0644 "$file"
+  printf '%s' "$file"
+}
+
+# Reports whether the service is defined in the compose files, and whether it has build:.
+fd_service_info() {
+  local config info
+  config=$(fd_compose config 2>&1) || { printf '%s\n' "$config" >&2; fd_die "compose config failed for the files in $(pwd)"; }
+  info=$(printf '%s\n' "$config" | awk -v svc="$FD_SERVICE" '
+    /^services:/ { in_services = 1; next }
+    in_services && /^[^ ]/ { in_services = 0 }
+    in_services && /^  [^ ]/ {
+      cur = $0; sub(/^  /, "", cur); sub(/:[[:space:]]*$/, "", cur); gsub(/["\047]/, "", cur)
+      if (cur == svc) found = 1
+      next
+    }
+    in_services && cur == svc && /^    build:/ { build = 1 }
+    END { printf "%s %s\n", (found ? "yes" : "no"), (build ? "yes" : "no") }')
+  if [ "${info%% *}" != "yes" ]; then
+    fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
+  fi
+  fd_out service-build "${info##* }"
+}
+
+# Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
+# Prints "@@fd health pass|fail DETAIL".
+fd_wait_health() {
+  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts stable_since=""
+  deadline=$(( $(date +%s) + timeout ))
+  while :; do
+    state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null) \
+      || { fd_out health "fail container $cid no longer exists"; return 0; }
+    read -r status running restarting exitcode restarts health <<<"$state"
+    if [ "$running" != "true" ] && [ "$restarting" != "true" ]; then
+      fd_out health "fail container is $status (exit code $exitcode, restarts $restarts)"
+      return 0
+    fi
+    if [ "$health" = "healthy" ]; then fd_out health "pass healthy"; return 0; fi
+    if [ "$health" = "unhealthy" ]; then fd_out health "fail healthcheck reports unhealthy"; return 0; fi
+    if [ "$health" = "none" ] && [ "$running" = "true" ] && [ "$restarting" != "true" ]; then
+      # No healthcheck: running, and the restart count must not grow for 5 s.
+      if [ -z "$stable_since" ]; then stable_since=$(date +%s); first_restarts=$restarts; fi
+      if [ "$restarts" != "$first_restarts" ]; then stable_since=""; fi
+      if [ -n "$stable_since" ] && [ $(( $(date +%s) - stable_since )) -ge 5 ]; then
+        fd_out health "pass running, restart count $restarts steady for 5 s"
+        return 0
+      fi
+    else
+      stable_since=""
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      fd_out health "fail not healthy within ${timeout} s (status $status, health $health, restarts $restarts)"
+      return 0
+    fi
+    sleep 0.25
+  done
+}
+
+# Runs a long compose command with its output in a file that is streamed to the runner, so a
+# dropped connection cannot kill it half-way (a write to a dead pipe would): the container is
+# recreated all the same, and the next deploy finds a running service.
+fd_detached() {
+  local log pid rc=0
+  if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
+  log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
+  "$@" >"$log" 2>&1 </dev/null &
+  pid=$!
+  tail -n +1 -s 0.1 -f --pid="$pid" -- "$log" || true
+  wait "$pid" || rc=$?
+  rm -f -- "$log"
+  return "$rc"
+}
+
+# Prints the service container's facts after an up; sets FD_CID.
+FD_CID=""
+fd_report_container() {
+  local id image started config_image
+  FD_CID=$(fd_service_cid)
+  [ -n "$FD_CID" ] || fd_die "compose reported success, but service $FD_SERVICE has no container"
+  IFS=$'\t' read -r id image started config_image < <(docker inspect --format \
+    '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")
+  FD_CID=$id
+  fd_out container-id "$id"
+  fd_out image-id "$image"
+  fd_out started-at "$started"
+  fd_out config-image "$config_image"
+  fd_out built-image-id "$(docker image inspect --format '{{.Id}}' "$config_image" 2>/dev/null || true)"
+}

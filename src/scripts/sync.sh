@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# sync (sync: git): fetch and check out FD_REF detached. Refuses a working tree with uncommitted
+# changes to tracked files unless FD_DISCARD=true; never deletes untracked files.
+# In: FD_PROJECT_DIR FD_REF FD_DISCARD FD_SERVICE (+ compose vars)
+# Out: dirty FILE (repeated), previous-head, head, service-build
+
+fd_enter_project
+export GIT_TERMINAL_PROMPT=0
+previous=$(git rev-parse HEAD 2>/dev/null || true)
+fd_out previous-head "$previous"
+
+dirty=$(git status --porcelain --untracked-files=no)
+if [ -n "$dirty" ]; then
+  if [ "$FD_DISCARD" != "true" ]; then
+    while IFS= read -r line; do fd_out dirty "${line:3}"; done <<<"$dirty"
+    exit 5
+  fi
+  echo "sync-discard-changes: true: discarding uncommitted changes to tracked files:"
+  printf '  %s\n' "$dirty"
+fi
+
+if [ -n "$(git remote)" ]; then
+  remote=$(git remote | grep -x origin || git remote | sed -n 1p)
+  echo "fetching from $remote"
+  git fetch --quiet --prune --tags -- "$remote" >&2
+fi
+
+full_sha=no
+if [[ "$FD_REF" =~ ^[0-9a-f]{40}$ ]]; then full_sha=yes; fi
+target=""
+if [ "$full_sha" = no ] && [ -n "${remote:-}" ] && git show-ref --verify --quiet "refs/remotes/$remote/$FD_REF"; then
+  target=$(git rev-parse --verify --end-of-options "refs/remotes/$remote/$FD_REF^{commit}")
+fi
+if [ -z "$target" ]; then
+  target=$(git rev-parse --verify --quiet --end-of-options "$FD_REF^{commit}" 2>/dev/null || true)
+fi
+if [ -z "$target" ] && [ -n "${remote:-}" ]; then
+  # A commit not on any fetched branch (e.g. a pull request head): fetch it by name.
+  if git fetch --quiet -- "$remote" "$FD_REF" >&2 2>/dev/null; then
+    target=$(git rev-parse --verify "FETCH_HEAD^{commit}")
+  fi
+fi
+[ -n "$target" ] || fd_input_error ref "not found in $(pwd) (after fetching)"
+
+if [ "$FD_DISCARD" = "true" ]; then
+  git checkout --quiet --force --detach "$target" --
+else
+  git checkout --quiet --detach "$target" --
+fi
+head=$(git rev-parse HEAD)
+if [ "$full_sha" = yes ] && [ "$head" != "$FD_REF" ]; then
+  fd_die "after checkout HEAD is $head, not $FD_REF"
+fi
+fd_out head "$head"
+echo "checked out $head (was ${previous:-nothing})"
+fd_service_info

@@ -1,0 +1,53 @@
+// Typed settings: every input of action.yml, parsed and checked once (see input-helper.ts).
+
+export type ComposeCommand = 'auto' | 'docker compose' | 'docker-compose'
+export type SyncMode = 'none' | 'git'
+export type VerifyFrom = 'host' | 'runner'
+
+export interface SshSettings {
+  host: string
+  port: number
+  username: string
+  key: string
+  knownHosts: string
+  hostFingerprint: string
+  strict: boolean
+  proxyJump: string
+  connectTimeout: number
+}
+
+export interface Settings {
+  /** undefined: the local transport (a self-hosted runner on the target). */
+  ssh?: SshSettings
+  connectTimeout: number
+  projectDir: string
+  composeFiles: string[]
+  composeProjectName: string
+  composeCommand: ComposeCommand
+  service: string
+  sync: SyncMode
+  syncDiscardChanges: boolean
+  ref: string
+  purge: boolean
+  sourceDir: string
+  containerSourceDir: string
+  sourceExclude: string[]
+  buildNoCache: boolean
+  buildPull: boolean
+  renewAnonVolumes: boolean
+  stopTimeout?: number
+  healthTimeout: number
+  verify: boolean
+  verifyUrl: string
+  verifyFrom: VerifyFrom
+  verifyExpect: string
+  verifyTimeout: number
+  verifyInterval: number
+  staleRetries: number
+  rollback: boolean
+  lockTimeout: number
+  dryRun: boolean
+  githubToken: string
+  environment: string
+  environmentUrl: string
+}

@@ -1,0 +1,210 @@
+// OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
+// ControlMaster connection that every step reuses, and its teardown in the post step.
+import { spawn, execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import * as core from '@actions/core'
+import type { SshSettings } from './settings.js'
+import { SshTransport } from './transport.js'
+
+const execFileAsync = promisify(execFile)
+
+export interface SshFiles {
+  dir: string
+  key: string
+  knownHosts: string
+  config: string
+  control: string
+}
+
+export class SshError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SshError'
+  }
+}
+
+/** "user@host:port" for messages. */
+export function describeTarget(s: SshSettings): string {
+  const host = s.host.includes(':') ? `[${s.host}]` : s.host
+  return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`
+}
+
+/** Registers the key and each of its body lines as secrets before anything is logged. */
+export function maskKey(key: string): void {
+  if (key === '') return
+  core.setSecret(key)
+  core.setSecret(key.trim())
+  for (const line of key.split('\n')) {
+    const t = line.trim()
+    if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END')) core.setSecret(t)
+  }
+}
+
+/** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
+function configValue(value: string): string {
+  if (/["\n]/.test(value)) throw new SshError(`unsupported character in path ${JSON.stringify(value)}`)
+  return `"${value}"`
+}
+
+/** The ssh_config that every ssh process of this run reads (-F also reaches a ProxyJump hop). */
+export function buildSshConfig(s: SshSettings, files: SshFiles, useDefaultKnownHosts: boolean): string {
+  const lines = [
+    'Host *',
+    '  BatchMode yes',
+    '  IdentitiesOnly yes',
+    `  IdentityFile ${configValue(files.key)}`,
+    `  ConnectTimeout ${s.connectTimeout}`,
+    '  ServerAliveInterval 15',
+    '  ServerAliveCountMax 4',
+    '  PasswordAuthentication no',
+    '  KbdInteractiveAuthentication no',
+    '  ForwardAgent no',
+    '  ForwardX11 no',
+    '  ClearAllForwardings yes',
+    '  UpdateHostKeys no',
+    '  LogLevel ERROR'
+  ]
+  if (!s.strict) {
+    lines.push('  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  GlobalKnownHostsFile /dev/null')
+  } else if (useDefaultKnownHosts) {
+    lines.push('  StrictHostKeyChecking yes')
+  } else {
+    lines.push('  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configValue(files.knownHosts)}`, '  GlobalKnownHostsFile /dev/null')
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** A private directory for the key, known_hosts, config and control socket. */
+export function createSshDir(): SshFiles {
+  const base = process.env.RUNNER_TEMP || tmpdir()
+  let dir = mkdtempSync(join(base, 'fresh-deploy-'))
+  // Unix socket paths are limited to ~104 bytes; fall back to /tmp for a long RUNNER_TEMP.
+  if (join(dir, 'cm').length > 90) {
+    rmSync(dir, { recursive: true, force: true })
+    dir = mkdtempSync(join('/tmp', 'fd-'))
+  }
+  return {
+    dir,
+    key: join(dir, 'key'),
+    knownHosts: join(dir, 'known_hosts'),
+    config: join(dir, 'ssh_config'),
+    control: join(dir, 'cm')
+  }
+}
+
+/** sha256 fingerprints of known_hosts lines, as ssh-keygen prints them. */
+async function fingerprintsOf(lines: string, scratch: string): Promise<Map<string, string>> {
+  writeFileSync(scratch, lines, { mode: 0o600 })
+  const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', scratch])
+  const found = new Map<string, string>()
+  const keyLines = lines.split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'))
+  stdout
+    .split('\n')
+    .filter(l => l.trim() !== '')
+    .forEach((l, i) => {
+      const fp = l.split(/\s+/)[1]
+      if (fp && keyLines[i]) found.set(fp.replace(/=$/, ''), keyLines[i])
+    })
+  rmSync(scratch, { force: true })
+  return found
+}
+
+/** Scans the host's keys and keeps the one whose fingerprint is the pinned one. */
+async function knownHostsFromFingerprint(s: SshSettings, files: SshFiles): Promise<string> {
+  let scanned = ''
+  try {
+    const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(s.port), '-T', String(s.connectTimeout), '--', s.host], {
+      timeout: (s.connectTimeout + 5) * 1000
+    })
+    scanned = stdout
+  } catch (e) {
+    scanned = (e as { stdout?: string }).stdout ?? ''
+  }
+  if (scanned.trim() === '') {
+    throw new SshError(`ssh-keyscan got no host key from ${describeTarget(s)} within ${s.connectTimeout} s (input connect-timeout); is the host reachable and sshd listening on port ${s.port}?`)
+  }
+  const found = await fingerprintsOf(scanned, `${files.knownHosts}.scan`)
+  const line = found.get(s.hostFingerprint)
+  if (line === undefined) {
+    throw new SshError(
+      `input ssh-host-fingerprint: ${JSON.stringify(s.hostFingerprint)} does not match any host key of ${describeTarget(s)}; it offers ${[...found.keys()].join(', ')}. Refusing to connect.`
+    )
+  }
+  return `${line}\n`
+}
+
+/** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
+export async function prepareSsh(s: SshSettings, files: SshFiles): Promise<string[]> {
+  writeFileSync(files.key, s.key, { mode: 0o600 })
+  let useDefaultKnownHosts = false
+  if (!s.strict) {
+    core.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`)
+  } else if (s.hostFingerprint !== '') {
+    writeFileSync(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 })
+  } else if (s.knownHosts !== '') {
+    writeFileSync(files.knownHosts, s.knownHosts, { mode: 0o600 })
+  } else {
+    useDefaultKnownHosts = true
+    core.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.')
+  }
+  writeFileSync(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 })
+  const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)]
+  if (s.username) args.push('-l', s.username)
+  if (s.proxyJump) args.push('-J', s.proxyJump)
+  return args
+}
+
+/** Explains ssh's exit 255 in terms of the inputs. */
+export function explainSshFailure(s: SshSettings, stderr: string): string {
+  const target = describeTarget(s)
+  const detail = stderr.trim().split('\n').slice(-5).join(' / ')
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+    return `the host key of ${target} is not the pinned one (inputs ssh-known-hosts / ssh-host-fingerprint): refusing to connect. ${detail}`
+  }
+  if (/Permission denied/i.test(stderr)) {
+    return `ssh to ${target} was refused: the server did not accept the key (inputs ssh-key, username). ${detail}`
+  }
+  if (/timed out|Connection refused|No route|Could not resolve|Network is unreachable/i.test(stderr)) {
+    return `cannot connect to ${target} (inputs host, port, connect-timeout=${s.connectTimeout}): ${detail}`
+  }
+  return `ssh to ${target} failed: ${detail || 'no message from ssh'}`
+}
+
+/** Opens the one master connection (the run's only SSH handshake). */
+export async function openMaster(s: SshSettings, files: SshFiles, args: string[]): Promise<SshTransport> {
+  const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host]
+  const stderrFile = join(files.dir, 'master.err')
+  const { openSync, closeSync } = await import('node:fs')
+  const errFd = openSync(stderrFile, 'w', 0o600)
+  const code = await new Promise<number>((resolve, reject) => {
+    // With -f the master forks and keeps its stdio: wait for the foreground process to exit,
+    // with its stderr in a file rather than a pipe that would stay open.
+    const child = spawn('ssh', masterArgs, { stdio: ['ignore', 'ignore', errFd] })
+    const timer = setTimeout(() => child.kill('SIGTERM'), (s.connectTimeout + 10) * 1000)
+    child.on('error', e => reject(new SshError(`could not start ssh: ${e.message}`)))
+    child.on('exit', (c, signal) => {
+      clearTimeout(timer)
+      resolve(c ?? (signal ? 255 : 1))
+    })
+  })
+  closeSync(errFd)
+  const stderr = existsSync(stderrFile) ? readFileSync(stderrFile, 'utf8') : ''
+  rmSync(stderrFile, { force: true })
+  if (code !== 0) throw new SshError(explainSshFailure(s, stderr))
+  return new SshTransport(`ssh ${describeTarget(s)}`, args, s.host)
+}
+
+/** Post step: closes the master connection and deletes the key, known_hosts and socket. */
+export async function closeSsh(dir: string, config: string, control: string, host: string): Promise<void> {
+  if (existsSync(control)) {
+    try {
+      await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 })
+    } catch (e) {
+      core.debug(`closing the ssh master: ${(e as Error).message}`)
+    }
+  }
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,51 @@
+// The job summary, as Markdown, from a Report. Pure, so unit tests read exactly what a user sees.
+import type { Report } from './report.js'
+
+const ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' }
+
+/** Table cells: no pipes or newlines may break the table; long evidence is shortened. */
+export function cell(text: string, max = 400): string {
+  const flat = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').replace(/</g, '&lt;')
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+const HEADINGS: Record<string, string> = {
+  fresh: '✅ fresh: the new code is what runs',
+  stale: '❌ stale: the container does not run the code that was deployed',
+  unhealthy: '❌ unhealthy: the new container did not become healthy',
+  error: '❌ error: the deploy did not get as far as verifying',
+  'dry-run': '📝 dry-run: nothing was changed'
+}
+
+export function buildSummary(r: Report): string {
+  const out: string[] = []
+  out.push(`## fresh-deploy ${HEADINGS[r.verdict] ?? r.verdict}`, '')
+  const facts = [
+    ['target', r.target],
+    ['revision', r.revision],
+    ['container', r.containerId ? r.containerId.slice(0, 12) : ''],
+    ['image', r.imageId],
+    ['previous image', r.previousImageId || '(none: first deploy)'],
+    ['duration', `${r.durationSeconds()} s`]
+  ].filter(([, v]) => v !== '')
+  out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '')
+  if (r.error) out.push(`> **Error:** ${cell(r.error, 1000)}`, '')
+
+  out.push('### Steps', '', '| step | result | time | notes |', '| --- | --- | --- | --- |')
+  for (const s of r.steps) out.push(`| ${s.name} | ${ICON[s.status]} ${s.status} | ${s.seconds.toFixed(1)} s | ${cell(s.note)} |`)
+  out.push('')
+
+  if (r.verifySkipped) {
+    out.push('### Probes', '', '_verify: false — no probe ran, nothing was checked._', '')
+  } else if (r.probes.length > 0) {
+    out.push('### Probes', '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |')
+    for (const p of r.probes) out.push(`| ${p.name} | ${ICON[p.verdict]} ${p.verdict} | ${cell(p.expected)} | ${cell(p.found)} | ${cell(p.reason)} |`)
+    out.push('')
+  }
+
+  out.push(`**Purged**: ${r.purged} bytecode item(s) (${r.purgedHost} on the host, ${r.purgedContainer} in the container)${r.purgeNotes.length ? `; ${cell(r.purgeNotes.join('; '))}` : ''}`, '')
+  if (r.healAttempts > 0) out.push(`**Heal**: ${r.healAttempts} no-cache rebuild(s) after a stale verdict.`, '')
+  if (r.rolledBack) out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '')
+  else if (r.rollbackNote) out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '')
+  return out.join('\n')
+}
