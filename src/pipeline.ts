@@ -203,7 +203,7 @@ export async function run(): Promise<void> {
     }
     const verifyOnce = async (note: (text: string) => void): Promise<Probe[]> => {
       const facts = parseVerifyRecords(await t.verify())
-      if (s.verifyUrl && s.verifyFrom === 'runner') {
+      if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
         facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
       }
       if (facts.containerId) setContainer(facts)
@@ -228,6 +228,10 @@ export async function run(): Promise<void> {
       report.verdict = verdictOf(report.probes)
     }
 
+    if (report.verdict !== 'fresh') {
+      // Read now: after a rollback the service's logs are the restored container's.
+      report.serviceLogs = await t.logs()
+    }
     if (report.verdict === 'unhealthy') {
       if (!s.rollback) {
         report.rollbackNote = 'rollback: false — the unhealthy container was left in place'
@@ -283,7 +287,7 @@ async function finish(report: Report, target: Target | undefined, deployment: De
   const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run'
   if (failed && target) {
     core.startGroup('report: last 50 lines of the service logs')
-    core.info(await target.logs())
+    core.info(report.serviceLogs || (await target.logs()))
     core.endGroup()
   }
   await report.step('report', 'outputs and summary', async note => {

@@ -218,6 +218,7 @@ export function probeHealth(f: VerifyFacts): Probe {
 
 export function probeHttp(f: VerifyFacts, c: ProbeContext): Probe {
   if (!c.verifyUrl) return skip('http', 'verify-url is not set')
+  if (!f.running) return skip('http', 'container not running')
   const h = f.http
   const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`
   if (!h) return skip('http', 'the probe did not run')

@@ -32,6 +32,8 @@ export class Report {
   rollbackNote = ''
   healAttempts = 0
   deploymentId = ''
+  /** The failing container's last 50 log lines, read before any rollback. */
+  serviceLogs = ''
   dryRun = false
 
   get purged(): number {

@@ -55,7 +55,9 @@ describe.each([
     expect(cid).toBe(second.outputs['container-id'])
     expect(docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.revision"}}', cid)).toBe('rev-2')
     expect(docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.run"}}', cid)).toMatch(/^4242-1-[0-9a-f]{8}$/)
-    expect(readdirSync('/tmp').filter(f => f.startsWith('fresh-deploy-override.'))).toEqual([])
+    const runLabel = docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.run"}}', cid)
+    const overrides = readdirSync('/tmp').filter(f => f.startsWith('fresh-deploy-override.'))
+    expect(overrides.filter(f => readFileSync(join('/tmp', f), 'utf8').includes(runLabel))).toEqual([])
     // The previous image is kept for rollback.
     expect(docker('image', 'inspect', '--format', '{{.Id}}', `${p.name}-backend:fresh-deploy-previous`.replace(/-backend/, compose === 'docker-compose' ? '_backend' : '-backend'))).toBe(first.outputs['image-id'])
     // Log groups per step, in order.

@@ -1,11 +1,16 @@
 """Checks every *.pyc under argv[1] against its source (runs inside the container).
 
-Prints one line per .pyc: "ok PATH", "stale PATH DETAIL" or "orphan PATH". The header layout
-is PEP 552: magic, flags, then either a source hash (flags & 1) or the source mtime and size.
+Prints one line per .pyc: "ok PATH", "stale PATH DETAIL" or "orphan PATH DETAIL". The header
+layout is PEP 552: magic, flags, then either a source hash (flags & 1) or the source mtime and
+size. A header that matches is not enough: a source edited in place with its size and mtime
+kept (a restored backup, a checkout that resets mtimes) gets the old bytecode loaded all the
+same. So when this interpreter can read the .pyc, its code is compared with the source's.
 """
-import os
-import sys
 import importlib.util
+import marshal
+import os
+import re
+import sys
 
 
 def source_for(pyc):
@@ -39,6 +44,25 @@ def check(pyc):
     want_size = st.st_size & 0xFFFFFFFF
     if (mtime, size) != (want_mtime, want_size):
         return "stale", "pyc records mtime %d size %d, source has mtime %d size %d" % (mtime, size, want_mtime, want_size)
+    return same_code(pyc, src, header)
+
+
+def same_code(pyc, src, header):
+    """Compares the .pyc's code object with a fresh compile of the source (code equality
+    ignores the file name). Only possible for this interpreter's own magic number."""
+    if header[:4] != importlib.util.MAGIC_NUMBER:
+        return "ok", ""
+    opt = re.search(r"\.opt-(\d)\.pyc$", pyc)
+    try:
+        with open(pyc, "rb") as f:
+            f.seek(16)
+            stored = marshal.loads(f.read())
+        with open(src, "rb") as f:
+            fresh = compile(f.read(), src, "exec", dont_inherit=True, optimize=int(opt.group(1)) if opt else 0)
+    except Exception as err:  # unreadable or not compilable: python could not use it either
+        return "ok", "not compared: %s" % err.__class__.__name__
+    if stored != fresh:
+        return "stale", "header matches the source's mtime and size, but the code differs: python would run the old code"
     return "ok", ""
 
 
