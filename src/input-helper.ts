@@ -149,7 +149,7 @@ function parseSsh(get: InputGetter, connectTimeout: number): SshSettings | undef
   const hostFingerprint = fingerprintRaw.replace(/=$/, '')
   const proxyJump = parseProxyJump(get('proxy-jump'))
   if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
-    fail('ssh-strict', 'false', 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both')
+    fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both')
   }
   if (knownHosts !== '' && hostFingerprint !== '') {
     fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both')
@@ -233,7 +233,7 @@ export function getSettings(get: InputGetter): Settings {
     ref,
     purge: parseBoolean(get, 'purge'),
     sourceDir: sourceDir.replace(/\/+$/, '') || '.',
-    containerSourceDir: containerSourceDir.length > 1 ? containerSourceDir.replace(/\/+$/, '') : containerSourceDir,
+    containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
     sourceExclude,
     buildNoCache: parseBoolean(get, 'build-no-cache'),
     buildPull: parseBoolean(get, 'build-pull'),

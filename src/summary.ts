@@ -3,9 +3,12 @@ import type { Report } from './report.js'
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' }
 
-/** Table cells: no pipes or newlines may break the table; long evidence is shortened. */
+/**
+ * Table cells: no pipes or line breaks may break the table; long evidence is shortened. A
+ * backslash becomes an entity: GFM reads "\\|" as an escaped backslash and then a cell border.
+ */
 export function cell(text: string, max = 400): string {
-  const flat = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').replace(/</g, '&lt;')
+  const flat = text.replace(/\r\n|[\r\n]/g, ' ').replace(/\\/g, '&#92;').replace(/\|/g, '\\|').replace(/</g, '&lt;')
   return flat.length > max ? `${flat.slice(0, max)}…` : flat
 }
 

@@ -60,6 +60,15 @@ export interface PurgeResult {
   notes: string[]
 }
 
+/**
+ * A YAML double-quoted scalar: a JSON string, plus \u escapes for the characters JSON leaves raw
+ * that YAML parsers reject (DEL, C1 controls, an inner BOM) or read as line breaks (NEL,
+ * U+2028, U+2029 in libyaml and go-yaml, which compose uses).
+ */
+export function yamlString(value: string): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 export function recordsToMap(records: RemoteRecord[]): Map<string, string> {
   return new Map(records.map(r => [r.key, r.value]))
 }
@@ -100,13 +109,15 @@ export class Target {
 
   /** The label override as YAML; JSON strings are valid YAML scalars, so values stay data. */
   overrideYaml(revision: string): string {
-    const q = JSON.stringify
+    const q = yamlString
+    // Compose interpolates "$" in values ("$$" is a literal "$"); keys are never interpolated.
+    const v = (value: string): string => yamlString(value.replace(/\$/g, '$$$$'))
     return [
       'services:',
       `  ${q(this.s.service)}:`,
       '    labels:',
-      `      "io.fresh-deploy.revision": ${q(revision)}`,
-      `      "io.fresh-deploy.run": ${q(this.runId)}`
+      `      "io.fresh-deploy.revision": ${v(revision)}`,
+      `      "io.fresh-deploy.run": ${v(this.runId)}`
     ].join('\n')
   }
 

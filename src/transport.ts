@@ -2,6 +2,7 @@
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { StringDecoder } from 'node:string_decoder'
 import * as core from '@actions/core'
 
 /** A result line of a target-side script: "@@fd KEY VALUE". */
@@ -51,9 +52,11 @@ export function parseRecord(line: string): RemoteRecord | undefined {
 /** Splits a byte stream into lines, calling onLine for each complete one. */
 function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
   let pending = ''
+  // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
+  const decoder = new StringDecoder('utf8')
   return {
     push(chunk: Buffer) {
-      pending += chunk.toString('utf8')
+      pending += decoder.write(chunk)
       let nl: number
       while ((nl = pending.indexOf('\n')) >= 0) {
         onLine(pending.slice(0, nl).replace(/\r$/, ''))
@@ -61,6 +64,7 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): vo
       }
     },
     end() {
+      pending += decoder.end()
       if (pending !== '') onLine(pending)
       pending = ''
     }

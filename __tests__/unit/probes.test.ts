@@ -1,0 +1,539 @@
+// The six probes and the verdict as pure functions of the facts verify.sh reports.
+import {
+  parseVerifyRecords,
+  probeBytecode,
+  probeHealth,
+  probeHttp,
+  probeImage,
+  probeRecreated,
+  probeSource,
+  probesJson,
+  runProbes,
+  treeFingerprint,
+  verdictOf,
+  type Probe,
+  type ProbeContext,
+  type ProbeName,
+  type VerifyFacts
+} from '../../src/probes.js'
+import type { RemoteRecord } from '../../src/transport.js'
+
+const OLD_CID = 'a'.repeat(64)
+const NEW_CID = 'b'.repeat(64)
+const BUILT = `sha256:${'c'.repeat(64)}`
+const OTHER_IMAGE = `sha256:${'d'.repeat(64)}`
+const RUN = '12345-1-abcdef'
+const DEPLOY_START = Date.parse('2026-11-28T14:00:00Z') / 1000
+const h = (n: number): string => n.toString(16).padStart(64, '0')
+
+function ctx(over: Partial<ProbeContext> = {}): ProbeContext {
+  return {
+    previousContainerId: OLD_CID,
+    deployStartedAt: DEPLOY_START,
+    runId: RUN,
+    hasBuild: true,
+    sourceDir: 'src',
+    containerSourceDir: '/app/src',
+    sourceExclude: [],
+    verifyUrl: 'http://127.0.0.1:8000/version',
+    verifyExpect: 'rev-42',
+    verifyTimeout: 60,
+    ...over
+  }
+}
+
+function facts(over: Partial<VerifyFacts> = {}): VerifyFacts {
+  return {
+    health: { pass: true, detail: 'healthy' },
+    containerId: NEW_CID,
+    imageId: BUILT,
+    startedAt: '2026-11-28T14:00:07.123456789Z',
+    running: true,
+    configImage: 'shop-backend',
+    runLabel: RUN,
+    revisionLabel: 'rev-42',
+    builtImageId: BUILT,
+    hostDir: true,
+    hostFiles: new Map([
+      ['app.py', h(1)],
+      ['pkg/models.py', h(2)]
+    ]),
+    containerDir: 'yes',
+    containerFiles: new Map([
+      ['pkg/models.py', h(2)],
+      ['app.py', h(1)]
+    ]),
+    python: '/usr/local/bin/python3',
+    pyc: [{ status: 'ok', path: 'pkg/__pycache__/models.cpython-312.pyc', detail: '' }],
+    http: { attempts: 1, status: '200', body: '{"revision":"rev-42"}', from: 'host' },
+    ...over
+  }
+}
+
+const byName = (probes: Probe[], name: ProbeName): Probe => probes.find(p => p.name === name)!
+
+describe('all pass', () => {
+  test('every probe passes and the verdict is fresh', () => {
+    const probes = runProbes(facts(), ctx())
+    expect(probes.map(p => p.name)).toEqual(['recreated', 'image', 'source', 'bytecode', 'health', 'http'])
+    expect(probes.map(p => p.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass'])
+    expect(verdictOf(probes)).toBe('fresh')
+  })
+
+  test('skips alone are still fresh', () => {
+    const probes = runProbes(facts({ hostDir: false, python: 'none', http: undefined }), ctx({ hasBuild: false, verifyUrl: '' }))
+    expect(probes.map(p => p.verdict)).toEqual(['pass', 'skip', 'skip', 'skip', 'pass', 'skip'])
+    expect(verdictOf(probes)).toBe('fresh')
+  })
+})
+
+describe('recreated', () => {
+  test('pass: new container, started after the deploy began, with this run label', () => {
+    const p = probeRecreated(facts(), ctx())
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toContain(OLD_CID.slice(0, 12))
+    expect(p.expected).toContain(RUN)
+    expect(p.found).toContain(NEW_CID.slice(0, 12))
+  })
+
+  test('pass on a first deploy (no previous container)', () => {
+    const p = probeRecreated(facts(), ctx({ previousContainerId: '' }))
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toContain('(none)')
+  })
+
+  test('fail: no container at all', () => {
+    const p = probeRecreated(facts({ containerId: '' }), ctx())
+    expect([p.verdict, p.leadsTo]).toEqual(['fail', 'stale'])
+  })
+
+  test('fail: the same container as before the deploy', () => {
+    const p = probeRecreated(facts({ containerId: OLD_CID }), ctx())
+    expect([p.verdict, p.leadsTo]).toEqual(['fail', 'stale'])
+    expect(p.reason).toContain('not recreated')
+  })
+
+  test('fail: started before the deploy began (nanosecond StartedAt, sub-second deploy start)', () => {
+    const p = probeRecreated(facts({ startedAt: '2026-11-28T14:00:00.250000000Z' }), ctx({ deployStartedAt: DEPLOY_START + 0.5 }))
+    expect([p.verdict, p.leadsTo]).toEqual(['fail', 'stale'])
+    expect(p.reason).toContain('started before')
+    expect(probeRecreated(facts({ startedAt: '2026-11-28T14:00:00.750000000Z' }), ctx({ deployStartedAt: DEPLOY_START + 0.5 })).verdict).toBe('pass')
+  })
+
+  test('fail: an unreadable start time', () => {
+    expect(probeRecreated(facts({ startedAt: '' }), ctx()).verdict).toBe('fail')
+    expect(probeRecreated(facts({ startedAt: '0001-01-01T00:00:00Z' }), ctx()).verdict).toBe('fail')
+  })
+
+  test.each(['', 'other-run'])('fail: run label %j is not this run', label => {
+    const p = probeRecreated(facts({ runLabel: label }), ctx())
+    expect([p.verdict, p.leadsTo]).toEqual(['fail', 'stale'])
+    expect(p.reason).toContain('label')
+    expect(p.found).toContain(label || '(none)')
+  })
+})
+
+describe('image', () => {
+  test('skip without build:', () => {
+    const p = probeImage(facts(), ctx({ hasBuild: false }))
+    expect(p.verdict).toBe('skip')
+    expect(p.reason).toContain('build')
+  })
+  test('pass when the container runs the built image', () => {
+    expect(probeImage(facts(), ctx())).toMatchObject({ verdict: 'pass', expected: BUILT, found: BUILT })
+  })
+  test('fail when it runs another image', () => {
+    const p = probeImage(facts({ imageId: OTHER_IMAGE }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale', expected: BUILT, found: OTHER_IMAGE })
+    expect(p.reason).toContain('shop-backend')
+  })
+  test('fail when nothing is tagged with the service image', () => {
+    expect(probeImage(facts({ builtImageId: '' }), ctx())).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
+  })
+})
+
+describe('source', () => {
+  test('pass: identical trees regardless of order; the evidence has both fingerprints', () => {
+    const p = probeSource(facts(), ctx())
+    expect(p.verdict).toBe('pass')
+    const fp = treeFingerprint(facts().hostFiles)
+    expect(p.expected).toBe(`${fp} (2 files on the host)`)
+    expect(p.found).toBe(`${fp} (2 files in the container)`)
+  })
+
+  test('skip: container not running', () => {
+    expect(probeSource(facts({ running: false }), ctx())).toMatchObject({ verdict: 'skip', reason: 'container not running' })
+  })
+  test('skip: no source-dir on the host', () => {
+    const p = probeSource(facts({ hostDir: false }), ctx())
+    expect(p.verdict).toBe('skip')
+    expect(p.reason).toContain('source-dir src')
+  })
+  test('skip: no container-source-dir in the container', () => {
+    const p = probeSource(facts({ containerDir: 'no' }), ctx())
+    expect(p.verdict).toBe('skip')
+    expect(p.reason).toContain('/app/src')
+  })
+  test('skip: listing failed in the container, with its message', () => {
+    const p = probeSource(facts({ containerDir: 'error neither sha256sum nor python found' }), ctx())
+    expect(p.verdict).toBe('skip')
+    expect(p.reason).toContain(': neither sha256sum nor python found')
+  })
+
+  test('fail: classifies only on host / only in container / content differs', () => {
+    const p = probeSource(
+      facts({
+        hostFiles: new Map([
+          ['app.py', h(1)],
+          ['new_feature.py', h(3)],
+          ['pkg/models.py', h(2)]
+        ]),
+        containerFiles: new Map([
+          ['app.py', h(9)],
+          ['old_module.py', h(4)],
+          ['pkg/models.py', h(2)]
+        ])
+      }),
+      ctx()
+    )
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
+    expect(p.reason).toBe(
+      '3 file(s) differ between src on the host and /app/src in the container: content differs: app.py; only on host: new_feature.py; only in container: old_module.py'
+    )
+    expect(p.expected).toMatch(/^sha256:[0-9a-f]{64} \(3 files on the host\)$/)
+    expect(p.found).toMatch(/^sha256:[0-9a-f]{64} \(3 files in the container\)$/)
+    expect(p.expected.slice(0, 71)).not.toBe(p.found.slice(0, 71))
+  })
+
+  test('fail: at most 10 paths, then "and N more"', () => {
+    const host = new Map<string, string>()
+    for (let i = 0; i < 25; i++) host.set(`mod_${String(i).padStart(2, '0')}.py`, h(i))
+    const p = probeSource(facts({ hostFiles: host, containerFiles: new Map() }), ctx())
+    expect(p.verdict).toBe('fail')
+    const listed = p.reason.match(/only on host: /g) ?? []
+    expect(listed).toHaveLength(10)
+    expect(p.reason).toContain('mod_09.py')
+    expect(p.reason).not.toContain('mod_10.py')
+    expect(p.reason).toMatch(/^25 file\(s\) differ/)
+    expect(p.reason).toMatch(/; and 15 more$/)
+  })
+
+  test('exactly 10 differences: no "more"', () => {
+    const host = new Map<string, string>()
+    for (let i = 0; i < 10; i++) host.set(`m${i}.py`, h(i))
+    const p = probeSource(facts({ hostFiles: host, containerFiles: new Map() }), ctx())
+    expect(p.reason).not.toContain('more')
+    expect(p.reason.match(/only on host/g)).toHaveLength(10)
+  })
+
+  test('source-exclude: excluded files are ignored on both sides and left out of the fingerprints', () => {
+    const f = facts({
+      hostFiles: new Map([
+        ['app.py', h(1)],
+        ['tests/test_app.py', h(5)],
+        ['tests/unit/test_x.py', h(6)],
+        ['pkg/conftest.py', h(7)]
+      ]),
+      containerFiles: new Map([
+        ['app.py', h(1)],
+        ['conftest.py', h(8)]
+      ])
+    })
+    expect(probeSource(f, ctx()).verdict).toBe('fail')
+    const p = probeSource(f, ctx({ sourceExclude: ['tests/**', '**/conftest.py'] }))
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toBe(`${treeFingerprint(new Map([['app.py', h(1)]]))} (1 files on the host)`)
+    // *.py does not cross a slash: only top-level files are excluded.
+    const q = probeSource(f, ctx({ sourceExclude: ['*.py'] }))
+    expect(q.verdict).toBe('fail')
+    expect(q.reason).toContain('tests/test_app.py')
+    expect(q.reason).toContain('only on host: pkg/conftest.py')
+    expect(q.reason).not.toContain('only in container: conftest.py')
+  })
+})
+
+describe('bytecode', () => {
+  test('skip: container not running', () => {
+    expect(probeBytecode(facts({ running: false }), ctx())).toMatchObject({ verdict: 'skip', reason: 'container not running' })
+  })
+  test.each(['', 'none'])('skip: no python (%j)', python => {
+    expect(probeBytecode(facts({ python }), ctx())).toMatchObject({ verdict: 'skip', reason: 'no python in the container' })
+  })
+  test('skip: the directory is missing in the container', () => {
+    const p = probeBytecode(facts({ pyc: [{ status: 'missing', path: '/app/src', detail: '' }] }), ctx())
+    expect(p.verdict).toBe('skip')
+    expect(p.reason).toContain('/app/src')
+  })
+  test('pass: no .pyc at all, or only ok ones', () => {
+    expect(probeBytecode(facts({ pyc: [] }), ctx())).toMatchObject({ verdict: 'pass', found: '0 .pyc checked, all match their source' })
+    expect(probeBytecode(facts(), ctx())).toMatchObject({ verdict: 'pass', found: '1 .pyc checked, all match their source' })
+  })
+  test.each(['stale', 'orphan'])('fail: a %s .pyc', status => {
+    const p = probeBytecode(
+      facts({
+        pyc: [
+          { status: 'ok', path: 'a/__pycache__/x.cpython-312.pyc', detail: '' },
+          { status, path: 'a/__pycache__/y.cpython-312.pyc', detail: 'no source a/y.py' }
+        ]
+      }),
+      ctx()
+    )
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale', found: '1 bad .pyc of 2' })
+    expect(p.reason).toBe(`${status}: a/__pycache__/y.cpython-312.pyc (no source a/y.py)`)
+  })
+  test('fail: lists at most 10, then "and N more"', () => {
+    const pyc = Array.from({ length: 13 }, (_, i) => ({ status: 'orphan', path: `p${i}.pyc`, detail: '' }))
+    const p = probeBytecode(facts({ pyc }), ctx())
+    expect(p.reason.match(/orphan: /g)).toHaveLength(10)
+    expect(p.reason).toMatch(/; and 3 more$/)
+  })
+})
+
+describe('health', () => {
+  test('pass and fail follow the script, a failure leads to unhealthy', () => {
+    expect(probeHealth(facts())).toMatchObject({ verdict: 'pass', found: 'healthy' })
+    const p = probeHealth(facts({ health: { pass: false, detail: 'container is exited (exit code 1, restarts 3)' } }))
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy', found: 'container is exited (exit code 1, restarts 3)' })
+  })
+  test('no health record at all is a failure', () => {
+    expect(probeHealth(facts({ health: undefined }))).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy' })
+  })
+})
+
+describe('http', () => {
+  test('skip without verify-url', () => {
+    expect(probeHttp(facts(), ctx({ verifyUrl: '' }))).toMatchObject({ verdict: 'skip', reason: 'verify-url is not set' })
+  })
+  test('skip when the probe did not run', () => {
+    expect(probeHttp(facts({ http: undefined }), ctx())).toMatchObject({ verdict: 'skip' })
+  })
+  test('pass: 2xx with the expected text', () => {
+    const p = probeHttp(facts({ http: { attempts: 3, status: '204', body: 'ok rev-42', from: 'runner' } }), ctx())
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toBe('2xx from http://127.0.0.1:8000/version with a body containing "rev-42"')
+    expect(p.found).toBe('HTTP 204 after 3 attempt(s) from the runner: ok rev-42')
+  })
+  test('pass: 2xx and no verify-expect', () => {
+    expect(probeHttp(facts({ http: { attempts: 1, status: '200', body: '', from: 'host' } }), ctx({ verifyExpect: '' })).verdict).toBe('pass')
+  })
+  test('2xx without the expected text: stale (the app reports other code)', () => {
+    const p = probeHttp(facts({ http: { attempts: 30, status: '200', body: '{"revision":"rev-41"}', from: 'host' } }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
+    expect(p.reason).toContain('"rev-42"')
+    expect(p.found).toContain('rev-41')
+  })
+  test.each(['000', '500', '404', '301', '2000', ''])('status %j (no 2xx): unhealthy', status => {
+    const p = probeHttp(facts({ http: { attempts: 30, status, body: 'rev-42', from: 'host' } }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy' })
+    expect(p.reason).toContain('no 2xx answer within 60 s')
+  })
+  test('000 is shown as no answer', () => {
+    expect(probeHttp(facts({ http: { attempts: 2, status: '000', body: '', from: 'host' } }), ctx()).found).toBe('HTTP no answer after 2 attempt(s) from the host')
+  })
+  test('a probe error is unhealthy with the error as evidence', () => {
+    const p = probeHttp(facts({ http: { attempts: 0, status: '', body: '', error: 'no curl, python3 or wget on the host', from: 'host' } }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy', found: 'no curl, python3 or wget on the host' })
+  })
+  test('the body snippet is one line of at most 200 characters', () => {
+    const p = probeHttp(facts({ http: { attempts: 1, status: '200', body: `rev-42\n\n${'y'.repeat(500)}`, from: 'host' } }), ctx())
+    const snippet = p.found.split(': ').slice(1).join(': ')
+    expect(snippet).not.toContain('\n')
+    expect(snippet.length).toBe(200)
+  })
+})
+
+describe('verdict', () => {
+  const pass = (name: ProbeName): Probe => ({ name, verdict: 'pass', expected: '', found: '', reason: '' })
+  const failed = (name: ProbeName, leadsTo: 'stale' | 'unhealthy'): Probe => ({ name, verdict: 'fail', expected: '', found: '', reason: 'x', leadsTo })
+
+  test('unhealthy wins over stale, in any order', () => {
+    expect(verdictOf([failed('source', 'stale'), failed('health', 'unhealthy')])).toBe('unhealthy')
+    expect(verdictOf([failed('health', 'unhealthy'), failed('source', 'stale')])).toBe('unhealthy')
+  })
+  test('a stale failure alone is stale', () => {
+    expect(verdictOf([pass('recreated'), failed('bytecode', 'stale'), pass('health')])).toBe('stale')
+  })
+  test('no probes: fresh', () => {
+    expect(verdictOf([])).toBe('fresh')
+  })
+
+  test('a container that is not running: source and bytecode skip, health fails, unhealthy', () => {
+    const f = facts({
+      running: false,
+      health: { pass: false, detail: 'container is exited (exit code 1, restarts 0)' },
+      containerFiles: new Map(),
+      pyc: [],
+      http: { attempts: 30, status: '000', body: '', from: 'host' }
+    })
+    const probes = runProbes(f, ctx())
+    expect(byName(probes, 'source')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
+    expect(byName(probes, 'bytecode')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
+    expect(byName(probes, 'health').verdict).toBe('fail')
+    expect(verdictOf(probes)).toBe('unhealthy')
+  })
+
+  test('stale source plus healthy app: stale; plus a 500: unhealthy', () => {
+    const stale = facts({ containerFiles: new Map([['app.py', h(99)]]) })
+    expect(verdictOf(runProbes(stale, ctx()))).toBe('stale')
+    expect(verdictOf(runProbes({ ...stale, http: { attempts: 30, status: '500', body: '', from: 'host' } }, ctx()))).toBe('unhealthy')
+  })
+
+  test('http 2xx lacking the expected text with everything else fine: stale', () => {
+    expect(verdictOf(runProbes(facts({ http: { attempts: 30, status: '200', body: 'old', from: 'host' } }), ctx()))).toBe('stale')
+  })
+})
+
+describe('parseVerifyRecords', () => {
+  const rec = (key: string, value: string): RemoteRecord => ({ key, value })
+  const realistic = (): RemoteRecord[] => [
+    rec('health', 'pass running, restart count 0 steady for 5 s'),
+    rec('container-id', NEW_CID),
+    rec('image-id', BUILT),
+    rec('started-at', '2026-11-28T14:00:07.123456789Z'),
+    rec('running', 'true'),
+    rec('restarts', '0'),
+    rec('config-image', 'shop-backend'),
+    rec('run-label', RUN),
+    rec('revision-label', '<no value>'),
+    rec('built-image-id', BUILT),
+    rec('host-dir', 'yes'),
+    rec('hf', `${h(1)}  ./app.py`),
+    rec('hf', `${h(2)}  ./pkg/models.py`),
+    rec('hf', `${h(3)}  ./dir with space/x y.py`),
+    rec('hf', `\\${h(4)}  ./odd\\nname.py`),
+    rec('container-dir', 'yes'),
+    rec('cf', `${h(2)}  ./pkg/models.py`),
+    rec('cf', `${h(1)} *./app.py`),
+    rec('cf', 'sha256sum: ./locked.py: Permission denied'),
+    rec('python', '/usr/local/bin/python3'),
+    rec('pyc', 'ok pkg/__pycache__/models.cpython-312.pyc'),
+    rec('pyc', 'stale pkg/__pycache__/old.cpython-312.pyc pyc records mtime 1 size 2, source has mtime 3 size 4'),
+    rec('pyc', 'orphan gone.pyc no source gone.py'),
+    rec('http-attempts', '4'),
+    rec('http-status', '200'),
+    rec('http-body', Buffer.from('{"revision": "rev-42", "name": "grüße"}\n').toString('base64')),
+    rec('unknown-key', 'ignored')
+  ]
+
+  test('a realistic record list', () => {
+    const f = parseVerifyRecords(realistic())
+    expect(f.health).toEqual({ pass: true, detail: 'running, restart count 0 steady for 5 s' })
+    expect(f).toMatchObject({
+      containerId: NEW_CID,
+      imageId: BUILT,
+      startedAt: '2026-11-28T14:00:07.123456789Z',
+      running: true,
+      configImage: 'shop-backend',
+      runLabel: RUN,
+      revisionLabel: '',
+      builtImageId: BUILT,
+      hostDir: true,
+      containerDir: 'yes',
+      python: '/usr/local/bin/python3'
+    })
+    expect([...f.hostFiles.entries()]).toEqual([
+      ['app.py', h(1)],
+      ['pkg/models.py', h(2)],
+      ['dir with space/x y.py', h(3)],
+      ['odd\\nname.py', h(4)]
+    ])
+    expect([...f.containerFiles.entries()]).toEqual([
+      ['pkg/models.py', h(2)],
+      ['app.py', h(1)]
+    ])
+    expect(f.pyc).toEqual([
+      { status: 'ok', path: 'pkg/__pycache__/models.cpython-312.pyc', detail: '' },
+      { status: 'stale', path: 'pkg/__pycache__/old.cpython-312.pyc', detail: 'pyc records mtime 1 size 2, source has mtime 3 size 4' },
+      { status: 'orphan', path: 'gone.pyc', detail: 'no source gone.py' }
+    ])
+    expect(f.http).toEqual({ attempts: 4, status: '200', body: '{"revision": "rev-42", "name": "grüße"}\n', error: undefined, from: 'host' })
+  })
+
+  test('<no value> labels are empty; real labels kept', () => {
+    expect(parseVerifyRecords([rec('run-label', '<no value>'), rec('revision-label', 'rev-1')])).toMatchObject({ runLabel: '', revisionLabel: 'rev-1' })
+  })
+
+  test('health fail, not running, no dirs, no python', () => {
+    const f = parseVerifyRecords([
+      rec('health', 'fail container is exited (exit code 137, restarts 2)'),
+      rec('running', 'false'),
+      rec('host-dir', 'no'),
+      rec('container-dir', 'no'),
+      rec('python', 'none')
+    ])
+    expect(f.health).toEqual({ pass: false, detail: 'container is exited (exit code 137, restarts 2)' })
+    expect(f).toMatchObject({ running: false, hostDir: false, containerDir: 'no', python: 'none' })
+    expect(f.http).toBeUndefined()
+  })
+
+  test('a container-dir error keeps its message', () => {
+    expect(parseVerifyRecords([rec('container-dir', 'error sh: not found')]).containerDir).toBe('error sh: not found')
+  })
+
+  test('http-error alone gives an http result', () => {
+    const f = parseVerifyRecords([rec('http-error', 'no curl, python3 or wget on the host; use verify-from: runner')])
+    expect(f.http).toMatchObject({ attempts: 0, status: '', body: '', error: 'no curl, python3 or wget on the host; use verify-from: runner' })
+  })
+
+  test('empty records give empty facts (and a failing, unhealthy verdict)', () => {
+    const f = parseVerifyRecords([])
+    expect(f.containerId).toBe('')
+    expect(f.health).toBeUndefined()
+    expect(verdictOf(runProbes(f, ctx()))).toBe('unhealthy')
+  })
+
+  test('realistic records through every probe', () => {
+    const probes = runProbes(parseVerifyRecords(realistic()), ctx())
+    const source = byName(probes, 'source')
+    expect(source.verdict).toBe('fail')
+    expect(source.reason).toContain('only on host: dir with space/x y.py')
+    expect(source.reason).toContain('only on host: odd\\nname.py')
+    expect(source.reason).not.toContain('app.py')
+    expect(byName(probes, 'bytecode').found).toBe('2 bad .pyc of 3')
+    expect(byName(probes, 'http').verdict).toBe('pass')
+    expect(verdictOf(probes)).toBe('stale')
+  })
+})
+
+describe('treeFingerprint', () => {
+  test('stable regardless of insertion order', () => {
+    const a = new Map([
+      ['b.py', h(2)],
+      ['a.py', h(1)],
+      ['c/d.py', h(3)]
+    ])
+    const b = new Map([
+      ['c/d.py', h(3)],
+      ['a.py', h(1)],
+      ['b.py', h(2)]
+    ])
+    expect(treeFingerprint(a)).toBe(treeFingerprint(b))
+    expect(treeFingerprint(a)).toMatch(/^sha256:[0-9a-f]{64}$/)
+  })
+  test('changes with a content, a path or a file more', () => {
+    const base = new Map([['a.py', h(1)]])
+    const fp = treeFingerprint(base)
+    expect(treeFingerprint(new Map([['a.py', h(2)]]))).not.toBe(fp)
+    expect(treeFingerprint(new Map([['b.py', h(1)]]))).not.toBe(fp)
+    expect(treeFingerprint(new Map([...base, ['b.py', h(1)]]))).not.toBe(fp)
+    expect(treeFingerprint(new Map())).not.toBe(fp)
+  })
+  test('path and content cannot be shifted into each other', () => {
+    expect(treeFingerprint(new Map([['ab', 'c']]))).not.toBe(treeFingerprint(new Map([['a', 'bc']])))
+  })
+})
+
+describe('probesJson', () => {
+  test('strings only, exactly name/verdict/expected/found/reason, no leadsTo', () => {
+    const probes = runProbes(facts({ imageId: OTHER_IMAGE, http: undefined }), ctx({ verifyUrl: '' }))
+    const parsed = JSON.parse(probesJson(probes)) as Record<string, unknown>[]
+    expect(parsed).toHaveLength(6)
+    for (const p of parsed) {
+      expect(Object.keys(p)).toEqual(['name', 'verdict', 'expected', 'found', 'reason'])
+      for (const v of Object.values(p)) expect(typeof v).toBe('string')
+    }
+    expect(parsed[1]).toMatchObject({ name: 'image', verdict: 'fail', expected: BUILT, found: OTHER_IMAGE })
+    expect(parsed[5]).toEqual({ name: 'http', verdict: 'skip', expected: '', found: '', reason: 'verify-url is not set' })
+    expect(probesJson(probes)).not.toContain('leadsTo')
+  })
+})

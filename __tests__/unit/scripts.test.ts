@@ -1,0 +1,163 @@
+// The text sent to `bash -s`: values quoted by shellQuote come back byte-identical through a
+// real bash and never execute; every step script is syntactically valid bash once built.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildScript, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
+
+let dir = ''
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fd-scripts-'))
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const MARK = 'pwned'
+const hostile = (): [string, string][] => [
+  ['empty', ''],
+  ['plain', 'hello'],
+  ['single quote', "it's"],
+  ['only quotes', "''''"],
+  ['double quotes', '"a" "b"'],
+  ['quote breakout', `'; touch ${MARK}; echo '`],
+  ['command substitution', `$(touch ${MARK})`],
+  ['backticks', `\`touch ${MARK}\``],
+  ['variable', '$HOME ${PATH} $0 $$ $1'],
+  ['semicolon and pipes', `a; touch ${MARK} | cat && touch ${MARK} || touch ${MARK}`],
+  ['backslashes', '\\ \\\\ \\n \\\' \\"'],
+  ['trailing backslash', 'abc\\'],
+  ['newlines', `line1\nline2\n\ntouch ${MARK}\n`],
+  ['leading newline and CR', `\r\n\rx\r`],
+  ['tabs and spaces', '\t  a \t b  '],
+  ['globs', '* ? [a-z] ~ ~root'],
+  ['history and braces', '!! !$ {a,b} {1..3}'],
+  ['redirects', `> ${MARK} < /etc/passwd 2>&1`],
+  ['heredoc', `<<EOF\ntouch ${MARK}\nEOF`],
+  ['unicode', 'grüße 日本語 🙂 \u2028 \u00a0 é'],
+  ['ansi-c quoting', `$'\\x41' $"x"`],
+  ['control characters', '\u0001\u0007\u001b[31mred\u001b[0m\u007f'],
+  ['dash option', '-e -n --'],
+  ['long', "x'y".repeat(5000)]
+]
+
+function runBash(script: string, viaStdin: boolean): { stdout: Buffer; stderr: string; status: number | null } {
+  const r = viaStdin
+    ? spawnSync('bash', ['-s'], { input: script, cwd: dir })
+    : spawnSync('bash', ['-c', script], { cwd: dir })
+  return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), status: r.status }
+}
+
+describe('shellQuote', () => {
+  test.each(hostile())('%s: round trip through bash -c, nothing executes', (_label, value) => {
+    const r = runBash(`${preamble({ FD_V: value })}\nprintf %s "$FD_V"`, false)
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(r.stdout.equals(Buffer.from(value, 'utf8'))).toBe(true)
+    expect(existsSync(join(dir, MARK))).toBe(false)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  test.each(hostile())('%s: round trip through bash -s (the transport path), nothing executes', (_label, value) => {
+    const r = runBash(`${preamble({ FD_A: value, FD_B: value })}\nprintf '%s|' "$FD_A" "$FD_B"\n`, true)
+    expect(r.stderr).toBe('')
+    expect(r.stdout.toString('utf8')).toBe(`${value}|${value}|`)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  test('the quoted form is one single-quoted word', () => {
+    expect(shellQuote('')).toBe("''")
+    expect(shellQuote('abc')).toBe("'abc'")
+    expect(shellQuote("a'b")).toBe("'a'\\''b'")
+  })
+
+  test('a quoted word used as a command argument stays one argument', () => {
+    const value = 'a b\nc * $(touch pwned)'
+    const r = runBash(`set -- ${shellQuote(value)} ${shellQuote('')}\nprintf '%s\\n' "$#"\nprintf '%s' "$1"`, false)
+    expect(r.stdout.toString('utf8')).toBe(`2\n${value}`)
+    expect(readdirSync(dir)).toEqual([])
+  })
+})
+
+describe('preamble', () => {
+  test('numbers, booleans and undefined become text', () => {
+    expect(preamble({ FD_N: 30, FD_B: true, FD_F: false, FD_U: undefined, FD_S: 'x' })).toBe("FD_N='30'\nFD_B='true'\nFD_F='false'\nFD_U=''\nFD_S='x'")
+  })
+
+  test('an empty set of variables is empty text', () => {
+    expect(preamble({})).toBe('')
+  })
+
+  test.each(['fd_x', 'FD-X', 'PATH', 'FD_', 'FD_X;touch pwned', 'FD_X Y', 'FD_x', ' FD_X', 'FD_X\n', 'LD_PRELOAD', 'BASH_ENV'])(
+    'the variable name %j is refused',
+    name => {
+      expect(() => preamble({ FD_OK: '1', [name]: 'v' })).toThrow(/bad script variable name/)
+    }
+  )
+
+  test.each(['FD_X', 'FD_PROJECT_DIR', 'FD_1', 'FD__'])('the variable name %j is accepted', name => {
+    expect(preamble({ [name]: 'v' })).toBe(`${name}='v'`)
+  })
+})
+
+const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify', 'rollback', 'logs']
+
+describe('buildScript', () => {
+  test('every step script exists as a file beside lib.sh', () => {
+    const onDisk = readdirSync(join(__dirnameOf(), '..', '..', 'src', 'scripts')).filter(f => f.endsWith('.sh'))
+    for (const name of ALL) expect(onDisk).toContain(`${name}.sh`)
+  })
+
+  test.each(ALL)('%s: variables, then lib + script in one brace group', name => {
+    const vars = { FD_PROJECT_DIR: "/srv/it's here", FD_SERVICE: 'web' }
+    const text = buildScript(name, vars)
+    const expectedRedirect = name === 'lock' ? '' : ' </dev/null'
+    expect(text).toBe(`${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${expectedRedirect}\n`)
+    expect(text.startsWith("FD_PROJECT_DIR='/srv/it'\\''s here'\nFD_SERVICE='web'\n{\n")).toBe(true)
+    if (name === 'lock') {
+      expect(text.endsWith('\n}\n')).toBe(true)
+      expect(text).not.toMatch(/}\s*<\/dev\/null\n$/)
+    } else {
+      expect(text.endsWith('\n} </dev/null\n')).toBe(true)
+    }
+  })
+
+  test.each(ALL)('%s: the built text passes bash -n', name => {
+    const text = buildScript(name, {
+      FD_PROJECT_DIR: '/srv/app',
+      FD_SERVICE: 'web',
+      FD_OVERRIDE_YAML: 'services:\n  "web": {}\n',
+      FD_PURGE_SH: readScript('purge-tree.sh'),
+      FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
+      FD_BYTECODE_PY: readScript('bytecode.py')
+    })
+    const r = spawnSync('bash', ['-n'], { input: text })
+    expect(r.stderr.toString('utf8')).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  test('bash -n does catch a broken script (the check above can fail)', () => {
+    const r = spawnSync('bash', ['-n'], { input: `${preamble({ FD_X: 'a' })}\n{\nif true; then\n}\n` })
+    expect(r.status).not.toBe(0)
+  })
+
+  test('the group is parsed whole before it runs, and its stdin is /dev/null', () => {
+    // A stand-in shaped exactly like buildScript's output: a command that reads stdin inside
+    // the group must not swallow the text that follows on the pipe.
+    const text = `${preamble({ FD_V: 'v' })}\n{\necho start\ncat\necho "end $FD_V"\n} </dev/null\necho after\n`
+    const r = spawnSync('bash', ['-s'], { input: text })
+    expect(r.stdout.toString('utf8')).toBe('start\nend v\nafter\n')
+  })
+
+  test('the sub-scripts passed as data are plain sh-compatible text', () => {
+    for (const f of ['purge-tree.sh', 'fingerprint.sh']) {
+      const r = spawnSync('sh', ['-n'], { input: readScript(f) })
+      expect(r.status).toBe(0)
+    }
+  })
+})
+
+function __dirnameOf(): string {
+  return new URL('.', import.meta.url).pathname
+}

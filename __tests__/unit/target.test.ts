@@ -1,0 +1,298 @@
+// Target: purge counts, the label override YAML (hostile values stay data), records, and how
+// script results become typed values and errors. The transport is a recording stand-in.
+import YAML from 'yaml'
+import { getSettings } from '../../src/input-helper.js'
+import type { Settings } from '../../src/settings.js'
+import { parsePurgeCount, recordsToMap, RemoteError, Target, TargetInputError, yamlString } from '../../src/target.js'
+import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../../src/transport.js'
+import { inputs } from './inputs.js'
+
+class StubTransport implements Transport {
+  scripts: string[] = []
+  released = false
+  constructor(
+    readonly where: string,
+    private readonly results: RunResult[]
+  ) {}
+
+  async run(script: string): Promise<RunResult> {
+    this.scripts.push(script)
+    const r = this.results.shift()
+    if (!r) throw new Error('no more canned results')
+    return r
+  }
+
+  hold(script: string, options: RunOptions = {}): Held {
+    this.scripts.push(script)
+    const r = this.results.shift()!
+    for (const rec of r.records) options.onRecord?.(rec)
+    const ends = r.records.some(x => x.key === 'locked') ? undefined : r
+    let release!: (v: RunResult) => void
+    const done = ends ? Promise.resolve(ends) : new Promise<RunResult>(resolve => (release = resolve))
+    return {
+      done,
+      release: async () => {
+        this.released = true
+        if (!ends) release(r)
+        return done
+      }
+    }
+  }
+}
+
+const rec = (key: string, value: string): RemoteRecord => ({ key, value })
+const result = (code: number, records: RemoteRecord[], outputTail = ''): RunResult => ({ code, records, outputTail })
+
+function settings(over: Partial<Settings> = {}): Settings {
+  return { ...getSettings(inputs({ service: 'web', 'lock-timeout': '30' })), ...over }
+}
+
+describe('parsePurgeCount', () => {
+  test('"DIRS FILES" is their sum', () => {
+    const notes: string[] = []
+    expect(parsePurgeCount('3 2', 'host', notes)).toBe(5)
+    expect(parsePurgeCount(' 0 0 \n', 'host', notes)).toBe(0)
+    expect(parsePurgeCount('12 30', 'container', notes)).toBe(42)
+    expect(notes).toEqual([])
+  })
+  test('missing / skip reasons count 0 and leave a note', () => {
+    const notes: string[] = []
+    expect(parsePurgeCount('missing', 'host', notes)).toBe(0)
+    expect(parsePurgeCount('skip container not running', 'container', notes)).toBe(0)
+    expect(notes).toEqual(['host: missing', 'container: container not running'])
+  })
+  test('no value: 0, no note', () => {
+    const notes: string[] = []
+    expect(parsePurgeCount(undefined, 'host', notes)).toBe(0)
+    expect(notes).toEqual([])
+  })
+  test.each(['3', '3 2 1', '-1 2', 'a b'])('%j is not a count', value => {
+    const notes: string[] = []
+    expect(parsePurgeCount(value, 'host', notes)).toBe(0)
+    expect(notes).toHaveLength(1)
+  })
+})
+
+describe('recordsToMap', () => {
+  test('keys to values; a repeated key keeps the last value; empty values kept', () => {
+    const m = recordsToMap([rec('a', '1'), rec('b', ''), rec('a', '2')])
+    expect([...m.entries()]).toEqual([
+      ['a', '2'],
+      ['b', '']
+    ])
+  })
+})
+
+// YAML 1.2 c-printable, minus what libyaml/go-yaml (compose) read as line breaks inside a scalar.
+const PRINTABLE = /^[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\u{10000}-\u{10ffff}]*$/u
+
+describe('overrideYaml', () => {
+  const hostile = [
+    'plain',
+    'a"b',
+    "a'b",
+    'a\\b',
+    'line1\nline2',
+    'x\n  evil: true',
+    'x: y',
+    '# comment',
+    '&anchor',
+    '*alias',
+    '!!python/object/apply:os.system ["id"]',
+    '{a: 1}',
+    '[1, 2]',
+    '- item',
+    '---',
+    '...',
+    '%YAML 1.2',
+    '\ttab',
+    ' lead and trail ',
+    '',
+    'true',
+    '0x10',
+    'null',
+    '~',
+    '2026-11-28',
+    '${HOME} $USER $$',
+    'grüße 日本語 🙂',
+    'nel\u0085line',
+    'ls\u2028ps\u2029',
+    'del\u007fc1\u0080\u009f',
+    'bom\ufeff',
+    '\u0000\u0001\u001b'
+  ]
+
+  // What compose reads: YAML, then its own interpolation where "$$" stands for "$".
+  const composeValue = (v: unknown): string => String(v).replace(/\$\$/g, '$')
+
+  test.each(hostile)('revision %j stays one label value', value => {
+    const t = new Target(new StubTransport('local', []), settings(), 'run-1')
+    const text = t.overrideYaml(value)
+    expect(text.split('\n')).toHaveLength(5)
+    expect(PRINTABLE.test(text)).toBe(true)
+    const doc = YAML.parse(text) as { services: Record<string, { labels: Record<string, unknown> }> }
+    expect(Object.keys(doc)).toEqual(['services'])
+    expect(Object.keys(doc.services)).toEqual(['web'])
+    expect(Object.keys(doc.services.web)).toEqual(['labels'])
+    const labels = doc.services.web.labels
+    expect(Object.keys(labels)).toEqual(['io.fresh-deploy.revision', 'io.fresh-deploy.run'])
+    expect(typeof labels['io.fresh-deploy.revision']).toBe('string')
+    expect(composeValue(labels['io.fresh-deploy.revision'])).toBe(value)
+    expect(labels['io.fresh-deploy.run']).toBe('run-1')
+  })
+
+  test.each(hostile)('service name %j stays one key', value => {
+    const t = new Target(new StubTransport('local', []), settings({ service: value }), `run-${value}`)
+    const text = t.overrideYaml('rev')
+    expect(text.split('\n')).toHaveLength(5)
+    expect(PRINTABLE.test(text)).toBe(true)
+    const doc = YAML.parse(text) as { services: Record<string, { labels: Record<string, unknown> }> }
+    expect(Object.keys(doc.services)).toEqual([value])
+    expect(doc.services[value].labels['io.fresh-deploy.revision']).toBe('rev')
+    expect(composeValue(doc.services[value].labels['io.fresh-deploy.run'])).toBe(`run-${value}`)
+  })
+
+  test('a "$" reaches compose escaped, so interpolation gives it back', () => {
+    const t = new Target(new StubTransport('local', []), settings(), 'run-1')
+    expect(t.overrideYaml('a$b${C}')).toContain('"io.fresh-deploy.revision": "a$$b$${C}"')
+  })
+
+  test('yamlString escapes what JSON leaves raw but YAML parsers do not take', () => {
+    expect(yamlString('a\u0085b')).toBe('"a\\u0085b"')
+    expect(yamlString('\u2028')).toBe('"\\u2028"')
+    expect(yamlString('\u007f')).toBe('"\\u007f"')
+    expect(yamlString('é🙂')).toBe('"é🙂"')
+  })
+
+  test('the rebuild variables carry the override and the options', () => {
+    const t = new Target(new StubTransport('local', []), settings({ ref: 'abc', stopTimeout: 5, buildPull: true }), 'run-9')
+    expect(t.rebuildVars(true)).toEqual({
+      FD_REF: 'abc',
+      FD_OVERRIDE_YAML: t.overrideYaml('abc'),
+      FD_NO_CACHE: true,
+      FD_PULL: true,
+      FD_RENEW_ANON: true,
+      FD_STOP_TIMEOUT: 5
+    })
+  })
+})
+
+describe('Target with a stand-in transport', () => {
+  test('every script starts with the common variables as quoted data', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('container-id', '')])])
+    const t = new Target(tr, settings({ projectDir: "/srv/it's", composeFiles: ['a.yml', 'b.yml'] }), 'r')
+    await expect(t.snapshot()).resolves.toBeUndefined()
+    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_SERVICE='web'\n{\n")).toBe(true)
+  })
+
+  test('preflight records become typed values, and the detected compose command sticks', async () => {
+    const tr = new StubTransport('local', [
+      result(0, [
+        rec('now', '1795874405.123'),
+        rec('project-realpath', '/srv/app'),
+        rec('compose', 'docker compose'),
+        rec('compose-version', '2.29.1'),
+        rec('engine-version', '27.1.1'),
+        rec('flock', 'yes'),
+        rec('service-build', 'no'),
+        rec('git-head', '')
+      ]),
+      result(0, [])
+    ])
+    const t = new Target(tr, settings(), 'r')
+    expect(await t.preflight(true)).toEqual({
+      now: 1795874405.123,
+      realPath: '/srv/app',
+      compose: 'docker compose',
+      composeVersion: '2.29.1',
+      engineVersion: '27.1.1',
+      flock: true,
+      hasBuild: false,
+      gitHead: ''
+    })
+    expect(tr.scripts[0]).toContain("FD_CHECK_SERVICE='1'")
+    await t.snapshot().catch(() => undefined)
+    expect(tr.scripts[1]).toContain("FD_COMPOSE_CMD='docker compose'")
+  })
+
+  test('an input-error record becomes a TargetInputError naming the input', async () => {
+    const tr = new StubTransport('local', [result(2, [rec('input-error', 'service not defined in compose.yaml (services: api db)')])])
+    const t = new Target(tr, settings(), 'r')
+    const e = await t.preflight(true).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(TargetInputError)
+    expect((e as TargetInputError).input).toBe('service')
+    expect((e as TargetInputError).message).toBe('service: not defined in compose.yaml (services: api db)')
+  })
+
+  test('exit 255 over ssh is a connection failure; elsewhere a step failure with the last lines', async () => {
+    const ssh = new Target(new StubTransport('ssh deploy@h:22', [result(255, [], 'Connection reset by peer')]), settings(), 'r')
+    await expect(ssh.snapshot()).rejects.toThrow('snapshot: the ssh connection to ssh deploy@h:22 failed (exit 255): Connection reset by peer')
+    const tail = Array.from({ length: 12 }, (_, i) => `l${i}`).join('\n')
+    const local = new Target(new StubTransport('local', [result(3, [], tail)]), settings(), 'r')
+    const e = (await local.snapshot().catch((x: unknown) => x)) as RemoteError
+    expect(e).toBeInstanceOf(RemoteError)
+    expect([e.step, e.code]).toEqual(['snapshot', 3])
+    expect(e.message).toBe(`snapshot failed on the target (exit 3): ${['l4', 'l5', 'l6', 'l7', 'l8', 'l9', 'l10', 'l11'].join('\n')}`)
+  })
+
+  test('purge: "missing" on the host and a skipped container are notes, not counts', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
+    const t = new Target(tr, settings({ sourceDir: 'app/src' }), 'r')
+    expect(await t.purge()).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
+  })
+
+  test('purge: counts on both sides', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
+    expect(await new Target(tr, settings(), 'r').purge()).toEqual({ host: 7, container: 1, notes: [] })
+  })
+
+  test('sync with a dirty checkout lists the files and names the input that allows discarding', async () => {
+    const tr = new StubTransport('local', [result(5, [rec('dirty', 'src/app.py'), rec('dirty', 'compose.yaml')])])
+    const e = (await new Target(tr, settings(), 'r').sync().catch((x: unknown) => x)) as RemoteError
+    expect(e).toBeInstanceOf(RemoteError)
+    expect(e.message).toContain('src/app.py, compose.yaml')
+    expect(e.message).toContain('sync-discard-changes')
+  })
+
+  test('lock: held until release', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('lock-dir', '/tmp/x'), rec('locked', '/srv/app')])])
+    const held = await new Target(tr, settings(), 'run-7').lock(true, () => undefined, () => undefined)
+    expect(tr.scripts[0]).toContain("FD_RUN_ID='run-7'")
+    expect(tr.scripts[0]).toContain("FD_HAVE_FLOCK='yes'")
+    expect(tr.scripts[0].endsWith('\n}\n')).toBe(true)
+    await held.release()
+    expect(tr.released).toBe(true)
+  })
+
+  test('lock: a timeout names the lock, the holder and the input', async () => {
+    const holder = `run 111-1-aa, revision ${'f'.repeat(40)}, since 2026-11-28T13:00:00Z, pid 42, host h`
+    const waits: string[] = []
+    const tr = new StubTransport('local', [result(4, [rec('lock-wait', holder), rec('lock-timeout', holder)])])
+    const e = (await new Target(tr, settings(), 'r')
+      .lock(false, h => waits.push(h), () => undefined)
+      .catch((x: unknown) => x)) as RemoteError
+    expect(e).toBeInstanceOf(RemoteError)
+    expect(e.message).toContain('lock')
+    expect(e.message).toContain(holder)
+    expect(e.message).toContain('30 s (input lock-timeout)')
+    expect(waits).toEqual([holder])
+  })
+
+  test('lock: a script that ends without the lock is an error', async () => {
+    const tr = new StubTransport('local', [result(0, [])])
+    await expect(new Target(tr, settings(), 'r').lock(true, () => undefined, () => undefined)).rejects.toThrow('ended before taking the lock')
+  })
+
+  test('verify variables: the url goes to the host only with verify-from: host', () => {
+    const url = 'http://127.0.0.1:8000/'
+    expect(new Target(new StubTransport('local', []), settings({ verifyUrl: url, verifyFrom: 'host' }), 'r').verifyVars().FD_VERIFY_URL).toBe(url)
+    expect(new Target(new StubTransport('local', []), settings({ verifyUrl: url, verifyFrom: 'runner' }), 'r').verifyVars().FD_VERIFY_URL).toBe('')
+  })
+
+  test('logs never throw', async () => {
+    const t = new Target(new StubTransport('local', []), settings(), 'r')
+    await expect(t.logs()).resolves.toContain('could not read the logs')
+    const ok = new Target(new StubTransport('local', [result(0, [rec('log', 'a'), rec('other', 'x'), rec('log', 'b')])]), settings(), 'r')
+    await expect(ok.logs()).resolves.toBe('a\nb')
+  })
+})
