@@ -315,7 +315,7 @@ function parseSsh(get, connectTimeout) {
     const hostFingerprint = fingerprintRaw.replace(/=$/, '');
     const proxyJump = parseProxyJump(get('proxy-jump'));
     if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
-        fail('ssh-strict', 'false', 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
+        fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
     }
     if (knownHosts !== '' && hostFingerprint !== '') {
         fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both');
@@ -397,7 +397,7 @@ function getSettings(get) {
         ref,
         purge: parseBoolean(get, 'purge'),
         sourceDir: sourceDir.replace(/\/+$/, '') || '.',
-        containerSourceDir: containerSourceDir.length > 1 ? containerSourceDir.replace(/\/+$/, '') : containerSourceDir,
+        containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
         sourceExclude,
         buildNoCache: parseBoolean(get, 'build-no-cache'),
         buildPull: parseBoolean(get, 'build-pull'),
@@ -662,6 +662,8 @@ function probeHealth(f) {
 function probeHttp(f, c) {
     if (!c.verifyUrl)
         return skip('http', 'verify-url is not set');
+    if (!f.running)
+        return skip('http', 'container not running');
     const h = f.http;
     const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`;
     if (!h)
@@ -718,6 +720,8 @@ class Report {
     rollbackNote = '';
     healAttempts = 0;
     deploymentId = '';
+    /** The failing container's last 50 log lines, read before any rollback. */
+    serviceLogs = '';
     dryRun = false;
     get purged() {
         return this.purgedHost + this.purgedContainer;
@@ -812,9 +816,12 @@ var ssh = __webpack_require__(873);
 var state_helper = __webpack_require__(7155);
 ;// CONCATENATED MODULE: ./src/summary.ts
 const ICON = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' };
-/** Table cells: no pipes or newlines may break the table; long evidence is shortened. */
+/**
+ * Table cells: no pipes or line breaks may break the table; long evidence is shortened. A
+ * backslash becomes an entity: GFM reads "\\|" as an escaped backslash and then a cell border.
+ */
 function cell(text, max = 400) {
-    const flat = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').replace(/</g, '&lt;');
+    const flat = text.replace(/\r\n|[\r\n]/g, ' ').replace(/\\/g, '&#92;').replace(/\|/g, '\\|').replace(/</g, '&lt;');
     return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 const HEADINGS = {
@@ -885,6 +892,14 @@ class RemoteError extends Error {
         this.name = 'RemoteError';
     }
 }
+/**
+ * A YAML double-quoted scalar: a JSON string, plus \u escapes for the characters JSON leaves raw
+ * that YAML parsers reject (DEL, C1 controls, an inner BOM) or read as line breaks (NEL,
+ * U+2028, U+2029 in libyaml and go-yaml, which compose uses).
+ */
+function yamlString(value) {
+    return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 function recordsToMap(records) {
     return new Map(records.map(r => [r.key, r.value]));
 }
@@ -923,13 +938,15 @@ class Target {
     }
     /** The label override as YAML; JSON strings are valid YAML scalars, so values stay data. */
     overrideYaml(revision) {
-        const q = JSON.stringify;
+        const q = yamlString;
+        // Compose interpolates "$" in values ("$$" is a literal "$"); keys are never interpolated.
+        const v = (value) => yamlString(value.replace(/\$/g, '$$$$'));
         return [
             'services:',
             `  ${q(this.s.service)}:`,
             '    labels:',
-            `      "io.fresh-deploy.revision": ${q(revision)}`,
-            `      "io.fresh-deploy.run": ${q(this.runId)}`
+            `      "io.fresh-deploy.revision": ${v(revision)}`,
+            `      "io.fresh-deploy.run": ${v(this.runId)}`
         ].join('\n');
     }
     script(name, extra = {}) {
@@ -1288,7 +1305,7 @@ async function run() {
         };
         const verifyOnce = async (note) => {
             const facts = parseVerifyRecords(await t.verify());
-            if (s.verifyUrl && s.verifyFrom === 'runner') {
+            if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
                 facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
             }
             if (facts.containerId)
@@ -1310,6 +1327,10 @@ async function run() {
                 return verifyOnce(note);
             });
             report.verdict = verdictOf(report.probes);
+        }
+        if (report.verdict !== 'fresh') {
+            // Read now: after a rollback the service's logs are the restored container's.
+            report.serviceLogs = await t.logs();
         }
         if (report.verdict === 'unhealthy') {
             if (!s.rollback) {
@@ -1369,7 +1390,7 @@ async function finish(report, target, deployment) {
     const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
     if (failed && target) {
         core/* startGroup */.Oh('report: last 50 lines of the service logs');
-        core/* info */.pq(await target.logs());
+        core/* info */.pq(report.serviceLogs || (await target.logs()));
         core/* endGroup */.N4();
     }
     await report.step('report', 'outputs and summary', async (note) => {
@@ -1645,9 +1666,12 @@ async function closeSsh(dir, config, control, host) {
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6257);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6257);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
+
 
 
 
@@ -1663,9 +1687,11 @@ function parseRecord(line) {
 /** Splits a byte stream into lines, calling onLine for each complete one. */
 function lineSplitter(onLine) {
     let pending = '';
+    // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
+    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_2__.StringDecoder('utf8');
     return {
         push(chunk) {
-            pending += chunk.toString('utf8');
+            pending += decoder.write(chunk);
             let nl;
             while ((nl = pending.indexOf('\n')) >= 0) {
                 onLine(pending.slice(0, nl).replace(/\r$/, ''));
@@ -1673,6 +1699,7 @@ function lineSplitter(onLine) {
             }
         },
         end() {
+            pending += decoder.end();
             if (pending !== '')
                 onLine(pending);
             pending = '';

@@ -269,9 +269,12 @@ async function closeSsh(dir, config, control, host) {
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6257);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6257);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
+
 
 
 
@@ -287,9 +290,11 @@ function parseRecord(line) {
 /** Splits a byte stream into lines, calling onLine for each complete one. */
 function lineSplitter(onLine) {
     let pending = '';
+    // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
+    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_2__.StringDecoder('utf8');
     return {
         push(chunk) {
-            pending += chunk.toString('utf8');
+            pending += decoder.write(chunk);
             let nl;
             while ((nl = pending.indexOf('\n')) >= 0) {
                 onLine(pending.slice(0, nl).replace(/\r$/, ''));
@@ -297,6 +302,7 @@ function lineSplitter(onLine) {
             }
         },
         end() {
+            pending += decoder.end();
             if (pending !== '')
                 onLine(pending);
             pending = '';

@@ -52,7 +52,8 @@ if [ "$running" = "true" ]; then
   fi
 fi
 
-[ -n "$FD_VERIFY_URL" ] || exit 0
+# Polling a stopped container until verify-timeout would only delay the verdict.
+[ -n "$FD_VERIFY_URL" ] && [ "$running" = "true" ] || exit 0
 
 # http probe from the host: curl, wget or python, whichever exists.
 body=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-http.XXXXXX")
