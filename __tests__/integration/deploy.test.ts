@@ -177,6 +177,16 @@ describe('host keys and dry-run', () => {
     expect(serviceContainer(p)).toBe('')
   })
 
+  test('proxy-jump reaches the host through a jump host, with its key pinned too', async () => {
+    const s = sshd()
+    // OpenSSH refuses a jump host spelled like the destination ("jumphost loop"): name it localhost.
+    const knownHosts = `${s.knownHosts}${s.knownHosts.replace('[127.0.0.1]', '[localhost]')}`
+    const run = await runAction({ ...sshInputs({ 'proxy-jump': `root@localhost:${s.port}`, 'ssh-known-hosts': knownHosts }), ...projectInputs(p, { ref: 'jump-1', 'verify-expect': 'jump-1' }) })
+    expectExit(run, 'zero')
+    expect(run.outputs.verdict).toBe('fresh')
+    expect(run.stdout).toMatch(/connect: root@127\.0\.0\.1:\d+ via root@localhost:\d+/)
+  })
+
   test('dry-run prints the plan and changes nothing (host key pinned by fingerprint)', async () => {
     const first = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'dry-1' }) })
     expectExit(first, 'zero')
