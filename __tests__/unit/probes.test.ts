@@ -304,6 +304,9 @@ describe('http', () => {
   test('skip without verify-url', () => {
     expect(probeHttp(facts(), ctx({ verifyUrl: '' }))).toMatchObject({ verdict: 'skip', reason: 'verify-url is not set' })
   })
+  test('skip when the container is not running (health decides; no polling a stopped container)', () => {
+    expect(probeHttp(facts({ running: false }), ctx())).toMatchObject({ verdict: 'skip', reason: 'container not running' })
+  })
   test('skip when the probe did not run', () => {
     expect(probeHttp(facts({ http: undefined }), ctx())).toMatchObject({ verdict: 'skip' })
   })
@@ -369,6 +372,7 @@ describe('verdict', () => {
     expect(byName(probes, 'source')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
     expect(byName(probes, 'bytecode')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
     expect(byName(probes, 'health').verdict).toBe('fail')
+    expect(byName(probes, 'http')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
     expect(verdictOf(probes)).toBe('unhealthy')
   })
 
