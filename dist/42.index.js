@@ -716,6 +716,8 @@ class Report {
     purgeNotes = [];
     rolledBack = false;
     rollbackNote = '';
+    /** The failed container's last log lines, read before a rollback replaces it. */
+    failedLogs;
     healAttempts = 0;
     deploymentId = '';
     dryRun = false;
@@ -1320,6 +1322,9 @@ async function run() {
                 core/* warning */.$e(report.rollbackNote);
             }
             else {
+                // Read the logs now: after the rollback, the service's logs are the previous image's,
+                // and the report would show a healthy start instead of why the new container failed.
+                report.failedLogs = await t.logs();
                 await report.step('rollback', `previous image of ${s.service}`, async (note) => {
                     const targetImage = container.configImage || snapshot.configImage;
                     const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
@@ -1368,8 +1373,13 @@ function failureMessage(report) {
 async function finish(report, target, deployment) {
     const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
     if (failed && target) {
-        core/* startGroup */.Oh('report: last 50 lines of the service logs');
-        core/* info */.pq(await target.logs());
+        if (report.failedLogs !== undefined) {
+            core/* startGroup */.Oh('report: last 50 lines of the failed container\'s logs (before the rollback)');
+            (0,transport/* logUntrusted */.ts)(report.failedLogs);
+            core/* endGroup */.N4();
+        }
+        core/* startGroup */.Oh(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`);
+        (0,transport/* logUntrusted */.ts)(await target.logs());
         core/* endGroup */.N4();
     }
     await report.step('report', 'outputs and summary', async (note) => {
@@ -1638,7 +1648,8 @@ async function closeSsh(dir, config, control, host) {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport)
+/* harmony export */   e1: () => (/* binding */ SshTransport),
+/* harmony export */   ts: () => (/* binding */ logUntrusted)
 /* harmony export */ });
 /* unused harmony exports parseRecord, spawnScript, debugArgs */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
@@ -1691,6 +1702,19 @@ function logRemoteLine(line) {
     else {
         process.stdout.write(`${line}\n`);
     }
+}
+/**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+function logUntrusted(text) {
+    if (!text.includes('::')) {
+        process.stdout.write(`${text}\n`);
+        return;
+    }
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
 }
 /**
  * Starts `command args` with the script on stdin and collects its result lines.

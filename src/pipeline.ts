@@ -13,7 +13,7 @@ import { createSshDir, describeTarget, maskKey, openMaster, prepareSsh } from '.
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
 import { Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
-import { LocalTransport, type Held, type Transport } from './transport.js'
+import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
 
@@ -235,6 +235,9 @@ export async function run(): Promise<void> {
         report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible'
         core.warning(report.rollbackNote)
       } else {
+        // Read the logs now: after the rollback, the service's logs are the previous image's,
+        // and the report would show a healthy start instead of why the new container failed.
+        report.failedLogs = await t.logs()
         await report.step('rollback', `previous image of ${s.service}`, async note => {
           const targetImage = container.configImage || snapshot.configImage
           const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback')
@@ -282,8 +285,13 @@ function failureMessage(report: Report): string {
 async function finish(report: Report, target: Target | undefined, deployment: DeploymentHandle | undefined): Promise<void> {
   const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run'
   if (failed && target) {
-    core.startGroup('report: last 50 lines of the service logs')
-    core.info(await target.logs())
+    if (report.failedLogs !== undefined) {
+      core.startGroup('report: last 50 lines of the failed container\'s logs (before the rollback)')
+      logUntrusted(report.failedLogs)
+      core.endGroup()
+    }
+    core.startGroup(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`)
+    logUntrusted(await target.logs())
     core.endGroup()
   }
   await report.step('report', 'outputs and summary', async note => {

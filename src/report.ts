@@ -30,6 +30,8 @@ export class Report {
   purgeNotes: string[] = []
   rolledBack = false
   rollbackNote = ''
+  /** The failed container's last log lines, read before a rollback replaces it. */
+  failedLogs: string | undefined
   healAttempts = 0
   deploymentId = ''
   dryRun = false

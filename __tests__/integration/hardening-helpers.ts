@@ -166,3 +166,22 @@ export async function until(pred: () => boolean, timeoutMs: number, stepMs = 500
   }
   return pred()
 }
+
+/**
+ * The ::error commands the runner would act on: lines inside a ::stop-commands::TOKEN block
+ * (up to ::TOKEN::) are plain text to the runner, not commands.
+ */
+export function effectiveErrors(stdout: string): string[] {
+  const out: string[] = []
+  let stopToken: string | undefined
+  for (const line of stdout.split('\n')) {
+    if (stopToken !== undefined) {
+      if (line === `::${stopToken}::`) stopToken = undefined
+      continue
+    }
+    const stop = /^::stop-commands::(.+)$/.exec(line)
+    if (stop) stopToken = stop[1]
+    else if (line.startsWith('::error')) out.push(line)
+  }
+  return out
+}

@@ -146,7 +146,7 @@ describe('secrets and cleanup', () => {
     ['without debug', {}],
     ['with ACTIONS_STEP_DEBUG', { ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1' }]
   ])('the key never shows (%s), in success and failure; post leaves RUNNER_TEMP empty and no master', async (_label, env) => {
-    for (const extra of [{ ref: 'sec-1' }, { ref: 'sec-2', service: 'nosuch' }, { ref: 'sec-3', 'dry-run': 'true' }]) {
+    for (const extra of [{ ref: 'sec-1' }, { ref: 'sec-2', service: 'nosuch' }, { ref: 'sec-3', 'dry-run': 'true' }] as Record<string, string>[]) {
       const started = startAction({ ...sshInputs(), ...projectInputs(p, extra) }, { env })
       const run = await started.done
       if (!extra.service) expectExit(run, 'zero')
