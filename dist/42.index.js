@@ -731,8 +731,12 @@ class Report {
         this.steps.push({ name, status: 'skipped', seconds: 0, note });
         core/* info */.pq(`${name}: skipped (${note})`);
     }
+    /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
+    guard;
     /** Runs one step inside a log group titled with its name; records its time and outcome. */
     async step(name, title, fn) {
+        if (name !== 'report')
+            this.guard?.(name);
         const t0 = Date.now();
         const record = { name, status: 'ok', seconds: 0, note: '' };
         this.steps.push(record);
@@ -1229,6 +1233,16 @@ async function run() {
             note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
             return held;
         });
+        // The lock lasts as long as its script on the target. If that ends early (killed, or its
+        // session dropped), another deploy may take the lock over: stop before the next step
+        // rather than go on changing the service unprotected.
+        let lockEnded;
+        lock.done.then(r => (lockEnded = r.code), () => (lockEnded = -1));
+        report.guard = name => {
+            if (lockEnded !== undefined) {
+                throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`);
+            }
+        };
         let hasBuild = pre.hasBuild ?? false;
         if (s.sync === 'git') {
             await report.step('sync', `git checkout ${s.ref}`, async (note) => {

@@ -12,7 +12,7 @@ import type { Settings } from './settings.js'
 import { createSshDir, describeTarget, maskKey, openMaster, prepareSsh } from './ssh.js'
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
-import { Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
+import { RemoteError, Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
 import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
@@ -138,6 +138,19 @@ export async function run(): Promise<void> {
       note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)')
       return held
     })
+    // The lock lasts as long as its script on the target. If that ends early (killed, or its
+    // session dropped), another deploy may take the lock over: stop before the next step
+    // rather than go on changing the service unprotected.
+    let lockEnded: number | undefined
+    lock.done.then(
+      r => (lockEnded = r.code),
+      () => (lockEnded = -1)
+    )
+    report.guard = name => {
+      if (lockEnded !== undefined) {
+        throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`)
+      }
+    }
 
     let hasBuild = pre.hasBuild ?? false
     if (s.sync === 'git') {

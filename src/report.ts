@@ -49,8 +49,12 @@ export class Report {
     core.info(`${name}: skipped (${note})`)
   }
 
+  /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
+  guard: ((name: StepName) => void) | undefined
+
   /** Runs one step inside a log group titled with its name; records its time and outcome. */
   async step<T>(name: StepName, title: string, fn: (note: (text: string) => void) => Promise<T>): Promise<T> {
+    if (name !== 'report') this.guard?.(name)
     const t0 = Date.now()
     const record: StepRecord = { name, status: 'ok', seconds: 0, note: '' }
     this.steps.push(record)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
 import { docker, httpGet, makeProject, projectInputs, removeProject, runAction, serviceContainer, sshInputs, type Project } from './harness.js'
-import { LOCK_DIR, lockKey, lockLeft, startAction } from './hardening-helpers.js'
+import { effectiveErrors, LOCK_DIR, lockKey, lockLeft, startAction } from './hardening-helpers.js'
 
 useEnvironment()
 
@@ -41,7 +41,12 @@ describe('a lock left behind', () => {
     const pid = /, pid (\d+),/.exec(holder)?.[1]
     expect(pid).toBeTruthy()
     process.kill(Number(pid), 'SIGKILL')
-    await victim.done
+    const lost = await victim.done
+    // The victim notices that its lock is gone and stops instead of deploying unprotected.
+    expectExit(lost, 'non-zero')
+    expect(lost.outputs.verdict).toBe('error')
+    expect(effectiveErrors(lost.stdout)).toHaveLength(1)
+    expect(effectiveErrors(lost.stdout)[0]).toMatch(/the deploy lock of .* was lost .*; stopped before the (purge|rebuild|verify) step/)
     expect(lockLeft(p)).toEqual([`${lockKey(p)}.info`])
     const next = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'take-2', 'verify-expect': 'take-2' }) })
     expectExit(next, 'zero')
