@@ -103,14 +103,32 @@ fd_service_info() {
   fd_out service-build "${info##* }"
 }
 
+# Whether the Docker engine answers. While the engine restarts, every docker command fails;
+# that must not be taken for "the container is gone" (which would roll back a good deploy).
+fd_engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Waits until the engine answers again, or fails once the epoch second $1 has passed.
+fd_engine_wait() {
+  local deadline=$1
+  until fd_engine_up; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
 # Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
 # Prints "@@fd health pass|fail DETAIL".
 fd_wait_health() {
   local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts stable_since=""
   deadline=$(( $(date +%s) + timeout ))
   while :; do
-    state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null) \
-      || { fd_out health "fail container $cid no longer exists"; return 0; }
+    if ! state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null); then
+      if fd_engine_up; then fd_out health "fail container $cid no longer exists"; return 0; fi
+      echo "the Docker engine does not answer; waiting for it (up to health-timeout)" >&2
+      fd_engine_wait "$deadline" || { fd_out health "fail the Docker engine did not answer within ${timeout} s"; return 0; }
+      stable_since=""
+      continue
+    fi
     read -r status running restarting exitcode restarts health <<<"$state"
     if [ "$running" != "true" ] && [ "$restarting" != "true" ]; then
       fd_out health "fail container is $status (exit code $exitcode, restarts $restarts)"
