@@ -1,7 +1,7 @@
 // Issue 5 (hardening), part 5: the deploy lock. A lock left by a dead deploy (a fabricated info
 // file, and a real holder killed with -9) is taken over with a warning; three deploys of one
 // project started at once run one after another, and the last to get the lock is what serves.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
@@ -91,6 +91,52 @@ describe('concurrency', () => {
     const cid = serviceContainer(p)
     expect(revisionOf(cid)).toBe(last)
     expect(JSON.parse((await httpGet(p.url)).body).revision).toBe(last)
+    expect(lockLeft(p)).toEqual([])
+  })
+})
+
+describe('the mkdir lock (a target without flock)', () => {
+  let p: Project
+  let env: NodeJS.ProcessEnv
+  const dirLock = (): string => join(LOCK_DIR, `${lockKey(p)}.d`)
+  beforeAll(async () => {
+    p = await makeProject('hmkdir')
+    appendFileSync(join(p.dir, 'Dockerfile'), 'RUN echo "building $APP_REVISION" && sleep 2\n')
+    // The local transport with a PATH that has everything but flock.
+    const bin = mkdtempSync(join(p.dir, '..', 'noflock-bin-'))
+    for (const dir of (process.env.PATH ?? '').split(':')) {
+      if (!dir || !existsSync(dir)) continue
+      for (const name of readdirSync(dir)) {
+        if (name === 'flock' || existsSync(join(bin, name))) continue
+        symlinkSync(join(dir, name), join(bin, name))
+      }
+    }
+    env = { PATH: bin }
+    const first = await runAction({ host: '', ...projectInputs(p, { ref: 'm-0' }) }, { env })
+    expectExit(first, 'zero')
+    expect(first.stdout).toContain('mkdir lock (no flock on the target)')
+  })
+  afterAll(() => removeProject(p))
+
+  test('a stale lock dir (dead pid) is taken over with a warning; two deploys at once take turns; no .d dir left', async () => {
+    mkdirSync(dirLock())
+    writeFileSync(join(dirLock(), 'holder'), 'run 999-1-deadbeef, revision ghost, since 2020-01-01T00:00:00Z, pid 999999, host nowhere\n')
+    const taken = await runAction({ host: '', ...projectInputs(p, { ref: 'm-1' }) }, { env })
+    expectExit(taken, 'zero')
+    const warnings = taken.stdout.split('\n').filter(l => l.startsWith('::warning') && l.includes('taking it over'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('run 999-1-deadbeef')
+    expect(lockLeft(p)).toEqual([])
+
+    const runs = ['m-2', 'm-3'].map(ref => startAction({ host: '', ...projectInputs(p, { ref, 'verify-expect': ref }) }, { env }))
+    const done = await Promise.all(runs.map(r => r.done))
+    for (const run of done) expectExit(run, 'zero')
+    expect(done.filter(r => r.stdout.includes('waiting for the deploy lock')).length).toBe(1)
+    expect(done.some(r => r.stdout.includes('taking it over'))).toBe(false)
+    const windows = runs
+      .map(r => ({ start: r.lines.find(l => l.text.startsWith('::group::snapshot'))?.at ?? NaN, end: r.lines.find(l => l.text.startsWith('::group::verify'))?.at ?? NaN }))
+      .sort((a, b) => a.start - b.start)
+    expect(windows[1].start).toBeGreaterThanOrEqual(windows[0].end)
     expect(lockLeft(p)).toEqual([])
   })
 })

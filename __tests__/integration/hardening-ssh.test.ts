@@ -155,6 +155,7 @@ describe('secrets and cleanup', () => {
       expect(run.post.code).toBe(0)
       expect(readdirSync(run.runnerTemp)).toEqual([])
       expect(sshProcessesFor(run.state.sshControl)).toEqual([])
+      expect(lockLeft(p)).toEqual([])
     }
   })
 
