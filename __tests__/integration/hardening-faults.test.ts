@@ -112,18 +112,21 @@ describe('faults', () => {
     for (const pid of children) process.kill(Number(pid), 'SIGKILL')
     const run = await started.done
     // eslint-disable-next-line no-console
-    console.log(expectOneError(run, /ssh connection to ssh root@127\.0\.0\.1:\d+ failed|connection/))
+    console.log(expectOneError(run, /rebuild: the ssh connection to root@127\.0\.0\.1:\d+ failed \(exit 255\)\. The compose command goes on, detached/))
     expect(run.outputs.verdict).toBe('error')
     expect(run.outputs.verified).toBe('false')
-    // The rebuild ran on without the connection: the new container serves.
-    expect(await until(() => running(serviceContainer(p)) && revisionOf(serviceContainer(p)) === 'cut-1', 90_000)).toBe(true)
-    expect(await waitUnlocked(p, 30_000)).toEqual([])
-    expect(await until(() => overridesOf('cut-1').length === 0, 30_000)).toBe(true)
     expect(readdirSync(run.runnerTemp)).toEqual([])
-    // And the next deploy verifies it.
+    // At once, the next deploy: the cut deploy's lock is gone, but its compose command still
+    // runs, detached; the next one waits for it instead of running compose alongside.
     const again = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'cut-2', 'verify-expect': 'cut-2' }) })
     expectExit(again, 'zero')
     expect(again.outputs.verdict).toBe('fresh')
+    expect(again.stdout).toMatch(/waiting for the deploy lock .*held by a compose command that an earlier deploy left running/)
+    // The cut deploy's rebuild finished first: its image is what the next deploy found running.
+    expect(docker('image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', again.outputs['previous-image-id'])).toContain('APP_REVISION=cut-1')
+    expect(running(serviceContainer(p)) && revisionOf(serviceContainer(p)) === 'cut-2').toBe(true)
+    expect(await waitUnlocked(p, 30_000)).toEqual([])
+    expect(overridesOf('cut-1')).toEqual([])
     writeFileSync(join(p.dir, 'Dockerfile'), dockerfile)
   })
 

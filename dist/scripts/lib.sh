@@ -158,11 +158,21 @@ fd_wait_health() {
 # Runs a long compose command with its output in a file that is streamed to the runner, so a
 # dropped connection cannot kill it half-way (a write to a dead pipe would): the container is
 # recreated all the same, and the next deploy finds a running service.
+# While it runs, the command holds the project's "busy" lock (lock.sh waits for it): once the
+# connection is gone the deploy lock is released, but the next deploy must not run compose on
+# the same project before this one has finished.
 fd_detached() {
-  local log pid rc=0
+  local log pid rc=0 busy=""
   if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
+  if command -v flock >/dev/null 2>&1; then
+    mkdir -p -- "${TMPDIR:-/tmp}/fresh-deploy-locks"
+    busy="${TMPDIR:-/tmp}/fresh-deploy-locks/$(printf '%s\n%s' "$(pwd -P)" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16).busy"
+  fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
-  "$@" >"$log" 2>&1 </dev/null &
+  (
+    if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
+    "$@"
+  ) >"$log" 2>&1 </dev/null &
   pid=$!
   tail -n +1 -s 0.1 -f --pid="$pid" -- "$log" || true
   wait "$pid" || rc=$?
