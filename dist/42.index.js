@@ -718,10 +718,10 @@ class Report {
     purgeNotes = [];
     rolledBack = false;
     rollbackNote = '';
+    /** The failed container's last log lines, read before a rollback replaces it. */
+    failedLogs;
     healAttempts = 0;
     deploymentId = '';
-    /** The failing container's last 50 log lines, read before any rollback. */
-    serviceLogs = '';
     dryRun = false;
     get purged() {
         return this.purgedHost + this.purgedContainer;
@@ -733,8 +733,12 @@ class Report {
         this.steps.push({ name, status: 'skipped', seconds: 0, note });
         core/* info */.pq(`${name}: skipped (${note})`);
     }
+    /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
+    guard;
     /** Runs one step inside a log group titled with its name; records its time and outcome. */
     async step(name, title, fn) {
+        if (name !== 'report')
+            this.guard?.(name);
         const t0 = Date.now();
         const record = { name, status: 'ok', seconds: 0, note: '' };
         this.steps.push(record);
@@ -968,7 +972,9 @@ class Target {
         }
         const tail = result.outputTail.trim().split('\n').slice(-8).join('\n');
         if (result.code === 255 && this.transport.where.startsWith('ssh')) {
-            throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where} failed (exit 255): ${tail}`);
+            // rebuild and rollback run compose detached (fd_detached): it goes on without us.
+            const detached = name === 'rebuild' || name === 'rollback' ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.' : '';
+            throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where.replace(/^ssh /, '')} failed (exit 255).${detached}${tail ? ` Last output: ${tail}` : ''}`);
         }
         throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`);
     }
@@ -1244,6 +1250,16 @@ async function run() {
             note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
             return held;
         });
+        // The lock lasts as long as its script on the target. If that ends early (killed, or its
+        // session dropped), another deploy may take the lock over: stop before the next step
+        // rather than go on changing the service unprotected.
+        let lockEnded;
+        lock.done.then(r => (lockEnded = r.code), () => (lockEnded = -1));
+        report.guard = name => {
+            if (lockEnded !== undefined) {
+                throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`);
+            }
+        };
         let hasBuild = pre.hasBuild ?? false;
         if (s.sync === 'git') {
             await report.step('sync', `git checkout ${s.ref}`, async (note) => {
@@ -1328,10 +1344,6 @@ async function run() {
             });
             report.verdict = verdictOf(report.probes);
         }
-        if (report.verdict !== 'fresh') {
-            // Read now: after a rollback the service's logs are the restored container's.
-            report.serviceLogs = await t.logs();
-        }
         if (report.verdict === 'unhealthy') {
             if (!s.rollback) {
                 report.rollbackNote = 'rollback: false — the unhealthy container was left in place';
@@ -1341,6 +1353,9 @@ async function run() {
                 core/* warning */.$e(report.rollbackNote);
             }
             else {
+                // Read the logs now: after the rollback, the service's logs are the previous image's,
+                // and the report would show a healthy start instead of why the new container failed.
+                report.failedLogs = await t.logs();
                 await report.step('rollback', `previous image of ${s.service}`, async (note) => {
                     const targetImage = container.configImage || snapshot.configImage;
                     const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
@@ -1389,8 +1404,13 @@ function failureMessage(report) {
 async function finish(report, target, deployment) {
     const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
     if (failed && target) {
-        core/* startGroup */.Oh('report: last 50 lines of the service logs');
-        core/* info */.pq(report.serviceLogs || (await target.logs()));
+        if (report.failedLogs !== undefined) {
+            core/* startGroup */.Oh('report: last 50 lines of the failed container\'s logs (before the rollback)');
+            (0,transport/* logUntrusted */.ts)(report.failedLogs);
+            core/* endGroup */.N4();
+        }
+        core/* startGroup */.Oh(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`);
+        (0,transport/* logUntrusted */.ts)(await target.logs());
         core/* endGroup */.N4();
     }
     await report.step('report', 'outputs and summary', async (note) => {
@@ -1659,7 +1679,8 @@ async function closeSsh(dir, config, control, host) {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport)
+/* harmony export */   e1: () => (/* binding */ SshTransport),
+/* harmony export */   ts: () => (/* binding */ logUntrusted)
 /* harmony export */ });
 /* unused harmony exports parseRecord, spawnScript, debugArgs */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
@@ -1718,6 +1739,19 @@ function logRemoteLine(line) {
     else {
         process.stdout.write(`${line}\n`);
     }
+}
+/**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+function logUntrusted(text) {
+    if (!text.includes('::')) {
+        process.stdout.write(`${text}\n`);
+        return;
+    }
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
 }
 /**
  * Starts `command args` with the script on stdin and collects its result lines.

@@ -262,7 +262,8 @@ async function closeSsh(dir, config, control, host) {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport)
+/* harmony export */   e1: () => (/* binding */ SshTransport),
+/* harmony export */   ts: () => (/* binding */ logUntrusted)
 /* harmony export */ });
 /* unused harmony exports parseRecord, spawnScript, debugArgs */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
@@ -321,6 +322,19 @@ function logRemoteLine(line) {
     else {
         process.stdout.write(`${line}\n`);
     }
+}
+/**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+function logUntrusted(text) {
+    if (!text.includes('::')) {
+        process.stdout.write(`${text}\n`);
+        return;
+    }
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
 }
 /**
  * Starts `command args` with the script on stdin and collects its result lines.

@@ -12,8 +12,8 @@ import type { Settings } from './settings.js'
 import { createSshDir, describeTarget, maskKey, openMaster, prepareSsh } from './ssh.js'
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
-import { Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
-import { LocalTransport, type Held, type Transport } from './transport.js'
+import { RemoteError, Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
+import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
 
@@ -138,6 +138,19 @@ export async function run(): Promise<void> {
       note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)')
       return held
     })
+    // The lock lasts as long as its script on the target. If that ends early (killed, or its
+    // session dropped), another deploy may take the lock over: stop before the next step
+    // rather than go on changing the service unprotected.
+    let lockEnded: number | undefined
+    lock.done.then(
+      r => (lockEnded = r.code),
+      () => (lockEnded = -1)
+    )
+    report.guard = name => {
+      if (lockEnded !== undefined) {
+        throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`)
+      }
+    }
 
     let hasBuild = pre.hasBuild ?? false
     if (s.sync === 'git') {
@@ -228,10 +241,6 @@ export async function run(): Promise<void> {
       report.verdict = verdictOf(report.probes)
     }
 
-    if (report.verdict !== 'fresh') {
-      // Read now: after a rollback the service's logs are the restored container's.
-      report.serviceLogs = await t.logs()
-    }
     if (report.verdict === 'unhealthy') {
       if (!s.rollback) {
         report.rollbackNote = 'rollback: false — the unhealthy container was left in place'
@@ -239,6 +248,9 @@ export async function run(): Promise<void> {
         report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible'
         core.warning(report.rollbackNote)
       } else {
+        // Read the logs now: after the rollback, the service's logs are the previous image's,
+        // and the report would show a healthy start instead of why the new container failed.
+        report.failedLogs = await t.logs()
         await report.step('rollback', `previous image of ${s.service}`, async note => {
           const targetImage = container.configImage || snapshot.configImage
           const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback')
@@ -286,8 +298,13 @@ function failureMessage(report: Report): string {
 async function finish(report: Report, target: Target | undefined, deployment: DeploymentHandle | undefined): Promise<void> {
   const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run'
   if (failed && target) {
-    core.startGroup('report: last 50 lines of the service logs')
-    core.info(report.serviceLogs || (await target.logs()))
+    if (report.failedLogs !== undefined) {
+      core.startGroup('report: last 50 lines of the failed container\'s logs (before the rollback)')
+      logUntrusted(report.failedLogs)
+      core.endGroup()
+    }
+    core.startGroup(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`)
+    logUntrusted(await target.logs())
     core.endGroup()
   }
   await report.step('report', 'outputs and summary', async note => {

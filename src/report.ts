@@ -30,10 +30,10 @@ export class Report {
   purgeNotes: string[] = []
   rolledBack = false
   rollbackNote = ''
+  /** The failed container's last log lines, read before a rollback replaces it. */
+  failedLogs: string | undefined
   healAttempts = 0
   deploymentId = ''
-  /** The failing container's last 50 log lines, read before any rollback. */
-  serviceLogs = ''
   dryRun = false
 
   get purged(): number {
@@ -49,8 +49,12 @@ export class Report {
     core.info(`${name}: skipped (${note})`)
   }
 
+  /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
+  guard: ((name: StepName) => void) | undefined
+
   /** Runs one step inside a log group titled with its name; records its time and outcome. */
   async step<T>(name: StepName, title: string, fn: (note: (text: string) => void) => Promise<T>): Promise<T> {
+    if (name !== 'report') this.guard?.(name)
     const t0 = Date.now()
     const record: StepRecord = { name, status: 'ok', seconds: 0, note: '' }
     this.steps.push(record)

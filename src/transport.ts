@@ -85,6 +85,20 @@ function logRemoteLine(line: string): void {
 }
 
 /**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+export function logUntrusted(text: string): void {
+  if (!text.includes('::')) {
+    process.stdout.write(`${text}\n`)
+    return
+  }
+  const token = randomBytes(8).toString('hex')
+  process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`)
+}
+
+/**
  * Starts `command args` with the script on stdin and collects its result lines.
  * keepOpen leaves stdin open until the caller ends it (see hold()).
  */

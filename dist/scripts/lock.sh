@@ -42,6 +42,17 @@ if [ "$FD_HAVE_FLOCK" = "yes" ]; then
   trap 'rm -f -- "$info"' EXIT
   trap 'exit 0' HUP TERM INT PIPE
   printf '%s\n' "$me" >"$info"
+  # A deploy whose connection dropped released its lock, but its compose command may still
+  # run, detached (fd_detached holds the busy lock while it does): wait for it to finish.
+  exec 8>>"$dir/$key.busy"
+  if ! flock -n 8; then
+    fd_out lock-wait "a compose command that an earlier deploy left running (its connection was lost)"
+    if ! flock -w "$FD_LOCK_TIMEOUT" 8; then
+      fd_out lock-timeout "a compose command that an earlier deploy left running (its connection was lost)"
+      exit 4
+    fi
+  fi
+  exec 8>&-
   hold "$info"
 else
   lockdir="$dir/$key.d"

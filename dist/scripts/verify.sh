@@ -9,6 +9,8 @@
 
 fd_enter_project
 set +e
+# An engine that is restarting answers nothing: wait for it rather than find "no container".
+fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
 cid=$(fd_service_cid)
 if [ -z "$cid" ]; then
   fd_out health "fail service $FD_SERVICE has no container"

@@ -103,14 +103,32 @@ fd_service_info() {
   fd_out service-build "${info##* }"
 }
 
+# Whether the Docker engine answers. While the engine restarts, every docker command fails;
+# that must not be taken for "the container is gone" (which would roll back a good deploy).
+fd_engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Waits until the engine answers again, or fails once the epoch second $1 has passed.
+fd_engine_wait() {
+  local deadline=$1
+  until fd_engine_up; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
 # Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
 # Prints "@@fd health pass|fail DETAIL".
 fd_wait_health() {
   local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts stable_since=""
   deadline=$(( $(date +%s) + timeout ))
   while :; do
-    state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null) \
-      || { fd_out health "fail container $cid no longer exists"; return 0; }
+    if ! state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null); then
+      if fd_engine_up; then fd_out health "fail container $cid no longer exists"; return 0; fi
+      echo "the Docker engine does not answer; waiting for it (up to health-timeout)" >&2
+      fd_engine_wait "$deadline" || { fd_out health "fail the Docker engine did not answer within ${timeout} s"; return 0; }
+      stable_since=""
+      continue
+    fi
     read -r status running restarting exitcode restarts health <<<"$state"
     if [ "$running" != "true" ] && [ "$restarting" != "true" ]; then
       fd_out health "fail container is $status (exit code $exitcode, restarts $restarts)"
@@ -140,11 +158,21 @@ fd_wait_health() {
 # Runs a long compose command with its output in a file that is streamed to the runner, so a
 # dropped connection cannot kill it half-way (a write to a dead pipe would): the container is
 # recreated all the same, and the next deploy finds a running service.
+# While it runs, the command holds the project's "busy" lock (lock.sh waits for it): once the
+# connection is gone the deploy lock is released, but the next deploy must not run compose on
+# the same project before this one has finished.
 fd_detached() {
-  local log pid rc=0
+  local log pid rc=0 busy=""
   if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
+  if command -v flock >/dev/null 2>&1; then
+    mkdir -p -- "${TMPDIR:-/tmp}/fresh-deploy-locks"
+    busy="${TMPDIR:-/tmp}/fresh-deploy-locks/$(printf '%s\n%s' "$(pwd -P)" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16).busy"
+  fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
-  "$@" >"$log" 2>&1 </dev/null &
+  (
+    if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
+    "$@"
+  ) >"$log" 2>&1 </dev/null &
   pid=$!
   tail -n +1 -s 0.1 -f --pid="$pid" -- "$log" || true
   wait "$pid" || rc=$?

@@ -15,13 +15,13 @@ build_args=()
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
 if [ "${#build_args[@]}" -gt 0 ]; then
   echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
-  fd_detached fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || fd_die "the build of service $FD_SERVICE failed"
+  fd_detached fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || fd_die "the build of service $FD_SERVICE failed (compose exit $?)"
 fi
 
 up_args=(up -d --build --force-recreate --no-deps)
 [ "$FD_RENEW_ANON" = "true" ] && up_args+=(--renew-anon-volumes)
 [ -n "$FD_STOP_TIMEOUT" ] && up_args+=(--timeout "$FD_STOP_TIMEOUT")
 echo "+ ${FD_COMPOSE[*]} ${up_args[*]} $FD_SERVICE"
-fd_detached fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || fd_die "compose up of service $FD_SERVICE failed"
+fd_detached fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || fd_die "compose up of service $FD_SERVICE failed (compose exit $?)"
 
 fd_report_container

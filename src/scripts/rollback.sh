@@ -11,6 +11,6 @@ docker tag "$FD_PREVIOUS_TAG" "$FD_TARGET_IMAGE"
 echo "tagged $FD_PREVIOUS_TAG as $FD_TARGET_IMAGE"
 override=$(fd_write_override)
 trap 'rm -f -- "$override"' EXIT
-fd_detached fd_compose --override "$override" up -d --no-build --force-recreate --no-deps "$FD_SERVICE" || fd_die "compose up of the previous image failed"
+fd_detached fd_compose --override "$override" up -d --no-build --force-recreate --no-deps "$FD_SERVICE" || fd_die "compose up of the previous image failed (compose exit $?)"
 fd_report_container
 fd_wait_health "$FD_CID" "$FD_HEALTH_TIMEOUT"
