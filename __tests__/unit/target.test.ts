@@ -226,7 +226,7 @@ describe('Target with a stand-in transport', () => {
 
   test('exit 255 over ssh is a connection failure; elsewhere a step failure with the last lines', async () => {
     const ssh = new Target(new StubTransport('ssh deploy@h:22', [result(255, [], 'Connection reset by peer')]), settings(), 'r')
-    await expect(ssh.snapshot()).rejects.toThrow('snapshot: the ssh connection to ssh deploy@h:22 failed (exit 255): Connection reset by peer')
+    await expect(ssh.snapshot()).rejects.toThrow('snapshot: the ssh connection to deploy@h:22 failed (exit 255). Last output: Connection reset by peer')
     const tail = Array.from({ length: 12 }, (_, i) => `l${i}`).join('\n')
     const local = new Target(new StubTransport('local', [result(3, [], tail)]), settings(), 'r')
     const e = (await local.snapshot().catch((x: unknown) => x)) as RemoteError
