@@ -7,7 +7,10 @@ import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
+/** This checkout (the bench, its output and node_modules). */
+export const HERE = resolve(fileURLToPath(new URL('..', import.meta.url)))
+/** The code under test: this checkout, or BENCH_ROOT (e.g. an older commit's src/ and dist/, for before/after figures). */
+export const ROOT = resolve(process.env.BENCH_ROOT ?? HERE)
 export const DIST = join(ROOT, 'dist/index.js')
 export const BASE_IMAGE = process.env.FRESH_DEPLOY_BASE_IMAGE ?? 'fresh-deploy/python-base:bookworm'
 

@@ -1,8 +1,11 @@
 // npm run bench: what a deploy costs beyond compose itself, measured on this machine (issue 6).
 // Not part of the test suite. Needs Docker, compose v2, sshd and the base image (.ci/setup.sh).
 //
-//   node bench/run.mjs [section...]    sections: ssh local coldstart tree probes (default: all)
-//   BENCH_PAIRS=5  alternating fresh-deploy/raw pairs per transport
+//   node bench/run.mjs [section...]    sections: ssh local ssh-fast-stop local-fast-stop coldstart
+//                                      tree probes (default: all)
+//   BENCH_PAIRS=5       alternating fresh-deploy/raw pairs per transport (BENCH_FAST_PAIRS=3 for
+//                       the -fast-stop variants: stop timeout 1 s on both sides, see RESULTS.md)
+//   BENCH_ROOT=DIR      measure the src/ and dist/ in DIR (an older commit) instead of this one
 //   BENCH_OUT=bench/out/results.json  raw figures (bench/out/ is not committed)
 //
 // Every loop is bounded; runs alternate (fresh-deploy first on even pairs, raw first on odd)
@@ -13,22 +16,32 @@ import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  BASE_IMAGE, DIST, ROOT, fmtS, fmtStats, makeProject, median, now, rawSshArgs, removeProject, runAction, setVersion, sh, sshdConnections,
+  BASE_IMAGE, DIST, HERE, ROOT, fmtS, fmtStats, makeProject, median, now, rawSshArgs, removeProject, runAction, setVersion, sh, sshdConnections,
   startSshd, stats, timed
 } from './lib.mjs'
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5)
+const FAST_PAIRS = Number(process.env.BENCH_FAST_PAIRS ?? 3)
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15)
 const TREE_RUNS = Number(process.env.BENCH_TREE_RUNS ?? 5)
 const PROBE_RUNS = Number(process.env.BENCH_PROBE_RUNS ?? 10)
-const sections = process.argv.slice(2).length ? process.argv.slice(2) : ['ssh', 'local', 'coldstart', 'tree', 'probes']
-const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench/out/results.json')
+const ALL = ['ssh', 'local', 'ssh-fast-stop', 'local-fast-stop', 'coldstart', 'tree', 'probes']
+const sections = process.argv.slice(2).length ? process.argv.slice(2) : ALL
+const OUT = process.env.BENCH_OUT ?? join(HERE, 'bench/out/results.json')
 
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true })
+mkdirSync(join(HERE, 'bench/out'), { recursive: true })
 const work = mkdtempSync('/tmp/fd-bench-')
-const results = { date: new Date().toISOString(), machine: machine(), sections: {} }
+const results = { date: new Date().toISOString(), root: ROOT, commit: commitOf(ROOT), machine: machine(), sections: {} }
 const cleanups = []
 const log = (...a) => console.log(...a)
+
+function commitOf(dir) {
+  try {
+    return sh('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'])
+  } catch {
+    return process.env.BENCH_ROOT_COMMIT ?? 'n/a'
+  }
+}
 
 function machine() {
   const v = (cmd, args) => {
@@ -58,9 +71,9 @@ function machine() {
 let libCache
 async function lib() {
   if (libCache) return libCache
-  const out = join(ROOT, 'bench/out/lib')
+  const out = join(HERE, 'bench/out/lib')
   rmSync(out, { recursive: true, force: true })
-  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), [
+  execFileSync(join(HERE, 'node_modules/.bin/tsc'), [
     '--outDir', out, '--rootDir', join(ROOT, 'src'), '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
     '--skipLibCheck', '--esModuleInterop', '--types', 'node',
     ...['target', 'probes', 'transport', 'scripts', 'glob'].map(f => join(ROOT, `src/${f}.ts`))
@@ -104,9 +117,13 @@ function sshInputs(s) {
   return { host: '127.0.0.1', port: String(s.port), username: 'root', 'ssh-key': s.userKeyText, 'ssh-known-hosts': s.knownHosts }
 }
 
-/** The raw equivalent of a redeploy: one compose command, waiting for health like the probes do. */
-function rawCompose(p, ref) {
-  return `cd '${p.dir}' && FRESH_DEPLOY_REVISION='${ref}' docker compose -p '${p.name}' -f compose.yaml up -d --build --force-recreate --no-deps --wait backend`
+/**
+ * The raw equivalent of a redeploy: one compose command, waiting for health like the probes do.
+ * FRESH_DEPLOY_REVISION as fresh-deploy sets it, so that both build the same layers.
+ */
+function rawCompose(p, ref, stopTimeout) {
+  const timeout = stopTimeout ? ` --timeout ${stopTimeout}` : ''
+  return `cd '${p.dir}' && FRESH_DEPLOY_REVISION='${ref}' docker compose -p '${p.name}' -f compose.yaml up -d --build --force-recreate --no-deps${timeout} --wait backend`
 }
 
 /** Time (ms after start) of the first stdout line matching re. */
@@ -114,7 +131,7 @@ function lineAt(run, re) {
   return run.lines.find(l => re.test(l.line))?.t
 }
 
-async function redeployPairs(kind) {
+async function redeployPairs(kind, pairs, stopTimeout) {
   const s = kind === 'ssh' ? await sshd() : undefined
   const p = await makeProject(work, kind)
   cleanups.push(() => removeProject(p))
@@ -124,12 +141,13 @@ async function redeployPairs(kind) {
     'compose-project-name': p.name,
     'verify-url': p.url,
     'verify-expect': ref,
+    'stop-timeout': stopTimeout ?? '',
     ref
   })
   const rawRun = ref =>
-    s ? timed('ssh', [...rawSshArgs(s), rawCompose(p, ref)]) : timed('bash', ['-c', rawCompose(p, ref)])
+    s ? timed('ssh', [...rawSshArgs(s), rawCompose(p, ref, stopTimeout)]) : timed('bash', ['-c', rawCompose(p, ref, stopTimeout)])
 
-  log(`\n== ${kind}: first deploy of ${p.name} (not timed), then ${PAIRS} alternating pairs`)
+  log(`\n== ${kind}${stopTimeout ? ` (stop timeout ${stopTimeout} s on both sides)` : ''}: first deploy of ${p.name} (not timed), then ${pairs} alternating pairs`)
   setVersion(p, 'warm-0')
   const first = await runAction(work, fdInputs('warm-0'))
   if (first.outputs.verdict !== 'fresh') throw new Error(`first deploy failed:\n${first.stdout}\n${first.stderr}`)
@@ -142,7 +160,7 @@ async function redeployPairs(kind) {
   const stepRows = []
   const probeCost = []
   const post = []
-  for (let i = 0; i < PAIRS; i++) {
+  for (let i = 0; i < pairs; i++) {
     const order = i % 2 === 0 ? ['fd', 'raw'] : ['raw', 'fd']
     for (const which of order) {
       const ref = `bench-${kind}-${i}-${which}`
@@ -178,14 +196,15 @@ async function redeployPairs(kind) {
     freshDeploy: stats(fd),
     raw: stats(raw),
     ratio: median(fd) / median(raw),
+    overhead: median(fd) - median(raw),
     pairRatios: fd.map((v, i) => v / raw[i]),
     postStep: stats(post),
     stepsMedian: steps,
     rebuildDoneToVerdict: stats(probeCost),
     ...(s ? { handshakes: stats(handshakes) } : {}),
-    rawCommand: s ? `ssh ${rawSshArgs(s).join(' ')} '${rawCompose(p, 'REF')}'` : `bash -c "${rawCompose(p, 'REF')}"`
+    rawCommand: s ? `ssh ${rawSshArgs(s).join(' ')} "${rawCompose(p, 'REF', stopTimeout)}"` : `bash -c "${rawCompose(p, 'REF', stopTimeout)}"`
   }
-  log(`  fresh-deploy ${fmtStats(out.freshDeploy)}; raw ${fmtStats(out.raw)}; ratio ${out.ratio.toFixed(3)}`)
+  log(`  fresh-deploy ${fmtStats(out.freshDeploy)}; raw ${fmtStats(out.raw)}; ratio ${out.ratio.toFixed(3)} (+${fmtS(out.overhead)} s)`)
   log(`  median step times: ${JSON.stringify(steps)}; rebuild done → verdict ${fmtStats(out.rebuildDoneToVerdict)}`)
   if (s) log(`  ssh connections per deploy: ${fmtStats(out.handshakes, '', 0)}`)
   return out
@@ -364,7 +383,8 @@ async function main() {
   const t0 = now()
   try {
     for (const section of sections) {
-      if (section === 'ssh' || section === 'local') results.sections[section] = await redeployPairs(section)
+      if (section === 'ssh' || section === 'local') results.sections[section] = await redeployPairs(section, PAIRS)
+      else if (section === 'ssh-fast-stop' || section === 'local-fast-stop') results.sections[section] = await redeployPairs(section.split('-')[0], FAST_PAIRS, '1')
       else if (section === 'coldstart') results.sections.coldstart = await coldStart()
       else if (section === 'tree') results.sections.tree = await treeBench()
       else if (section === 'probes') results.sections.probes = await probeBench()

@@ -54,7 +54,6 @@ trap 'rm -f -- "$early"' EXIT
 container_checks >"$early" &
 early_pid=$!
 fd_wait_health "$cid" "$FD_HEALTH_TIMEOUT"
-wait "$early_pid"
 
 IFS=$'\t' read -r id image started running restarts config_image run_label rev_label < <(docker inspect --format \
   '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.RestartCount}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$cid")
@@ -75,6 +74,7 @@ else
   fd_out host-dir no
 fi
 
+wait "$early_pid"
 if [ "$running" = "true" ]; then
   if grep -q '^@@fd container-dir error' "$early"; then container_checks; else cat -- "$early"; fi
 fi
