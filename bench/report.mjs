@@ -43,6 +43,7 @@ for (const [k, label] of [
 ]) {
   row(label, '≤ 1 s', `tree.${k}`, { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 1000 })
 }
+row('5. for scale: CPU (user+sys) of the host purge: the rest of its wall time is the disk', '', 'tree.hostPurgeCpu', { fmt: st => `${range(st, 3)} s` })
 row('5. for scale: `docker exec CONTAINER true`', '', 'tree.dockerExecNoop', { fmt: st => `${range(st, 3)} s` })
 row('6. probe cost: verify step on a healthy container, over SSH', '≤ 0.5 s', 'probes.ssh', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 500 })
 row('6. probe cost: verify step on a healthy container, local', '≤ 0.5 s', 'probes.local', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 500 })
