@@ -223,6 +223,10 @@ async function coldStart() {
   const p = { dir: '/nonexistent-bench', name: 'fdbench-cold', url: '' }
   const firstSsh = []
   const total = []
+  // Baselines, interleaved with the runs so that both see the same load: an empty Node process,
+  // and bash printing $EPOCHREALTIME (the wrapper's own start-up, counted in the figure).
+  const nodeEmpty = []
+  const bashEmpty = []
   for (let i = 0; i < COLD_RUNS; i++) {
     writeFileSync(stamps, '')
     const r = await runAction(work, { ...sshInputs(s), 'project-dir': p.dir, 'verify-url': '' }, {
@@ -233,11 +237,6 @@ async function coldStart() {
     if (!first) throw new Error(`no ssh call recorded:\n${r.stdout}\n${r.stderr}`)
     firstSsh.push(Number(first) * 1000 - r.wall0)
     total.push(r.ms)
-  }
-  // Baselines: an empty Node process, and the same through bash (the wrapper's own start-up).
-  const nodeEmpty = []
-  const bashEmpty = []
-  for (let i = 0; i < COLD_RUNS; i++) {
     nodeEmpty.push((await timed(process.execPath, ['-e', '0'])).ms)
     bashEmpty.push((await timed('/bin/bash', ['-c', 'printf %s "$EPOCHREALTIME" >/dev/null'])).ms)
   }
