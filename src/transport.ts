@@ -41,8 +41,6 @@ export interface Transport {
 }
 
 const RECORD_PREFIX = '@@fd '
-/** Sessions SshTransport keeps open ahead of use (see there). */
-const SPARE_SESSIONS = 2
 const OUTPUT_TAIL_LINES = 30
 
 export function parseRecord(line: string): RemoteRecord | undefined {
@@ -192,16 +190,14 @@ export class LocalTransport implements Transport {
 /**
  * Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it).
  *
- * Every script still gets its own session and its own `bash -s`, but sessions for the next
- * scripts are opened ahead, while the current one runs: a session costs a round trip plus the
- * remote user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when
- * started by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after
- * the other. Two spares, because the lock step is quick: the snapshot right after it would
- * otherwise wait for a spare that has only just been opened. A spare waits on its stdin and runs
- * nothing until it is given a script.
+ * Every script still gets its own session and its own `bash -s`, but the session for the next
+ * script is opened while the current one runs: a session costs a round trip plus the remote
+ * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
+ * other. A spare session waits on its stdin and runs nothing until it is given a script.
  */
 export class SshTransport implements Transport {
-  private readonly spares: Session[] = []
+  private spare: Session | undefined
 
   constructor(
     readonly where: string,
@@ -213,16 +209,14 @@ export class SshTransport implements Transport {
     return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s']
   }
 
-  /** The oldest spare session that is still alive, or a new one; then tops the spares up. */
+  /** The spare session (when it is still alive) or a new one; then opens the next spare. */
   private session(): Session {
-    let session: Session | undefined
-    while (!session && this.spares.length > 0) {
-      const spare = this.spares.shift() as Session
-      if (spare.spawnError || spare.child.exitCode !== null || spare.child.signalCode !== null) discard(spare)
-      else session = spare
+    let session = this.spare
+    if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
+      if (session) discard(session)
+      session = startSession('ssh', this.args())
     }
-    session ??= startSession('ssh', this.args())
-    while (this.spares.length < SPARE_SESSIONS) this.spares.push(startSession('ssh', this.args()))
+    this.spare = startSession('ssh', this.args())
     return session
   }
 
@@ -235,7 +229,8 @@ export class SshTransport implements Transport {
   }
 
   close(): void {
-    for (const spare of this.spares.splice(0)) discard(spare)
+    if (this.spare) discard(this.spare)
+    this.spare = undefined
   }
 }
 
