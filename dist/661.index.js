@@ -8,7 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   post: () => (/* binding */ post)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6257);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7820);
 /* harmony import */ var _ssh_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(873);
 /* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7155);
 // The post step: close the ssh master connection and delete the key, known_hosts and socket.
@@ -19,11 +19,11 @@ export const modules = {
 async function post() {
     const state = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_2__/* .loadSshState */ .cS)();
     if (!state) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
         return;
     }
     await (0,_ssh_js__WEBPACK_IMPORTED_MODULE_1__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
 }
 
 
@@ -51,7 +51,7 @@ async function post() {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6257);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7820);
 /* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
 // OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
 // ControlMaster connection that every step reuses, and its teardown in the post step.
@@ -78,12 +78,12 @@ function describeTarget(s) {
 function maskKey(key) {
     if (key === '')
         return;
-    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
-    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
     for (const line of key.split('\n')) {
         const t = line.trim();
         if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
-            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
     }
 }
 /** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
@@ -182,7 +182,7 @@ async function prepareSsh(s, files) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
     let useDefaultKnownHosts = false;
     if (!s.strict) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
     }
     else if (s.hostFingerprint !== '') {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
@@ -192,7 +192,7 @@ async function prepareSsh(s, files) {
     }
     else {
         useDefaultKnownHosts = true;
-        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
     const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
@@ -248,7 +248,7 @@ async function closeSsh(dir, config, control, host) {
             await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
         }
         catch (e) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
         }
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
@@ -272,7 +272,7 @@ async function closeSsh(dir, config, control, host) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6257);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7820);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 
@@ -341,7 +341,22 @@ function logUntrusted(text) {
  * keepOpen leaves stdin open until the caller ends it (see hold()).
  */
 function spawnScript(command, args, script, options = {}) {
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    return feedScript(startSession(command, args, options.env), script, options);
+}
+function startSession(command, args, env) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+    const session = { command, child };
+    child.on('error', e => (session.spawnError = e));
+    // A script that exits early closes its stdin; writing the rest must not crash the runner.
+    child.stdin.on('error', () => undefined);
+    return session;
+}
+/**
+ * Sends the script to a started session and collects its result lines. Output that came
+ * before (a spare session's shell start-up) waits in the paused streams and is read here.
+ */
+function feedScript(session, script, options = {}) {
+    const { child, command } = session;
     const records = [];
     const tail = [];
     const logLine = (line) => {
@@ -364,13 +379,14 @@ function spawnScript(command, args, script, options = {}) {
     const err = lineSplitter(logLine);
     child.stdout.on('data', (c) => out.push(c));
     child.stderr.on('data', (c) => err.push(c));
-    // A script that exits early closes its stdin; writing the rest must not crash the runner.
-    child.stdin.on('error', () => undefined);
     child.stdin.write(script);
     if (!options.keepOpen)
         child.stdin.end();
     const done = new Promise((resolve, reject) => {
-        child.on('error', e => reject(new Error(`could not start ${command}: ${e.message}`)));
+        const failed = (e) => reject(new Error(`could not start ${command}: ${e.message}`));
+        if (session.spawnError)
+            failed(session.spawnError);
+        child.on('error', failed);
         child.on('close', (code, signal) => {
             out.end();
             err.end();
@@ -379,8 +395,8 @@ function spawnScript(command, args, script, options = {}) {
     });
     return { child, done };
 }
-function holdWith(command, args, script, options = {}) {
-    const { child, done } = spawnScript(command, args, script, { ...options, keepOpen: true });
+function holdWith(session, script, options = {}) {
+    const { child, done } = feedScript(session, script, { ...options, keepOpen: true });
     return {
         done,
         async release() {
@@ -402,14 +418,24 @@ class LocalTransport {
         return spawnScript('bash', ['-s'], script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith('bash', ['-s'], script, options);
+        return holdWith(startSession('bash', ['-s']), script, options);
     }
+    close() { }
 }
-/** Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it). */
+/**
+ * Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it).
+ *
+ * Every script still gets its own session and its own `bash -s`, but the session for the next
+ * script is opened while the current one runs: a session costs a round trip plus the remote
+ * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
+ * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ */
 class SshTransport {
     where;
     sshArgs;
     host;
+    spare;
     constructor(where, sshArgs, host) {
         this.where = where;
         this.sshArgs = sshArgs;
@@ -418,12 +444,38 @@ class SshTransport {
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
     }
+    /** The spare session (when it is still alive) or a new one; then opens the next spare. */
+    session() {
+        let session = this.spare;
+        if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
+            if (session)
+                discard(session);
+            session = startSession('ssh', this.args());
+        }
+        this.spare = startSession('ssh', this.args());
+        return session;
+    }
     async run(script, options = {}) {
-        return spawnScript('ssh', this.args(), script, options).done;
+        return feedScript(this.session(), script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith('ssh', this.args(), script, options);
+        return holdWith(this.session(), script, options);
     }
+    close() {
+        if (this.spare)
+            discard(this.spare);
+        this.spare = undefined;
+    }
+}
+/**
+ * Ends a session that was never given a script. It has run nothing, so it is stopped rather
+ * than waited for (its remote shell may still be reading ~/.bashrc).
+ */
+function discard(session) {
+    session.child.stdin.end();
+    session.child.stdout.resume();
+    session.child.stderr.resume();
+    session.child.kill('SIGTERM');
 }
 function debugArgs(args) {
     core.debug(`ssh ${args.join(' ')}`);

@@ -2,7 +2,7 @@
 // the run (in_progress, then success or failure). Everything here is best effort: a missing
 // token, a missing GITHUB_REPOSITORY or an API that refuses (no `deployments: write`, a fork's
 // read-only token, GHES without the API...) is a warning, never a failed deploy.
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import * as github from '@actions/github'
 
 export interface DeploymentOptions {

@@ -1,5 +1,5 @@
 // One bundle for both steps, told apart by the state the main step saved (as actions/checkout).
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import { isPost } from './state-helper.js'
 
 async function entry(): Promise<void> {

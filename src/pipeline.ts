@@ -1,8 +1,8 @@
 // The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
 // rollback, report (../shared/contract.md, "The pipeline").
 import { randomBytes } from 'node:crypto'
-import * as core from '@actions/core'
-import { startDeployment, type DeploymentHandle } from './deployment.js'
+import * as core from './actions-core.js'
+import type { DeploymentHandle } from './deployment.js'
 import { httpProbeFromRunner } from './http-probe.js'
 import { getSettings, InputError, quoteValue } from './input-helper.js'
 import { parseVerifyRecords, probesJson, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
@@ -57,6 +57,7 @@ function printPlan(target: Target, s: Settings, pre: Preflight, runId: string): 
     FD_COMPOSE_CMD: pre.compose,
     FD_COMPOSE_FILES: s.composeFiles.join('\n'),
     FD_PROJECT_NAME: s.composeProjectName,
+    FD_RESOLVED_PROJECT: target.resolvedProject,
     FD_SERVICE: s.service
   }
   core.info(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`)
@@ -66,12 +67,12 @@ function printPlan(target: Target, s: Settings, pre: Preflight, runId: string): 
   show('lock', 'lock', { ...common, ...target.lockVars(pre.flock) })
   if (s.sync === 'git') show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges })
   show('snapshot', 'snapshot', common)
-  if (s.purge) show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)' })
+  if (s.purge) show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' })
   show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) })
   if (s.verify) {
     show('verify', 'verify', {
       ...common,
-      ...target.verifyVars(),
+      ...target.verifyVars('(the container the rebuild created)'),
       FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
       FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
       FD_HTTP_PY: '(src/scripts/http-get.py)'
@@ -99,6 +100,9 @@ export async function run(): Promise<void> {
   report.target = s.ssh ? `ssh ${describeTarget(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`
   let deployment: DeploymentHandle | undefined
   if (s.environment && !s.dryRun) {
+    // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
+    // without an environment would parse and evaluate it before its first ssh call.
+    const { startDeployment } = await import('./deployment.js')
     deployment = await startDeployment({
       token: s.githubToken,
       environment: s.environment,
@@ -172,7 +176,7 @@ export async function run(): Promise<void> {
 
     if (s.purge) {
       await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
-        const purged = await t.purge()
+        const purged = await t.purge(snapshot?.containerId ?? '')
         report.purgedHost = purged.host
         report.purgedContainer = purged.container
         report.purgeNotes = purged.notes
@@ -215,7 +219,7 @@ export async function run(): Promise<void> {
       verifyTimeout: s.verifyTimeout
     }
     const verifyOnce = async (note: (text: string) => void): Promise<Probe[]> => {
-      const facts = parseVerifyRecords(await t.verify())
+      const facts = parseVerifyRecords(await t.verify(container.containerId))
       if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
         facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
       }
@@ -270,6 +274,7 @@ export async function run(): Promise<void> {
       core.debug(`lock released (exit ${released.code})`)
     }
     await finish(report, target, deployment)
+    target?.close()
   }
 }
 

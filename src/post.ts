@@ -1,6 +1,6 @@
 // The post step: close the ssh master connection and delete the key, known_hosts and socket.
 // Runs even when main failed or crashed (post-if: always()).
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import { closeSsh } from './ssh.js'
 import { loadSshState } from './state-helper.js'
 

@@ -1,6 +1,6 @@
 // What a run did, collected as it goes: step times, probes, purge counts, rollback; turned
 // into outputs and the job summary at the end (report step).
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import type { Probe, Verdict } from './probes.js'
 
 export type StepName = 'connect' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'heal' | 'rollback' | 'report'

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import type { SshSettings } from './settings.js'
 import { SshTransport } from './transport.js'
 

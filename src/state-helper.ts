@@ -1,5 +1,5 @@
 // What the main step hands to the post step (GITHUB_STATE), as in actions/checkout.
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 
 export const isPost = core.getState('isPost') === 'true'
 

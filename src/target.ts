@@ -84,6 +84,8 @@ export function parsePurgeCount(value: string | undefined, where: string, notes:
 
 export class Target {
   compose: 'docker compose' | 'docker-compose' | 'auto'
+  /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
+  resolvedProject = ''
 
   constructor(
     private readonly transport: Transport,
@@ -97,12 +99,18 @@ export class Target {
     return this.transport.where
   }
 
+  /** Ends the transport's spare session; call when no more scripts will run. */
+  close(): void {
+    this.transport.close()
+  }
+
   private common(): ScriptVars {
     return {
       FD_PROJECT_DIR: this.s.projectDir,
       FD_COMPOSE_CMD: this.compose,
       FD_COMPOSE_FILES: this.s.composeFiles.join('\n'),
       FD_PROJECT_NAME: this.s.composeProjectName,
+      FD_RESOLVED_PROJECT: this.resolvedProject,
       FD_SERVICE: this.s.service
     }
   }
@@ -152,6 +160,7 @@ export class Target {
     const result = await this.run('preflight', { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }, true)
     const m = recordsToMap(result.records)
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
+    this.resolvedProject = m.get('project-name') ?? ''
     return {
       now: Number(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
@@ -204,6 +213,7 @@ export class Target {
     }
     this.check('sync', result)
     const m = recordsToMap(result.records)
+    this.resolvedProject = m.get('project-name') ?? ''
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
@@ -221,13 +231,16 @@ export class Target {
     }
   }
 
-  async purge(): Promise<PurgeResult> {
+  /** snapshotCid: the container the snapshot found ('' for none), so purge need not look again. */
+  async purge(snapshotCid?: string): Promise<PurgeResult> {
     const m = recordsToMap(
       (
         await this.run('purge', {
           FD_SOURCE_DIR: this.s.sourceDir,
           FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
-          FD_PURGE_SH: readScript('purge-tree.sh')
+          FD_PURGE_SH: readScript('purge-tree.sh'),
+          FD_KNOWN_CID: snapshotCid ?? '',
+          FD_KNOWN_CID_SET: snapshotCid === undefined ? 'no' : 'yes'
         })
       ).records
     )
@@ -251,8 +264,10 @@ export class Target {
     return containerOf((await this.run('rebuild', this.rebuildVars(noCache))).records)
   }
 
-  verifyVars(): ScriptVars {
+  /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
+  verifyVars(cid = ''): ScriptVars {
     return {
+      FD_KNOWN_CID: cid,
       FD_SOURCE_DIR: this.s.sourceDir,
       FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
       FD_HEALTH_TIMEOUT: this.s.healthTimeout,
@@ -266,8 +281,8 @@ export class Target {
     }
   }
 
-  async verify(): Promise<RemoteRecord[]> {
-    return (await this.run('verify', this.verifyVars(), true)).records
+  async verify(cid = ''): Promise<RemoteRecord[]> {
+    return (await this.run('verify', this.verifyVars(cid), true)).records
   }
 
   async rollback(previousTag: string, targetImage: string, revision: string): Promise<{ container: Container; health: string }> {

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 
 /** A result line of a target-side script: "@@fd KEY VALUE". */
 export interface RemoteRecord {
@@ -37,6 +37,8 @@ export interface Transport {
   readonly where: string
   run(script: string, options?: RunOptions): Promise<RunResult>
   hold(script: string, options?: RunOptions): Held
+  /** Ends what the transport keeps open for later scripts (never a held script). */
+  close(): void
 }
 
 const RECORD_PREFIX = '@@fd '
@@ -108,7 +110,36 @@ export function spawnScript(
   script: string,
   options: RunOptions & { keepOpen?: boolean; env?: NodeJS.ProcessEnv } = {}
 ): { child: ChildProcessWithoutNullStreams; done: Promise<RunResult> } {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env })
+  return feedScript(startSession(command, args, options.env), script, options)
+}
+
+/** A started `bash -s` process that has not been given its script yet. */
+interface Session {
+  command: string
+  child: ChildProcessWithoutNullStreams
+  /** Set when the process could not be started (the 'error' event may come before use). */
+  spawnError?: Error
+}
+
+function startSession(command: string, args: string[], env?: NodeJS.ProcessEnv): Session {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env })
+  const session: Session = { command, child }
+  child.on('error', e => (session.spawnError = e))
+  // A script that exits early closes its stdin; writing the rest must not crash the runner.
+  child.stdin.on('error', () => undefined)
+  return session
+}
+
+/**
+ * Sends the script to a started session and collects its result lines. Output that came
+ * before (a spare session's shell start-up) waits in the paused streams and is read here.
+ */
+function feedScript(
+  session: Session,
+  script: string,
+  options: RunOptions & { keepOpen?: boolean } = {}
+): { child: ChildProcessWithoutNullStreams; done: Promise<RunResult> } {
+  const { child, command } = session
   const records: RemoteRecord[] = []
   const tail: string[] = []
   const logLine = (line: string): void => {
@@ -128,12 +159,12 @@ export function spawnScript(
   const err = lineSplitter(logLine)
   child.stdout.on('data', (c: Buffer) => out.push(c))
   child.stderr.on('data', (c: Buffer) => err.push(c))
-  // A script that exits early closes its stdin; writing the rest must not crash the runner.
-  child.stdin.on('error', () => undefined)
   child.stdin.write(script)
   if (!options.keepOpen) child.stdin.end()
   const done = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', e => reject(new Error(`could not start ${command}: ${e.message}`)))
+    const failed = (e: Error): void => reject(new Error(`could not start ${command}: ${e.message}`))
+    if (session.spawnError) failed(session.spawnError)
+    child.on('error', failed)
     child.on('close', (code, signal) => {
       out.end()
       err.end()
@@ -143,8 +174,8 @@ export function spawnScript(
   return { child, done }
 }
 
-function holdWith(command: string, args: string[], script: string, options: RunOptions = {}): Held {
-  const { child, done } = spawnScript(command, args, script, { ...options, keepOpen: true })
+function holdWith(session: Session, script: string, options: RunOptions = {}): Held {
+  const { child, done } = feedScript(session, script, { ...options, keepOpen: true })
   return {
     done,
     async release() {
@@ -168,12 +199,24 @@ export class LocalTransport implements Transport {
   }
 
   hold(script: string, options: RunOptions = {}): Held {
-    return holdWith('bash', ['-s'], script, options)
+    return holdWith(startSession('bash', ['-s']), script, options)
   }
+
+  close(): void {}
 }
 
-/** Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it). */
+/**
+ * Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it).
+ *
+ * Every script still gets its own session and its own `bash -s`, but the session for the next
+ * script is opened while the current one runs: a session costs a round trip plus the remote
+ * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
+ * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ */
 export class SshTransport implements Transport {
+  private spare: Session | undefined
+
   constructor(
     readonly where: string,
     private readonly sshArgs: string[],
@@ -184,13 +227,40 @@ export class SshTransport implements Transport {
     return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s']
   }
 
+  /** The spare session (when it is still alive) or a new one; then opens the next spare. */
+  private session(): Session {
+    let session = this.spare
+    if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
+      if (session) discard(session)
+      session = startSession('ssh', this.args())
+    }
+    this.spare = startSession('ssh', this.args())
+    return session
+  }
+
   async run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    return spawnScript('ssh', this.args(), script, options).done
+    return feedScript(this.session(), script, options).done
   }
 
   hold(script: string, options: RunOptions = {}): Held {
-    return holdWith('ssh', this.args(), script, options)
+    return holdWith(this.session(), script, options)
   }
+
+  close(): void {
+    if (this.spare) discard(this.spare)
+    this.spare = undefined
+  }
+}
+
+/**
+ * Ends a session that was never given a script. It has run nothing, so it is stopped rather
+ * than waited for (its remote shell may still be reading ~/.bashrc).
+ */
+function discard(session: Session): void {
+  session.child.stdin.end()
+  session.child.stdout.resume()
+  session.child.stderr.resume()
+  session.child.kill('SIGTERM')
 }
 
 export function debugArgs(args: string[]): void {

@@ -15,6 +15,8 @@ class StubTransport implements Transport {
     private readonly results: RunResult[]
   ) {}
 
+  close(): void {}
+
   async run(script: string): Promise<RunResult> {
     this.scripts.push(script)
     const r = this.results.shift()

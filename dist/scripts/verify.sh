@@ -2,7 +2,7 @@
 # verify: everything the probes need from the target, in one round trip: health, the
 # container's facts, both source fingerprints, the container's .pyc headers and (verify-from:
 # host) the http probe. The runner turns these facts into verdicts.
-# In: FD_PROJECT_DIR FD_SERVICE FD_SOURCE_DIR FD_CONTAINER_SOURCE_DIR FD_HEALTH_TIMEOUT
+# In: FD_PROJECT_DIR FD_SERVICE FD_KNOWN_CID FD_SOURCE_DIR FD_CONTAINER_SOURCE_DIR FD_HEALTH_TIMEOUT
 #     FD_FINGERPRINT_SH FD_BYTECODE_PY FD_VERIFY_URL FD_VERIFY_EXPECT FD_VERIFY_TIMEOUT
 #     FD_VERIFY_INTERVAL FD_HTTP_PY (+ compose)
 # Out: health, container facts, hf/cf SHA PATH lines, host-dir, container-dir, python, pyc, http-*
@@ -11,11 +11,50 @@ fd_enter_project
 set +e
 # An engine that is restarting answers nothing: wait for it rather than find "no container".
 fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
-cid=$(fd_service_cid)
+# The container that the rebuild created (FD_KNOWN_CID); looked up through compose only without it.
+cid=${FD_KNOWN_CID:-}
+[ -n "$cid" ] || cid=$(fd_service_cid)
 if [ -z "$cid" ]; then
   fd_out health "fail service $FD_SERVICE has no container"
   exit 0
 fi
+
+# What the source and bytecode probes need from inside the container, in one docker exec (each
+# exec costs ~0.1 s of the engine's time; there were three): the fingerprint, then the python
+# lookup and the .pyc check, in sections that the awk below turns into result lines.
+fd_sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# shellcheck disable=SC2016 # expanded in the container
+container_script() {
+  printf 'dir=$1\nfp=%s\npyc=%s\n' "$(fd_sq "$FD_FINGERPRINT_SH")" "$(fd_sq "$FD_BYTECODE_PY")"
+  printf '%s\n' \
+    'out=$(sh -c "$fp" fingerprint "$dir" 2>&1); rc=$?' \
+    'echo "@@fd-section fp $rc"; printf "%s\n" "$out"' \
+    'py=$(command -v python3 || command -v python)' \
+    'if [ -z "$py" ]; then echo "@@fd-section python none"; exit 0; fi' \
+    'echo "@@fd-section python $py"; "$py" -c "$pyc" "$dir" 2>&1'
+}
+container_checks() {
+  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" <<<"$(container_script)" 2>&1 | awk '
+    /^@@fd-section fp / { sec = "fp"; rc = $3; seen = 1
+      if (rc == 0) print "@@fd container-dir yes"; else if (rc == 3) print "@@fd container-dir no"
+      next }
+    /^@@fd-section python / { sec = "py"; print "@@fd python " substr($0, 21); next }
+    sec == "fp" { if (rc == 0) { if ($0 != "") print "@@fd cf " $0 } else if (rc != 3) err = err $0 " "; next }
+    sec == "py" { print "@@fd pyc " $0; next }
+    { err = err $0 " " }
+    END {
+      if (!seen || (rc != 0 && rc != 3)) print "@@fd container-dir error " substr(err, 1, 300)
+      if (sec != "py") print "@@fd python none"
+    }'
+}
+
+# The checks run while the health probe waits (the container is up, its healthcheck not yet
+# passed): they read files, which do not change as the app starts. Their result is used only if
+# the container is still running after the wait, and taken again if it was not running then.
+early=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
+trap 'rm -f -- "$early"' EXIT
+container_checks >"$early" &
+early_pid=$!
 fd_wait_health "$cid" "$FD_HEALTH_TIMEOUT"
 
 IFS=$'\t' read -r id image started running restarts config_image run_label rev_label < <(docker inspect --format \
@@ -37,21 +76,9 @@ else
   fd_out host-dir no
 fi
 
+wait "$early_pid"
 if [ "$running" = "true" ]; then
-  out=$(docker exec -i "$id" sh -s -- "$FD_CONTAINER_SOURCE_DIR" <<<"$FD_FINGERPRINT_SH" 2>&1)
-  rc=$?
-  case $rc in
-    0) fd_out container-dir yes; printf '%s\n' "$out" | sed '/^$/d; s/^/@@fd cf /' ;;
-    3) fd_out container-dir no ;;
-    *) fd_out container-dir "error $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)" ;;
-  esac
-  py=$(docker exec "$id" sh -c 'command -v python3 || command -v python' 2>/dev/null | sed -n 1p)
-  if [ -n "$py" ]; then
-    fd_out python "$py"
-    docker exec -i "$id" "$py" - "$FD_CONTAINER_SOURCE_DIR" <<<"$FD_BYTECODE_PY" 2>&1 | sed 's/^/@@fd pyc /'
-  else
-    fd_out python none
-  fi
+  if grep -q '^@@fd container-dir error' "$early"; then container_checks; else cat -- "$early"; fi
 fi
 
 # Polling a stopped container until verify-timeout would only delay the verdict.
@@ -59,7 +86,7 @@ fi
 
 # http probe from the host: curl, wget or python, whichever exists.
 body=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-http.XXXXXX")
-trap 'rm -f -- "$body"' EXIT
+trap 'rm -f -- "$body" "$early"' EXIT
 http_get() {
   local max=$1
   : >"$body"

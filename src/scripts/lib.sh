@@ -62,10 +62,16 @@ fd_enter_project() {
   fd_resolve_files
 }
 
-# The service's container id (running or not); empty when there is none.
+# The service's container id (running or not); empty when there is none. With the project
+# name known (compose-project-name, or the name compose config reported at preflight), docker
+# finds it by compose's own labels in ~20 ms; compose ps reads every compose file first (~150 ms
+# for v2, ~1 s for the python v1). One-off `compose run` containers are not the service's.
 fd_service_cid() {
-  local ids
-  if [ "${FD_COMPOSE[0]}" = "docker-compose" ]; then
+  local ids project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}}
+  if [ -n "$project" ]; then
+    ids=$(docker ps -a -q --no-trunc --filter "label=com.docker.compose.project=$project" \
+      --filter "label=com.docker.compose.service=$FD_SERVICE" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
+  elif [ "${FD_COMPOSE[0]}" = "docker-compose" ]; then
     ids=$(fd_compose ps -q "$FD_SERVICE" 2>/dev/null || true)
   else
     ids=$(fd_compose ps -a -q "$FD_SERVICE" 2>/dev/null || true)
@@ -101,6 +107,8 @@ fd_service_info() {
     fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
   fi
   fd_out service-build "${info##* }"
+  # compose v2 prints the project's name first; later steps look containers up by it.
+  fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
 }
 
 # Whether the Docker engine answers. While the engine restarts, every docker command fails;
@@ -151,7 +159,8 @@ fd_wait_health() {
       fd_out health "fail not healthy within ${timeout} s (status $status, health $health, restarts $restarts)"
       return 0
     fi
-    sleep 0.25
+    # docker inspect is cheap (~20 ms): a finer poll finds the healthy container sooner.
+    sleep 0.1
   done
 }
 

@@ -1,8 +1,8 @@
-export const id = 42;
-export const ids = [42];
+export const id = 380;
+export const ids = [380];
 export const modules = {
 
-/***/ 9661:
+/***/ 1380:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -13,137 +13,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __webpack_require__(6257);
-// EXTERNAL MODULE: ./node_modules/@actions/github/lib/github.js + 22 modules
-var github = __webpack_require__(2413);
-;// CONCATENATED MODULE: ./src/deployment.ts
-// GitHub Deployments API: one deployment per run when `environment` is set, its status following
-// the run (in_progress, then success or failure). Everything here is best effort: a missing
-// token, a missing GITHUB_REPOSITORY or an API that refuses (no `deployments: write`, a fork's
-// read-only token, GHES without the API...) is a warning, never a failed deploy.
-
-
-/** GitHub limits a deployment status description to 140 characters. */
-const MAX_DESCRIPTION = 140;
-/** Shortens text to at most max characters, ending with an ellipsis when cut. */
-function truncate(text, max = MAX_DESCRIPTION) {
-    const chars = Array.from(text);
-    if (chars.length <= max)
-        return text;
-    return `${chars.slice(0, max - 1).join('')}…`;
-}
-/** The URL of this workflow run (and attempt), or undefined outside a runner. */
-function logUrl(env = process.env) {
-    const repository = env.GITHUB_REPOSITORY;
-    const runId = env.GITHUB_RUN_ID;
-    if (!repository || !runId)
-        return undefined;
-    const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-    const attempt = env.GITHUB_RUN_ATTEMPT;
-    const base = `${server}/${repository}/actions/runs/${runId}`;
-    return attempt && /^\d+$/.test(attempt) ? `${base}/attempts/${attempt}` : base;
-}
-/** owner and repo from GITHUB_REPOSITORY, or undefined when it is missing or malformed. */
-function repoFromEnv(env = process.env) {
-    const m = /^([^/\s]+)\/([^/\s]+)$/.exec((env.GITHUB_REPOSITORY ?? '').trim());
-    return m ? { owner: m[1], repo: m[2] } : undefined;
-}
-/** A short, token-free description of an API failure. */
-function describeError(err, token) {
-    const e = err;
-    let text = e && typeof e.message === 'string' ? e.message : String(err);
-    if (token)
-        text = text.split(token).join('***');
-    text = text.split('\n')[0];
-    const status = typeof e?.status === 'number' ? `HTTP ${e.status}: ` : '';
-    const hint = e?.status === 403 || e?.status === 404
-        ? ' (does the workflow grant `permissions: deployments: write` to github-token?)'
-        : '';
-    return `${status}${text}${hint}`;
-}
-/**
- * Creates a deployment for ref in environment and posts in_progress. Returns undefined (after
- * core.warning) when there is no token, no GITHUB_REPOSITORY, or the API refuses (no permission
- * etc.) — never throws.
- */
-async function startDeployment(o) {
-    try {
-        return await start(o);
-    }
-    catch (err) {
-        core/* warning */.$e(`Deployment for environment ${o.environment} not recorded: ${describeError(err, o.token)}`);
-        return undefined;
-    }
-}
-async function start(o) {
-    const where = `environment ${o.environment}`;
-    if (!o.token) {
-        core/* warning */.$e(`No github-token: the GitHub Deployment for ${where} is not recorded.`);
-        return undefined;
-    }
-    const repo = repoFromEnv();
-    if (!repo) {
-        core/* warning */.$e(`GITHUB_REPOSITORY is not set (owner/repo): the GitHub Deployment for ${where} is not recorded.`);
-        return undefined;
-    }
-    const octokit = github/* getOctokit */.Q(o.token, { baseUrl: apiUrl() });
-    const created = await octokit.rest.repos.createDeployment({
-        ...repo,
-        ref: o.ref,
-        environment: o.environment,
-        auto_merge: false,
-        required_contexts: [],
-        description: truncate(o.description),
-        transient_environment: false
-    });
-    // 202 means GitHub merged the default branch instead of deploying; it carries no id.
-    const id = created.data.id;
-    if (typeof id !== 'number') {
-        const message = created.data.message;
-        core/* warning */.$e(`GitHub did not create a deployment for ${where} (HTTP ${created.status}${message ? `: ${String(message)}` : ''}).`);
-        return undefined;
-    }
-    core/* info */.pq(`GitHub Deployment ${id} created for ${o.ref} in ${where}`);
-    const post = async (state, description) => {
-        const url = logUrl();
-        await octokit.rest.repos.createDeploymentStatus({
-            ...repo,
-            deployment_id: id,
-            state,
-            description: truncate(description),
-            ...(url ? { log_url: url } : {}),
-            ...(o.environmentUrl ? { environment_url: o.environmentUrl } : {})
-        });
-    };
-    try {
-        await post('in_progress', o.description);
-    }
-    catch (err) {
-        // The deployment exists; its final status may still go through.
-        core/* warning */.$e(`Deployment ${id}: could not post in_progress: ${describeError(err, o.token)}`);
-    }
-    let finished = false;
-    return {
-        id,
-        async finish(state, description) {
-            if (finished)
-                return;
-            finished = true;
-            try {
-                await post(state, description);
-                core/* info */.pq(`GitHub Deployment ${id}: ${state}`);
-            }
-            catch (err) {
-                core/* warning */.$e(`Deployment ${id}: could not post ${state}: ${describeError(err, o.token)}`);
-            }
-        }
-    };
-}
-function apiUrl() {
-    return (process.env.GITHUB_API_URL || github/* context */._.apiUrl || 'https://api.github.com').replace(/\/+$/, '');
-}
-
+// EXTERNAL MODULE: ./src/actions-core.ts + 1 modules
+var actions_core = __webpack_require__(7820);
 ;// CONCATENATED MODULE: ./src/http-probe.ts
 async function httpProbeFromRunner(o) {
     const deadline = Date.now() + o.timeoutSeconds * 1000;
@@ -731,7 +602,7 @@ class Report {
     }
     skipStep(name, note) {
         this.steps.push({ name, status: 'skipped', seconds: 0, note });
-        core/* info */.pq(`${name}: skipped (${note})`);
+        actions_core/* info */.pq(`${name}: skipped (${note})`);
     }
     /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
     guard;
@@ -742,7 +613,7 @@ class Report {
         const t0 = Date.now();
         const record = { name, status: 'ok', seconds: 0, note: '' };
         this.steps.push(record);
-        core/* startGroup */.Oh(`${name}: ${title}`);
+        actions_core/* startGroup */.Oh(`${name}: ${title}`);
         try {
             return await fn(text => {
                 record.note = text;
@@ -754,8 +625,8 @@ class Report {
         }
         finally {
             record.seconds = (Date.now() - t0) / 1000;
-            core/* info */.pq(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`);
-            core/* endGroup */.N4();
+            actions_core/* info */.pq(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`);
+            actions_core/* endGroup */.N4();
         }
     }
     durationSeconds() {
@@ -922,6 +793,8 @@ class Target {
     s;
     runId;
     compose;
+    /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
+    resolvedProject = '';
     constructor(transport, s, runId) {
         this.transport = transport;
         this.s = s;
@@ -931,12 +804,17 @@ class Target {
     get where() {
         return this.transport.where;
     }
+    /** Ends the transport's spare session; call when no more scripts will run. */
+    close() {
+        this.transport.close();
+    }
     common() {
         return {
             FD_PROJECT_DIR: this.s.projectDir,
             FD_COMPOSE_CMD: this.compose,
             FD_COMPOSE_FILES: this.s.composeFiles.join('\n'),
             FD_PROJECT_NAME: this.s.composeProjectName,
+            FD_RESOLVED_PROJECT: this.resolvedProject,
             FD_SERVICE: this.s.service
         };
     }
@@ -982,6 +860,7 @@ class Target {
         const result = await this.run('preflight', { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }, true);
         const m = recordsToMap(result.records);
         this.compose = m.get('compose');
+        this.resolvedProject = m.get('project-name') ?? '';
         return {
             now: Number(m.get('now')),
             realPath: m.get('project-realpath') ?? '',
@@ -1030,6 +909,7 @@ class Target {
         }
         this.check('sync', result);
         const m = recordsToMap(result.records);
+        this.resolvedProject = m.get('project-name') ?? '';
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
     async snapshot() {
@@ -1046,11 +926,14 @@ class Target {
             previousTag: m.get('previous-tag') ?? ''
         };
     }
-    async purge() {
+    /** snapshotCid: the container the snapshot found ('' for none), so purge need not look again. */
+    async purge(snapshotCid) {
         const m = recordsToMap((await this.run('purge', {
             FD_SOURCE_DIR: this.s.sourceDir,
             FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
-            FD_PURGE_SH: readScript('purge-tree.sh')
+            FD_PURGE_SH: readScript('purge-tree.sh'),
+            FD_KNOWN_CID: snapshotCid ?? '',
+            FD_KNOWN_CID_SET: snapshotCid === undefined ? 'no' : 'yes'
         })).records);
         const notes = [];
         const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host');
@@ -1069,8 +952,10 @@ class Target {
     async rebuild(noCache) {
         return containerOf((await this.run('rebuild', this.rebuildVars(noCache))).records);
     }
-    verifyVars() {
+    /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
+    verifyVars(cid = '') {
         return {
+            FD_KNOWN_CID: cid,
             FD_SOURCE_DIR: this.s.sourceDir,
             FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
             FD_HEALTH_TIMEOUT: this.s.healthTimeout,
@@ -1083,8 +968,8 @@ class Target {
             FD_VERIFY_INTERVAL: this.s.verifyInterval
         };
     }
-    async verify() {
-        return (await this.run('verify', this.verifyVars(), true)).records;
+    async verify(cid = '') {
+        return (await this.run('verify', this.verifyVars(cid), true)).records;
     }
     async rollback(previousTag, targetImage, revision) {
         const result = await this.run('rollback', {
@@ -1135,15 +1020,14 @@ var transport = __webpack_require__(9646);
 
 
 
-
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'];
 function newRunId() {
     return `${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 /** An error message for the user: inputs named with their values, secrets never quoted. */
-function pipeline_describeError(e) {
+function describeError(e) {
     if (e instanceof TargetInputError) {
-        const value = e.input === 'ssh-key' ? '' : ` ${quoteValue(core/* getInput */.V4(e.input))}`;
+        const value = e.input === 'ssh-key' ? '' : ` ${quoteValue(actions_core/* getInput */.V4(e.input))}`;
         return `input ${e.input}:${value} ${e.detail}`;
     }
     return e instanceof Error ? e.message : String(e);
@@ -1159,38 +1043,39 @@ async function connect(s) {
 function logProbes(probes) {
     for (const p of probes) {
         const evidence = p.verdict === 'pass' ? p.found : p.reason;
-        core/* info */.pq(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`);
+        actions_core/* info */.pq(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`);
     }
 }
 function printPlan(target, s, pre, runId) {
     const show = (name, title, vars) => {
-        core/* startGroup */.Oh(`${title}: plan (dry-run, not run)`);
+        actions_core/* startGroup */.Oh(`${title}: plan (dry-run, not run)`);
         const body = readScript(`${name}.sh`);
-        core/* info */.pq(`${preamble({ ...vars })}\n${body}`);
-        core/* endGroup */.N4();
+        actions_core/* info */.pq(`${preamble({ ...vars })}\n${body}`);
+        actions_core/* endGroup */.N4();
     };
     const common = {
         FD_PROJECT_DIR: s.projectDir,
         FD_COMPOSE_CMD: pre.compose,
         FD_COMPOSE_FILES: s.composeFiles.join('\n'),
         FD_PROJECT_NAME: s.composeProjectName,
+        FD_RESOLVED_PROJECT: target.resolvedProject,
         FD_SERVICE: s.service
     };
-    core/* info */.pq(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`);
-    core/* startGroup */.Oh('lib.sh (sent before every step script)');
-    core/* info */.pq(readScript('lib.sh'));
-    core/* endGroup */.N4();
+    actions_core/* info */.pq(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`);
+    actions_core/* startGroup */.Oh('lib.sh (sent before every step script)');
+    actions_core/* info */.pq(readScript('lib.sh'));
+    actions_core/* endGroup */.N4();
     show('lock', 'lock', { ...common, ...target.lockVars(pre.flock) });
     if (s.sync === 'git')
         show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges });
     show('snapshot', 'snapshot', common);
     if (s.purge)
-        show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)' });
+        show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' });
     show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) });
     if (s.verify) {
         show('verify', 'verify', {
             ...common,
-            ...target.verifyVars(),
+            ...target.verifyVars('(the container the rebuild created)'),
             FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
             FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
             FD_HTTP_PY: '(src/scripts/http-get.py)'
@@ -1200,13 +1085,13 @@ function printPlan(target, s, pre, runId) {
 async function run() {
     const report = new Report();
     // Mask the key before anything else can print it, even an error about another input.
-    (0,ssh/* maskKey */.s9)(core/* getInput */.V4('ssh-key').replace(/\r\n/g, '\n'));
+    (0,ssh/* maskKey */.s9)(actions_core/* getInput */.V4('ssh-key').replace(/\r\n/g, '\n'));
     let s;
     try {
-        s = getSettings(name => core/* getInput */.V4(name));
+        s = getSettings(name => actions_core/* getInput */.V4(name));
     }
     catch (e) {
-        report.error = e instanceof InputError ? e.message : pipeline_describeError(e);
+        report.error = e instanceof InputError ? e.message : describeError(e);
         await finish(report, undefined, undefined);
         return;
     }
@@ -1216,6 +1101,9 @@ async function run() {
     report.target = s.ssh ? `ssh ${(0,ssh/* describeTarget */.ff)(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`;
     let deployment;
     if (s.environment && !s.dryRun) {
+        // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
+        // without an environment would parse and evaluate it before its first ssh call.
+        const { startDeployment } = await Promise.all(/* import() */[__webpack_require__.e(413), __webpack_require__.e(920)]).then(__webpack_require__.bind(__webpack_require__, 7920));
         deployment = await startDeployment({
             token: s.githubToken,
             environment: s.environment,
@@ -1246,7 +1134,7 @@ async function run() {
             return;
         }
         lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async (note) => {
-            const held = await t.lock(pre.flock, holder => core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+            const held = await t.lock(pre.flock, holder => actions_core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => actions_core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
             note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
             return held;
         });
@@ -1279,7 +1167,7 @@ async function run() {
         report.previousImageId = snapshot?.imageId ?? '';
         if (s.purge) {
             await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
-                const purged = await t.purge();
+                const purged = await t.purge(snapshot?.containerId ?? '');
                 report.purgedHost = purged.host;
                 report.purgedContainer = purged.container;
                 report.purgeNotes = purged.notes;
@@ -1320,7 +1208,7 @@ async function run() {
             verifyTimeout: s.verifyTimeout
         };
         const verifyOnce = async (note) => {
-            const facts = parseVerifyRecords(await t.verify());
+            const facts = parseVerifyRecords(await t.verify(container.containerId));
             if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
                 facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
             }
@@ -1337,7 +1225,7 @@ async function run() {
             report.healAttempts++;
             const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
             report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
-                core/* info */.pq(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
+                actions_core/* info */.pq(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
                 container = await t.rebuild(true);
                 setContainer(container);
                 return verifyOnce(note);
@@ -1350,7 +1238,7 @@ async function run() {
             }
             else if (!snapshot) {
                 report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible';
-                core/* warning */.$e(report.rollbackNote);
+                actions_core/* warning */.$e(report.rollbackNote);
             }
             else {
                 // Read the logs now: after the rollback, the service's logs are the previous image's,
@@ -1369,14 +1257,15 @@ async function run() {
     }
     catch (e) {
         report.verdict = 'error';
-        report.error = pipeline_describeError(e);
+        report.error = describeError(e);
     }
     finally {
         if (lock) {
             const released = await lock.release();
-            core/* debug */.Yz(`lock released (exit ${released.code})`);
+            actions_core/* debug */.Yz(`lock released (exit ${released.code})`);
         }
         await finish(report, target, deployment);
+        target?.close();
     }
 }
 /** connect runs in two parts (transport, preflight); the summary shows them as one step. */
@@ -1405,42 +1294,42 @@ async function finish(report, target, deployment) {
     const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
     if (failed && target) {
         if (report.failedLogs !== undefined) {
-            core/* startGroup */.Oh('report: last 50 lines of the failed container\'s logs (before the rollback)');
+            actions_core/* startGroup */.Oh('report: last 50 lines of the failed container\'s logs (before the rollback)');
             (0,transport/* logUntrusted */.ts)(report.failedLogs);
-            core/* endGroup */.N4();
+            actions_core/* endGroup */.N4();
         }
-        core/* startGroup */.Oh(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`);
+        actions_core/* startGroup */.Oh(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`);
         (0,transport/* logUntrusted */.ts)(await target.logs());
-        core/* endGroup */.N4();
+        actions_core/* endGroup */.N4();
     }
     await report.step('report', 'outputs and summary', async (note) => {
-        core/* setOutput */.uH('verified', report.verified ? 'true' : 'false');
-        core/* setOutput */.uH('verdict', report.verdict);
-        core/* setOutput */.uH('probes', probesJson(report.probes));
-        core/* setOutput */.uH('container-id', report.containerId);
-        core/* setOutput */.uH('image-id', report.imageId);
-        core/* setOutput */.uH('previous-image-id', report.previousImageId);
-        core/* setOutput */.uH('revision', report.revision);
-        core/* setOutput */.uH('started-at', report.startedAtContainer);
-        core/* setOutput */.uH('purged', String(report.purged));
-        core/* setOutput */.uH('rolled-back', report.rolledBack ? 'true' : 'false');
-        core/* setOutput */.uH('deployment-id', report.deploymentId);
+        actions_core/* setOutput */.uH('verified', report.verified ? 'true' : 'false');
+        actions_core/* setOutput */.uH('verdict', report.verdict);
+        actions_core/* setOutput */.uH('probes', probesJson(report.probes));
+        actions_core/* setOutput */.uH('container-id', report.containerId);
+        actions_core/* setOutput */.uH('image-id', report.imageId);
+        actions_core/* setOutput */.uH('previous-image-id', report.previousImageId);
+        actions_core/* setOutput */.uH('revision', report.revision);
+        actions_core/* setOutput */.uH('started-at', report.startedAtContainer);
+        actions_core/* setOutput */.uH('purged', String(report.purged));
+        actions_core/* setOutput */.uH('rolled-back', report.rolledBack ? 'true' : 'false');
+        actions_core/* setOutput */.uH('deployment-id', report.deploymentId);
         note(`verdict ${report.verdict}`);
     });
-    core/* setOutput */.uH('duration-seconds', report.durationSeconds());
+    actions_core/* setOutput */.uH('duration-seconds', report.durationSeconds());
     if (deployment) {
         await deployment.finish(report.verdict === 'fresh' ? 'success' : 'failure', `fresh-deploy: ${report.verdict}`);
     }
     try {
-        await core/* summary */.z.addRaw(buildSummary(report)).write();
+        await actions_core/* summary */.z.addRaw(buildSummary(report)).write();
     }
     catch (e) {
-        core/* debug */.Yz(`job summary not written: ${e.message}`);
+        actions_core/* debug */.Yz(`job summary not written: ${e.message}`);
     }
     if (failed)
-        core/* setFailed */.C1(failureMessage(report));
+        actions_core/* setFailed */.C1(failureMessage(report));
     else
-        core/* info */.pq(report.verdict === 'dry-run' ? 'dry-run: nothing was changed' : `verdict fresh: ${report.verifySkipped ? 'deployed, not verified (verify: false)' : 'the new code is what runs'}`);
+        actions_core/* info */.pq(report.verdict === 'dry-run' ? 'dry-run: nothing was changed' : `verdict fresh: ${report.verifySkipped ? 'deployed, not verified (verify: false)' : 'the new code is what runs'}`);
 }
 
 
@@ -1468,7 +1357,7 @@ async function finish(report, target, deployment) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6257);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7820);
 /* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
 // OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
 // ControlMaster connection that every step reuses, and its teardown in the post step.
@@ -1495,12 +1384,12 @@ function describeTarget(s) {
 function maskKey(key) {
     if (key === '')
         return;
-    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
-    _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
     for (const line of key.split('\n')) {
         const t = line.trim();
         if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
-            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
     }
 }
 /** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
@@ -1599,7 +1488,7 @@ async function prepareSsh(s, files) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
     let useDefaultKnownHosts = false;
     if (!s.strict) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
     }
     else if (s.hostFingerprint !== '') {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
@@ -1609,7 +1498,7 @@ async function prepareSsh(s, files) {
     }
     else {
         useDefaultKnownHosts = true;
-        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
     const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
@@ -1665,7 +1554,7 @@ async function closeSsh(dir, config, control, host) {
             await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
         }
         catch (e) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
         }
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
@@ -1689,7 +1578,7 @@ async function closeSsh(dir, config, control, host) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6257);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7820);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 
@@ -1758,7 +1647,22 @@ function logUntrusted(text) {
  * keepOpen leaves stdin open until the caller ends it (see hold()).
  */
 function spawnScript(command, args, script, options = {}) {
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    return feedScript(startSession(command, args, options.env), script, options);
+}
+function startSession(command, args, env) {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+    const session = { command, child };
+    child.on('error', e => (session.spawnError = e));
+    // A script that exits early closes its stdin; writing the rest must not crash the runner.
+    child.stdin.on('error', () => undefined);
+    return session;
+}
+/**
+ * Sends the script to a started session and collects its result lines. Output that came
+ * before (a spare session's shell start-up) waits in the paused streams and is read here.
+ */
+function feedScript(session, script, options = {}) {
+    const { child, command } = session;
     const records = [];
     const tail = [];
     const logLine = (line) => {
@@ -1781,13 +1685,14 @@ function spawnScript(command, args, script, options = {}) {
     const err = lineSplitter(logLine);
     child.stdout.on('data', (c) => out.push(c));
     child.stderr.on('data', (c) => err.push(c));
-    // A script that exits early closes its stdin; writing the rest must not crash the runner.
-    child.stdin.on('error', () => undefined);
     child.stdin.write(script);
     if (!options.keepOpen)
         child.stdin.end();
     const done = new Promise((resolve, reject) => {
-        child.on('error', e => reject(new Error(`could not start ${command}: ${e.message}`)));
+        const failed = (e) => reject(new Error(`could not start ${command}: ${e.message}`));
+        if (session.spawnError)
+            failed(session.spawnError);
+        child.on('error', failed);
         child.on('close', (code, signal) => {
             out.end();
             err.end();
@@ -1796,8 +1701,8 @@ function spawnScript(command, args, script, options = {}) {
     });
     return { child, done };
 }
-function holdWith(command, args, script, options = {}) {
-    const { child, done } = spawnScript(command, args, script, { ...options, keepOpen: true });
+function holdWith(session, script, options = {}) {
+    const { child, done } = feedScript(session, script, { ...options, keepOpen: true });
     return {
         done,
         async release() {
@@ -1819,14 +1724,24 @@ class LocalTransport {
         return spawnScript('bash', ['-s'], script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith('bash', ['-s'], script, options);
+        return holdWith(startSession('bash', ['-s']), script, options);
     }
+    close() { }
 }
-/** Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it). */
+/**
+ * Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it).
+ *
+ * Every script still gets its own session and its own `bash -s`, but the session for the next
+ * script is opened while the current one runs: a session costs a round trip plus the remote
+ * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
+ * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ */
 class SshTransport {
     where;
     sshArgs;
     host;
+    spare;
     constructor(where, sshArgs, host) {
         this.where = where;
         this.sshArgs = sshArgs;
@@ -1835,12 +1750,38 @@ class SshTransport {
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
     }
+    /** The spare session (when it is still alive) or a new one; then opens the next spare. */
+    session() {
+        let session = this.spare;
+        if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
+            if (session)
+                discard(session);
+            session = startSession('ssh', this.args());
+        }
+        this.spare = startSession('ssh', this.args());
+        return session;
+    }
     async run(script, options = {}) {
-        return spawnScript('ssh', this.args(), script, options).done;
+        return feedScript(this.session(), script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith('ssh', this.args(), script, options);
+        return holdWith(this.session(), script, options);
     }
+    close() {
+        if (this.spare)
+            discard(this.spare);
+        this.spare = undefined;
+    }
+}
+/**
+ * Ends a session that was never given a script. It has run nothing, so it is stopped rather
+ * than waited for (its remote shell may still be reading ~/.bashrc).
+ */
+function discard(session) {
+    session.child.stdin.end();
+    session.child.stdout.resume();
+    session.child.stderr.resume();
+    session.child.kill('SIGTERM');
 }
 function debugArgs(args) {
     core.debug(`ssh ${args.join(' ')}`);
