@@ -184,7 +184,7 @@ describe('Target with a stand-in transport', () => {
     const tr = new StubTransport('local', [result(0, [rec('container-id', '')])])
     const t = new Target(tr, settings({ projectDir: "/srv/it's", composeFiles: ['a.yml', 'b.yml'] }), 'r')
     await expect(t.snapshot()).resolves.toBeUndefined()
-    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_SERVICE='web'\n{\n")).toBe(true)
+    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\n{\n")).toBe(true)
   })
 
   test('preflight records become typed values, and the detected compose command sticks', async () => {
