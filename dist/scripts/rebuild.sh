@@ -13,15 +13,21 @@ trap 'rm -f -- "$override"' EXIT
 build_args=()
 [ "$FD_NO_CACHE" = "true" ] && build_args+=(--no-cache)
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
-if [ "${#build_args[@]}" -gt 0 ]; then
-  echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
-  fd_detached fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || fd_die "the build of service $FD_SERVICE failed (compose exit $?)"
-fi
-
 up_args=(up -d --build --force-recreate --no-deps)
 [ "$FD_RENEW_ANON" = "true" ] && up_args+=(--renew-anon-volumes)
 [ -n "$FD_STOP_TIMEOUT" ] && up_args+=(--timeout "$FD_STOP_TIMEOUT")
-echo "+ ${FD_COMPOSE[*]} ${up_args[*]} $FD_SERVICE"
-fd_detached fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || fd_die "compose up of service $FD_SERVICE failed (compose exit $?)"
+
+# Build and up as one detached unit: were they two, a connection dropped after the build would
+# end this script before the up, and the built image would never run.
+build_and_up() {
+  local rc
+  if [ "${#build_args[@]}" -gt 0 ]; then
+    echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
+    fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: the build of service $FD_SERVICE failed"; return "$rc"; }
+  fi
+  echo "+ ${FD_COMPOSE[*]} ${up_args[*]} $FD_SERVICE"
+  fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: compose up of service $FD_SERVICE failed"; return "$rc"; }
+}
+fd_detached build_and_up || fd_die "the rebuild of service $FD_SERVICE failed (compose exit $?)"
 
 fd_report_container
