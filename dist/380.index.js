@@ -238,7 +238,7 @@ function getSettings(get) {
             fail('source-exclude', p, 'patterns are relative to source-dir');
     }
     const stopRaw = get('stop-timeout').trim();
-    const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 0);
+    const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1);
     const verifyUrl = get('verify-url').trim();
     if (verifyUrl !== '') {
         let url;

@@ -201,7 +201,7 @@ export function getSettings(get: InputGetter): Settings {
   }
 
   const stopRaw = get('stop-timeout').trim()
-  const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 0)
+  const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1)
 
   const verifyUrl = get('verify-url').trim()
   if (verifyUrl !== '') {

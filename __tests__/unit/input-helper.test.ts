@@ -296,14 +296,15 @@ describe('numbers', () => {
     expect(getSettings(inputs({ 'stale-retries': '3' })).staleRetries).toBe(3)
   })
 
-  test.each(['-1', 'x', '1.5', '5s'])('stop-timeout %j is refused', value => {
+  // A timeout like any other: at least 1 (contract, "Input checks").
+  test.each(['0', '-1', 'x', '1.5', '5s'])('stop-timeout %j is refused', value => {
     expectBad({ 'stop-timeout': value }, 'stop-timeout', value)
   })
 
   test.each([
     ['', undefined],
     ['  ', undefined],
-    ['0', 0],
+    ['1', 1],
     ['30', 30]
   ])('stop-timeout %j → %p', (value, expected) => {
     expect(getSettings(inputs({ 'stop-timeout': value })).stopTimeout).toBe(expected)
