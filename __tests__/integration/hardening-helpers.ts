@@ -3,10 +3,9 @@
 // target, and marker files that prove a hostile value never ran.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { actionDefaults, parseCommandFile, type ActionRun, type Project } from './harness.js'
-import { IT_DIR } from './paths.js'
+import { parseCommandFile, runnerEnvironment, type ActionRun, type Project } from './harness.js'
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..')
 const DIST = join(ROOT, 'dist/index.js')
@@ -27,24 +26,7 @@ export interface Started {
 
 /** Starts the main step like runAction does, but hands back the child to watch or kill. */
 export function startAction(inputs: Record<string, string>, opts: { env?: NodeJS.ProcessEnv; skipPost?: boolean } = {}): Started {
-  const work = mkdtempSync(join(IT_DIR, 'run-'))
-  const files = { output: join(work, 'output'), state: join(work, 'state'), summary: join(work, 'summary') }
-  for (const f of Object.values(files)) writeFileSync(f, '')
-  const runnerTemp = join(work, 'runner-temp')
-  mkdirSync(runnerTemp)
-  const all = { ...actionDefaults(), ref: 'test-revision', 'github-token': '', ...inputs }
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STATE: files.state,
-    GITHUB_STEP_SUMMARY: files.summary,
-    RUNNER_TEMP: runnerTemp,
-    GITHUB_RUN_ID: '4242',
-    GITHUB_RUN_ATTEMPT: '1',
-    ...opts.env
-  }
-  for (const [k, v] of Object.entries(all)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+  const { env, files, runnerTemp } = runnerEnvironment(inputs, opts.env)
   const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: { at: number; text: string }[] = []
   let pending = ''

@@ -76,7 +76,13 @@ export interface RunOptions {
   skipPost?: boolean
 }
 
-export async function runAction(inputs: Record<string, string>, opts: RunOptions = {}): Promise<ActionRun> {
+/** A runner's files (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY, RUNNER_TEMP) and the
+ * environment of a step: INPUT_* from action.yml's defaults and the given inputs. */
+export function runnerEnvironment(inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): {
+  env: NodeJS.ProcessEnv
+  files: { output: string; state: string; summary: string }
+  runnerTemp: string
+} {
   const work = mkdtempSync(join(IT_DIR, 'run-'))
   const files = { output: join(work, 'output'), state: join(work, 'state'), summary: join(work, 'summary') }
   for (const f of Object.values(files)) writeFileSync(f, '')
@@ -92,9 +98,14 @@ export async function runAction(inputs: Record<string, string>, opts: RunOptions
     RUNNER_TEMP: runnerTemp,
     GITHUB_RUN_ID: '4242',
     GITHUB_RUN_ATTEMPT: '1',
-    ...opts.env
+    ...extraEnv
   }
   for (const [k, v] of Object.entries(all)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+  return { env, files, runnerTemp }
+}
+
+export async function runAction(inputs: Record<string, string>, opts: RunOptions = {}): Promise<ActionRun> {
+  const { env, files, runnerTemp } = runnerEnvironment(inputs, opts.env)
   const main = await runNode(env, opts.timeoutMs ?? 300_000)
   const state = parseCommandFile(readFileSync(files.state, 'utf8'))
   let post = { code: 0, stdout: '', stderr: '' }
