@@ -101,10 +101,12 @@ describe('faults', () => {
   afterAll(() => removeProject(p))
 
   test('the SSH connection cut during a slow rebuild: clear error, the detached rebuild finishes, nothing left behind', async () => {
-    // A build step that runs for every new revision (REVISION busts the cache) and takes 6 s.
-    writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "building $APP_REVISION" && sleep 6\n`)
+    // A build step that runs for every new revision (REVISION busts the cache) and takes 15 s:
+    // long enough, even on a loaded machine, that the next deploy finds it still running.
+    writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "building $APP_REVISION" && sleep 15\n`)
     const started = startAction({ ...sshInputs(), ...projectInputs(p, { ref: 'cut-1' }) })
-    await started.waitFor(/^\+ docker.* up -d/)
+    // Cut once the slow step itself runs (BuildKit prints its echo), with ~13 s of it to go.
+    await started.waitFor(/building cut-1/)
     await sleep(1500)
     // Kill every sshd process serving this file's sshd: the master connection and its sessions.
     const children = execFileSync('pgrep', ['-P', String(sshd().pid)], { encoding: 'utf8' }).split('\n').filter(Boolean)
