@@ -103,7 +103,10 @@ describe('faults', () => {
   test('the SSH connection cut during a slow rebuild: clear error, the detached rebuild finishes, nothing left behind', async () => {
     // A build step that runs for every new revision (REVISION busts the cache) and takes 15 s:
     // long enough, even on a loaded machine, that the next deploy finds it still running.
-    writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "building $APP_REVISION" && sleep 15\n`)
+    // A nonce of its own: BuildKit's cache is shared by every project on the engine, so an
+    // earlier run of this test would otherwise leave the step CACHED.
+    const nonce = `${process.pid}-${Date.now()}`
+    writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "building $APP_REVISION ${nonce}" && sleep 15\n`)
     const started = startAction({ ...sshInputs(), ...projectInputs(p, { ref: 'cut-1' }) })
     // Cut once the slow step itself runs (BuildKit prints its echo), with ~13 s of it to go.
     await started.waitFor(/building cut-1/)
