@@ -679,10 +679,19 @@ function preamble(vars) {
  * The full text for `bash -s`: variables, library, step script. Library and script form one
  * brace group, parsed whole before anything runs; its stdin is /dev/null so that no command
  * can swallow script text from the pipe, except for the lock, which waits on that pipe.
+ *
+ * Several steps can go in one script (preflight then lock, snapshot then purge): one remote
+ * shell start instead of two, which over ssh is a session and the user's shell start-up. Each
+ * step keeps its own group and redirect; they share the shell, so a step can leave what it
+ * found in variables for the next one.
  */
 function buildScript(name, vars) {
-    const redirect = name === 'lock' ? '' : ' </dev/null';
-    return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect}\n`;
+    const redirect = (n) => (n === 'lock' ? '' : ' </dev/null');
+    if (typeof name === 'string') {
+        return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`;
+    }
+    const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\n`).join('');
+    return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`;
 }
 
 // EXTERNAL MODULE: ./src/ssh.ts
@@ -835,8 +844,8 @@ class Target {
         return buildScript(name, { ...this.common(), ...extra });
     }
     /** Runs a step script; a non-zero exit becomes an error that says what failed and why. */
-    async run(name, extra = {}, quiet = false) {
-        const result = await this.transport.run(this.script(name, extra), { quiet });
+    async run(name, extra = {}, options = {}) {
+        const result = await this.transport.run(this.script(name, extra), options);
         this.check(name, result);
         return result;
     }
@@ -856,9 +865,15 @@ class Target {
         }
         throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`);
     }
+    preflightVars(checkService) {
+        return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' };
+    }
+    /** The preflight alone (a dry-run, which takes no lock). */
     async preflight(checkService) {
-        const result = await this.run('preflight', { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }, true);
-        const m = recordsToMap(result.records);
+        return this.preflightOf((await this.run('preflight', this.preflightVars(checkService), { quiet: true, last: true })).records);
+    }
+    preflightOf(records) {
+        const m = recordsToMap(records);
         this.compose = m.get('compose');
         this.resolvedProject = m.get('project-name') ?? '';
         return {
@@ -872,34 +887,55 @@ class Target {
             gitHead: m.get('git-head') ?? ''
         };
     }
+    /** flock: what the preflight found; left empty when the preflight runs in the same script. */
     lockVars(flock) {
-        return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock ? 'yes' : 'no' };
+        return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no' };
     }
-    /** Takes the deploy lock; resolves once held. The lock lasts until release(). */
-    async lock(flock, onWait, onTakeover) {
+    /**
+     * The preflight, then the deploy lock, in one script that stays open: one remote shell start
+     * instead of two. `preflight` resolves when its checks are done, `lock` once the lock is held;
+     * the lock lasts until release().
+     */
+    preflightAndLock(checkService, onWait, onTakeover) {
+        const records = [];
+        let preflightDone;
         let locked;
+        const preflight = new Promise(resolve => (preflightDone = resolve));
         const lockedNow = new Promise(resolve => (locked = resolve));
-        const held = this.transport.hold(this.script('lock', this.lockVars(flock)), {
+        const held = this.transport.hold(this.script(['preflight', 'lock'], { ...this.preflightVars(checkService), ...this.lockVars() }), {
             quiet: true,
             onRecord: r => {
-                if (r.key === 'locked')
+                records.push(r);
+                if (r.key === 'preflight-done')
+                    preflightDone(this.preflightOf(records));
+                else if (r.key === 'locked')
                     locked();
+                // Deferred until the caller has moved on from the preflight to the lock step (promise
+                // continuations run first), so that the message lands in the lock's log group.
                 else if (r.key === 'lock-wait')
-                    onWait(r.value);
+                    setImmediate(onWait, r.value);
                 else if (r.key === 'lock-takeover')
-                    onTakeover(r.value);
+                    setImmediate(onTakeover, r.value);
             }
         });
-        const outcome = await Promise.race([lockedNow.then(() => undefined), held.done]);
-        if (outcome !== undefined) {
+        const ended = held.done.then(outcome => {
+            if (!records.some(r => r.key === 'preflight-done')) {
+                this.check('preflight', outcome);
+                throw new RemoteError('preflight', outcome.code, 'the preflight script ended before its checks were done');
+            }
             const timeout = outcome.records.find(r => r.key === 'lock-timeout');
             if (timeout) {
                 throw new RemoteError('lock', outcome.code, `the deploy lock of ${this.s.projectDir} is held by another deploy (${timeout.value}); gave up after ${this.s.lockTimeout} s (input lock-timeout)`);
             }
             this.check('lock', outcome);
             throw new RemoteError('lock', outcome.code, 'the lock script ended before taking the lock');
-        }
-        return held;
+        });
+        const lock = Promise.race([lockedNow.then(() => held), ended]);
+        // Whichever of the two the caller does not await must not become an unhandled rejection.
+        lock.catch(() => undefined);
+        const pre = Promise.race([preflight, ended]);
+        pre.catch(() => undefined);
+        return { preflight: pre, lock };
     }
     async sync() {
         const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges }));
@@ -912,29 +948,41 @@ class Target {
         this.resolvedProject = m.get('project-name') ?? '';
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
-    async snapshot() {
-        const m = recordsToMap((await this.run('snapshot')).records);
-        if (!m.get('container-id'))
-            return undefined;
-        return {
-            containerId: m.get('container-id') ?? '',
-            imageId: m.get('image-id') ?? '',
-            startedAt: m.get('started-at') ?? '',
-            running: m.get('running') === 'true',
-            configImage: m.get('config-image') ?? '',
-            revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
-            previousTag: m.get('previous-tag') ?? ''
-        };
+    /**
+     * The snapshot, then (with `purge`) the purge, in one script: the purge uses the container that
+     * the snapshot found, and the remote shell starts once. `snapshot` resolves when the snapshot
+     * is done, `purge` when the script ends (with undefined when no purge was asked for).
+     */
+    snapshotAndPurge(purge) {
+        const records = [];
+        let snapshotDone;
+        const snapshot = new Promise(resolve => (snapshotDone = resolve));
+        const vars = purge
+            ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') }
+            : {};
+        const done = this.transport
+            .run(this.script(purge ? ['snapshot', 'purge'] : 'snapshot', vars), {
+            onRecord: r => {
+                records.push(r);
+                if (r.key === 'snapshot-done')
+                    snapshotDone(snapshotOf(records));
+            }
+        })
+            .then(result => {
+            const snapshotted = records.some(r => r.key === 'snapshot-done');
+            this.check(snapshotted ? 'purge' : 'snapshot', result);
+            if (!snapshotted)
+                throw new RemoteError('snapshot', result.code, 'the snapshot script ended before it was done');
+            return purge ? this.purgeOf(result.records) : undefined;
+        });
+        const snap = Promise.race([snapshot, done.then(() => snapshotOf(records))]);
+        // Whichever of the two the caller does not await must not become an unhandled rejection.
+        done.catch(() => undefined);
+        snap.catch(() => undefined);
+        return { snapshot: snap, purge: done };
     }
-    /** snapshotCid: the container the snapshot found ('' for none), so purge need not look again. */
-    async purge(snapshotCid) {
-        const m = recordsToMap((await this.run('purge', {
-            FD_SOURCE_DIR: this.s.sourceDir,
-            FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
-            FD_PURGE_SH: readScript('purge-tree.sh'),
-            FD_KNOWN_CID: snapshotCid ?? '',
-            FD_KNOWN_CID_SET: snapshotCid === undefined ? 'no' : 'yes'
-        })).records);
+    purgeOf(records) {
+        const m = recordsToMap(records);
         const notes = [];
         const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host');
         return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes };
@@ -969,7 +1017,8 @@ class Target {
         };
     }
     async verify(cid = '') {
-        return (await this.run('verify', this.verifyVars(cid), true)).records;
+        // The last script of a deploy that goes well: no spare session is opened after it.
+        return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records;
     }
     async rollback(previousTag, targetImage, revision) {
         const result = await this.run('rollback', {
@@ -992,14 +1041,27 @@ class Target {
         }
     }
 }
+function snapshotOf(records) {
+    const m = recordsToMap(records);
+    if (!m.get('container-id'))
+        return undefined;
+    return {
+        containerId: m.get('container-id') ?? '',
+        imageId: m.get('image-id') ?? '',
+        startedAt: m.get('started-at') ?? '',
+        running: m.get('running') === 'true',
+        configImage: m.get('config-image') ?? '',
+        revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
+        previousTag: m.get('previous-tag') ?? ''
+    };
+}
 function containerOf(records) {
     const m = recordsToMap(records);
     return {
         containerId: m.get('container-id') ?? '',
         imageId: m.get('image-id') ?? '',
         startedAt: m.get('started-at') ?? '',
-        configImage: m.get('config-image') ?? '',
-        builtImageId: m.get('built-image-id') ?? ''
+        configImage: m.get('config-image') ?? ''
     };
 }
 
@@ -1032,11 +1094,12 @@ function describeError(e) {
     }
     return e instanceof Error ? e.message : String(e);
 }
-async function connect(s) {
+async function connect(s, onFiles) {
     if (!s.ssh)
         return new transport/* LocalTransport */.Vu();
     const files = (0,ssh/* createSshDir */.y)();
     (0,state_helper/* saveSshState */.$0)({ dir: files.dir, config: files.config, control: files.control, host: s.ssh.host });
+    onFiles(files);
     const args = await (0,ssh/* prepareSsh */.ix)(s.ssh, files);
     return (0,ssh/* openMaster */.$8)(s.ssh, files, args);
 }
@@ -1116,17 +1179,23 @@ async function run() {
     }
     let target;
     let lock;
+    let sshFiles;
     try {
-        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s));
+        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s, f => (sshFiles = f)));
         target = new Target(transport, s, runId);
         const t = target;
+        // The preflight and the lock share one script on the target (one remote shell start); a
+        // dry-run takes no lock, so it runs the preflight alone.
+        const session = s.dryRun
+            ? undefined
+            : t.preflightAndLock(s.sync !== 'git', holder => actions_core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => actions_core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
         const pre = await report.step('connect', 'preflight checks on the target', async (note) => {
-            const p = await t.preflight(s.sync !== 'git');
+            const p = session ? await session.preflight : await t.preflight(s.sync !== 'git');
             note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`);
             return p;
         });
         mergeConnectSteps(report);
-        if (s.dryRun) {
+        if (!session) {
             printPlan(t, s, pre, runId);
             for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'])
                 report.skipStep(name, 'dry-run: nothing changed');
@@ -1134,7 +1203,7 @@ async function run() {
             return;
         }
         lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async (note) => {
-            const held = await t.lock(pre.flock, holder => actions_core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => actions_core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+            const held = await session.lock;
             note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
             return held;
         });
@@ -1159,15 +1228,17 @@ async function run() {
         else {
             report.skipStep('sync', 'sync: none');
         }
+        // One script on the target: the snapshot, then the purge of what it found.
+        const snapshotAndPurge = t.snapshotAndPurge(s.purge);
         const snapshot = await report.step('snapshot', `the running ${s.service} container`, async (note) => {
-            const snap = await t.snapshot();
+            const snap = await snapshotAndPurge.snapshot;
             note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
             return snap;
         });
         report.previousImageId = snapshot?.imageId ?? '';
         if (s.purge) {
             await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
-                const purged = await t.purge(snapshot?.containerId ?? '');
+                const purged = (await snapshotAndPurge.purge);
                 report.purgedHost = purged.host;
                 report.purgedContainer = purged.container;
                 report.purgeNotes = purged.notes;
@@ -1175,6 +1246,7 @@ async function run() {
             });
         }
         else {
+            await snapshotAndPurge.purge;
             report.skipStep('purge', 'purge: false');
         }
         const setContainer = (c) => {
@@ -1266,6 +1338,8 @@ async function run() {
         }
         await finish(report, target, deployment);
         target?.close();
+        if (sshFiles && s.ssh)
+            (0,ssh/* closeSshSoon */.GK)(sshFiles, s.ssh.host);
     }
 }
 /** connect runs in two parts (transport, preflight); the summary shows them as one step. */
@@ -1340,6 +1414,7 @@ async function finish(report, target, deployment) {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   $8: () => (/* binding */ openMaster),
+/* harmony export */   GK: () => (/* binding */ closeSshSoon),
 /* harmony export */   Vh: () => (/* binding */ closeSsh),
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   ix: () => (/* binding */ prepareSsh),
@@ -1547,6 +1622,21 @@ async function openMaster(s, files, args) {
         throw new SshError(explainSshFailure(s, stderr));
     return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
 }
+/**
+ * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
+ * so that neither outlives the deploy while the job's later steps run. The exit request is not
+ * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
+ * checks, and closes what is left if the main step never got here.
+ */
+function closeSshSoon(files, host) {
+    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(files.control)) {
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true });
+        child.on('error', e => _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`));
+        child.unref();
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.key, { force: true });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.knownHosts, { force: true });
+}
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
 async function closeSsh(dir, config, control, host) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
@@ -1734,14 +1824,17 @@ class LocalTransport {
  * Every script still gets its own session and its own `bash -s`, but the session for the next
  * script is opened while the current one runs: a session costs a round trip plus the remote
  * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
- * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
- * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s of CPU), and six steps paid it one after
+ * the other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * It is opened once the current script has printed something (its own shell start-up is over,
+ * so the two do not compete for the target's CPU), and not at all after a script marked last.
  */
 class SshTransport {
     where;
     sshArgs;
     host;
     spare;
+    closed = false;
     constructor(where, sshArgs, host) {
         this.where = where;
         this.sshArgs = sshArgs;
@@ -1750,24 +1843,31 @@ class SshTransport {
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
     }
-    /** The spare session (when it is still alive) or a new one; then opens the next spare. */
-    session() {
+    /** The spare session (when it is still alive) or a new one. */
+    session(options) {
         let session = this.spare;
+        this.spare = undefined;
         if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
             if (session)
                 discard(session);
             session = startSession('ssh', this.args());
         }
-        this.spare = startSession('ssh', this.args());
+        if (!options.last) {
+            session.child.stdout.once('data', () => {
+                if (!this.spare && !this.closed)
+                    this.spare = startSession('ssh', this.args());
+            });
+        }
         return session;
     }
     async run(script, options = {}) {
-        return feedScript(this.session(), script, options).done;
+        return feedScript(this.session(options), script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith(this.session(), script, options);
+        return holdWith(this.session(options), script, options);
     }
     close() {
+        this.closed = true;
         if (this.spare)
             discard(this.spare);
         this.spare = undefined;

@@ -34,6 +34,7 @@ async function post() {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   $8: () => (/* binding */ openMaster),
+/* harmony export */   GK: () => (/* binding */ closeSshSoon),
 /* harmony export */   Vh: () => (/* binding */ closeSsh),
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   ix: () => (/* binding */ prepareSsh),
@@ -241,6 +242,21 @@ async function openMaster(s, files, args) {
         throw new SshError(explainSshFailure(s, stderr));
     return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
 }
+/**
+ * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
+ * so that neither outlives the deploy while the job's later steps run. The exit request is not
+ * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
+ * checks, and closes what is left if the main step never got here.
+ */
+function closeSshSoon(files, host) {
+    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(files.control)) {
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true });
+        child.on('error', e => _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`));
+        child.unref();
+    }
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.key, { force: true });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.knownHosts, { force: true });
+}
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
 async function closeSsh(dir, config, control, host) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
@@ -428,14 +444,17 @@ class LocalTransport {
  * Every script still gets its own session and its own `bash -s`, but the session for the next
  * script is opened while the current one runs: a session costs a round trip plus the remote
  * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
- * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
- * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s of CPU), and six steps paid it one after
+ * the other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * It is opened once the current script has printed something (its own shell start-up is over,
+ * so the two do not compete for the target's CPU), and not at all after a script marked last.
  */
 class SshTransport {
     where;
     sshArgs;
     host;
     spare;
+    closed = false;
     constructor(where, sshArgs, host) {
         this.where = where;
         this.sshArgs = sshArgs;
@@ -444,24 +463,31 @@ class SshTransport {
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
     }
-    /** The spare session (when it is still alive) or a new one; then opens the next spare. */
-    session() {
+    /** The spare session (when it is still alive) or a new one. */
+    session(options) {
         let session = this.spare;
+        this.spare = undefined;
         if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
             if (session)
                 discard(session);
             session = startSession('ssh', this.args());
         }
-        this.spare = startSession('ssh', this.args());
+        if (!options.last) {
+            session.child.stdout.once('data', () => {
+                if (!this.spare && !this.closed)
+                    this.spare = startSession('ssh', this.args());
+            });
+        }
         return session;
     }
     async run(script, options = {}) {
-        return feedScript(this.session(), script, options).done;
+        return feedScript(this.session(options), script, options).done;
     }
     hold(script, options = {}) {
-        return holdWith(this.session(), script, options);
+        return holdWith(this.session(options), script, options);
     }
     close() {
+        this.closed = true;
         if (this.spare)
             discard(this.spare);
         this.spare = undefined;

@@ -9,10 +9,10 @@ import { parseVerifyRecords, probesJson, runProbes, verdictOf, type Probe, type 
 import { Report } from './report.js'
 import { preamble, readScript, type ScriptName } from './scripts.js'
 import type { Settings } from './settings.js'
-import { createSshDir, describeTarget, maskKey, openMaster, prepareSsh } from './ssh.js'
+import { closeSshSoon, createSshDir, describeTarget, maskKey, openMaster, prepareSsh, type SshFiles } from './ssh.js'
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
-import { RemoteError, Target, TargetInputError, type Container, type Preflight, type Snapshot } from './target.js'
+import { RemoteError, Target, TargetInputError, type Container, type Preflight, type PurgeResult, type Snapshot } from './target.js'
 import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
@@ -30,10 +30,11 @@ function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
-async function connect(s: Settings): Promise<Transport> {
+async function connect(s: Settings, onFiles: (files: SshFiles) => void): Promise<Transport> {
   if (!s.ssh) return new LocalTransport()
   const files = createSshDir()
   saveSshState({ dir: files.dir, config: files.config, control: files.control, host: s.ssh.host })
+  onFiles(files)
   const args = await prepareSsh(s.ssh, files)
   return openMaster(s.ssh, files, args)
 }
@@ -115,18 +116,28 @@ export async function run(): Promise<void> {
 
   let target: Target | undefined
   let lock: Held | undefined
+  let sshFiles: SshFiles | undefined
   try {
-    const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () => connect(s))
+    const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () => connect(s, f => (sshFiles = f)))
     target = new Target(transport, s, runId)
     const t = target
+    // The preflight and the lock share one script on the target (one remote shell start); a
+    // dry-run takes no lock, so it runs the preflight alone.
+    const session = s.dryRun
+      ? undefined
+      : t.preflightAndLock(
+          s.sync !== 'git',
+          holder => core.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
+          holder => core.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
+        )
     const pre = await report.step('connect', 'preflight checks on the target', async note => {
-      const p = await t.preflight(s.sync !== 'git')
+      const p = session ? await session.preflight : await t.preflight(s.sync !== 'git')
       note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`)
       return p
     })
     mergeConnectSteps(report)
 
-    if (s.dryRun) {
+    if (!session) {
       printPlan(t, s, pre, runId)
       for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'] as const) report.skipStep(name, 'dry-run: nothing changed')
       report.verdict = 'dry-run'
@@ -134,11 +145,7 @@ export async function run(): Promise<void> {
     }
 
     lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async note => {
-      const held = await t.lock(
-        pre.flock,
-        holder => core.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
-        holder => core.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
-      )
+      const held = await session.lock
       note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)')
       return held
     })
@@ -167,8 +174,10 @@ export async function run(): Promise<void> {
       report.skipStep('sync', 'sync: none')
     }
 
+    // One script on the target: the snapshot, then the purge of what it found.
+    const snapshotAndPurge = t.snapshotAndPurge(s.purge)
     const snapshot: Snapshot | undefined = await report.step('snapshot', `the running ${s.service} container`, async note => {
-      const snap = await t.snapshot()
+      const snap = await snapshotAndPurge.snapshot
       note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy')
       return snap
     })
@@ -176,13 +185,14 @@ export async function run(): Promise<void> {
 
     if (s.purge) {
       await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
-        const purged = await t.purge(snapshot?.containerId ?? '')
+        const purged = (await snapshotAndPurge.purge) as PurgeResult
         report.purgedHost = purged.host
         report.purgedContainer = purged.container
         report.purgeNotes = purged.notes
         note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
       })
     } else {
+      await snapshotAndPurge.purge
       report.skipStep('purge', 'purge: false')
     }
 
@@ -275,6 +285,7 @@ export async function run(): Promise<void> {
     }
     await finish(report, target, deployment)
     target?.close()
+    if (sshFiles && s.ssh) closeSshSoon(sshFiles, s.ssh.host)
   }
 }
 

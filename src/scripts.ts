@@ -45,8 +45,17 @@ export function preamble(vars: ScriptVars): string {
  * The full text for `bash -s`: variables, library, step script. Library and script form one
  * brace group, parsed whole before anything runs; its stdin is /dev/null so that no command
  * can swallow script text from the pipe, except for the lock, which waits on that pipe.
+ *
+ * Several steps can go in one script (preflight then lock, snapshot then purge): one remote
+ * shell start instead of two, which over ssh is a session and the user's shell start-up. Each
+ * step keeps its own group and redirect; they share the shell, so a step can leave what it
+ * found in variables for the next one.
  */
-export function buildScript(name: ScriptName, vars: ScriptVars): string {
-  const redirect = name === 'lock' ? '' : ' </dev/null'
-  return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect}\n`
+export function buildScript(name: ScriptName | ScriptName[], vars: ScriptVars): string {
+  const redirect = (n: ScriptName): string => (n === 'lock' ? '' : ' </dev/null')
+  if (typeof name === 'string') {
+    return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`
+  }
+  const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\n`).join('')
+  return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`
 }

@@ -197,6 +197,22 @@ export async function openMaster(s: SshSettings, files: SshFiles, args: string[]
   return new SshTransport(`ssh ${describeTarget(s)}`, args, s.host)
 }
 
+/**
+ * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
+ * so that neither outlives the deploy while the job's later steps run. The exit request is not
+ * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
+ * checks, and closes what is left if the main step never got here.
+ */
+export function closeSshSoon(files: SshFiles, host: string): void {
+  if (existsSync(files.control)) {
+    const child = spawn('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
+    child.on('error', e => core.debug(`closing the ssh master: ${e.message}`))
+    child.unref()
+  }
+  rmSync(files.key, { force: true })
+  rmSync(files.knownHosts, { force: true })
+}
+
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
 export async function closeSsh(dir: string, config: string, control: string, host: string): Promise<void> {
   if (existsSync(control)) {

@@ -2,7 +2,7 @@
 // script's variables from the settings and turning its result lines into typed values.
 import { buildScript, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
-import type { Held, RemoteRecord, RunResult, Transport } from './transport.js'
+import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from './transport.js'
 
 export class TargetInputError extends Error {
   constructor(
@@ -51,7 +51,6 @@ export interface Container {
   imageId: string
   startedAt: string
   configImage: string
-  builtImageId: string
 }
 
 export interface PurgeResult {
@@ -129,13 +128,13 @@ export class Target {
     ].join('\n')
   }
 
-  script(name: ScriptName, extra: ScriptVars = {}): string {
+  script(name: ScriptName | ScriptName[], extra: ScriptVars = {}): string {
     return buildScript(name, { ...this.common(), ...extra })
   }
 
   /** Runs a step script; a non-zero exit becomes an error that says what failed and why. */
-  async run(name: ScriptName, extra: ScriptVars = {}, quiet = false): Promise<RunResult> {
-    const result = await this.transport.run(this.script(name, extra), { quiet })
+  async run(name: ScriptName, extra: ScriptVars = {}, options: RunOptions = {}): Promise<RunResult> {
+    const result = await this.transport.run(this.script(name, extra), options)
     this.check(name, result)
     return result
   }
@@ -156,9 +155,17 @@ export class Target {
     throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`)
   }
 
+  preflightVars(checkService: boolean): ScriptVars {
+    return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }
+  }
+
+  /** The preflight alone (a dry-run, which takes no lock). */
   async preflight(checkService: boolean): Promise<Preflight> {
-    const result = await this.run('preflight', { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }, true)
-    const m = recordsToMap(result.records)
+    return this.preflightOf((await this.run('preflight', this.preflightVars(checkService), { quiet: true, last: true })).records)
+  }
+
+  private preflightOf(records: RemoteRecord[]): Preflight {
+    const m = recordsToMap(records)
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
     this.resolvedProject = m.get('project-name') ?? ''
     return {
@@ -173,32 +180,56 @@ export class Target {
     }
   }
 
-  lockVars(flock: boolean): ScriptVars {
-    return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock ? 'yes' : 'no' }
+  /** flock: what the preflight found; left empty when the preflight runs in the same script. */
+  lockVars(flock?: boolean): ScriptVars {
+    return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no' }
   }
 
-  /** Takes the deploy lock; resolves once held. The lock lasts until release(). */
-  async lock(flock: boolean, onWait: (holder: string) => void, onTakeover: (holder: string) => void): Promise<Held> {
+  /**
+   * The preflight, then the deploy lock, in one script that stays open: one remote shell start
+   * instead of two. `preflight` resolves when its checks are done, `lock` once the lock is held;
+   * the lock lasts until release().
+   */
+  preflightAndLock(
+    checkService: boolean,
+    onWait: (holder: string) => void,
+    onTakeover: (holder: string) => void
+  ): { preflight: Promise<Preflight>; lock: Promise<Held> } {
+    const records: RemoteRecord[] = []
+    let preflightDone!: (p: Preflight) => void
     let locked!: () => void
+    const preflight = new Promise<Preflight>(resolve => (preflightDone = resolve))
     const lockedNow = new Promise<void>(resolve => (locked = resolve))
-    const held = this.transport.hold(this.script('lock', this.lockVars(flock)), {
+    const held = this.transport.hold(this.script(['preflight', 'lock'], { ...this.preflightVars(checkService), ...this.lockVars() }), {
       quiet: true,
       onRecord: r => {
-        if (r.key === 'locked') locked()
-        else if (r.key === 'lock-wait') onWait(r.value)
-        else if (r.key === 'lock-takeover') onTakeover(r.value)
+        records.push(r)
+        if (r.key === 'preflight-done') preflightDone(this.preflightOf(records))
+        else if (r.key === 'locked') locked()
+        // Deferred until the caller has moved on from the preflight to the lock step (promise
+        // continuations run first), so that the message lands in the lock's log group.
+        else if (r.key === 'lock-wait') setImmediate(onWait, r.value)
+        else if (r.key === 'lock-takeover') setImmediate(onTakeover, r.value)
       }
     })
-    const outcome = await Promise.race([lockedNow.then(() => undefined), held.done])
-    if (outcome !== undefined) {
+    const ended = held.done.then(outcome => {
+      if (!records.some(r => r.key === 'preflight-done')) {
+        this.check('preflight', outcome)
+        throw new RemoteError('preflight', outcome.code, 'the preflight script ended before its checks were done')
+      }
       const timeout = outcome.records.find(r => r.key === 'lock-timeout')
       if (timeout) {
         throw new RemoteError('lock', outcome.code, `the deploy lock of ${this.s.projectDir} is held by another deploy (${timeout.value}); gave up after ${this.s.lockTimeout} s (input lock-timeout)`)
       }
       this.check('lock', outcome)
       throw new RemoteError('lock', outcome.code, 'the lock script ended before taking the lock')
-    }
-    return held
+    })
+    const lock = Promise.race([lockedNow.then(() => held), ended])
+    // Whichever of the two the caller does not await must not become an unhandled rejection.
+    lock.catch(() => undefined)
+    const pre = Promise.race([preflight, ended])
+    pre.catch(() => undefined)
+    return { preflight: pre, lock }
   }
 
   async sync(): Promise<{ head: string; previous: string; hasBuild: boolean }> {
@@ -217,33 +248,40 @@ export class Target {
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
-  async snapshot(): Promise<Snapshot | undefined> {
-    const m = recordsToMap((await this.run('snapshot')).records)
-    if (!m.get('container-id')) return undefined
-    return {
-      containerId: m.get('container-id') ?? '',
-      imageId: m.get('image-id') ?? '',
-      startedAt: m.get('started-at') ?? '',
-      running: m.get('running') === 'true',
-      configImage: m.get('config-image') ?? '',
-      revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
-      previousTag: m.get('previous-tag') ?? ''
-    }
+  /**
+   * The snapshot, then (with `purge`) the purge, in one script: the purge uses the container that
+   * the snapshot found, and the remote shell starts once. `snapshot` resolves when the snapshot
+   * is done, `purge` when the script ends (with undefined when no purge was asked for).
+   */
+  snapshotAndPurge(purge: boolean): { snapshot: Promise<Snapshot | undefined>; purge: Promise<PurgeResult | undefined> } {
+    const records: RemoteRecord[] = []
+    let snapshotDone!: (s: Snapshot | undefined) => void
+    const snapshot = new Promise<Snapshot | undefined>(resolve => (snapshotDone = resolve))
+    const vars: ScriptVars = purge
+      ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') }
+      : {}
+    const done = this.transport
+      .run(this.script(purge ? ['snapshot', 'purge'] : 'snapshot', vars), {
+        onRecord: r => {
+          records.push(r)
+          if (r.key === 'snapshot-done') snapshotDone(snapshotOf(records))
+        }
+      })
+      .then(result => {
+        const snapshotted = records.some(r => r.key === 'snapshot-done')
+        this.check(snapshotted ? 'purge' : 'snapshot', result)
+        if (!snapshotted) throw new RemoteError('snapshot', result.code, 'the snapshot script ended before it was done')
+        return purge ? this.purgeOf(result.records) : undefined
+      })
+    const snap = Promise.race([snapshot, done.then(() => snapshotOf(records))])
+    // Whichever of the two the caller does not await must not become an unhandled rejection.
+    done.catch(() => undefined)
+    snap.catch(() => undefined)
+    return { snapshot: snap, purge: done }
   }
 
-  /** snapshotCid: the container the snapshot found ('' for none), so purge need not look again. */
-  async purge(snapshotCid?: string): Promise<PurgeResult> {
-    const m = recordsToMap(
-      (
-        await this.run('purge', {
-          FD_SOURCE_DIR: this.s.sourceDir,
-          FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
-          FD_PURGE_SH: readScript('purge-tree.sh'),
-          FD_KNOWN_CID: snapshotCid ?? '',
-          FD_KNOWN_CID_SET: snapshotCid === undefined ? 'no' : 'yes'
-        })
-      ).records
-    )
+  private purgeOf(records: RemoteRecord[]): PurgeResult {
+    const m = recordsToMap(records)
     const notes: string[] = []
     const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host')
     return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes }
@@ -282,7 +320,8 @@ export class Target {
   }
 
   async verify(cid = ''): Promise<RemoteRecord[]> {
-    return (await this.run('verify', this.verifyVars(cid), true)).records
+    // The last script of a deploy that goes well: no spare session is opened after it.
+    return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records
   }
 
   async rollback(previousTag: string, targetImage: string, revision: string): Promise<{ container: Container; health: string }> {
@@ -307,13 +346,26 @@ export class Target {
   }
 }
 
+function snapshotOf(records: RemoteRecord[]): Snapshot | undefined {
+  const m = recordsToMap(records)
+  if (!m.get('container-id')) return undefined
+  return {
+    containerId: m.get('container-id') ?? '',
+    imageId: m.get('image-id') ?? '',
+    startedAt: m.get('started-at') ?? '',
+    running: m.get('running') === 'true',
+    configImage: m.get('config-image') ?? '',
+    revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
+    previousTag: m.get('previous-tag') ?? ''
+  }
+}
+
 function containerOf(records: RemoteRecord[]): Container {
   const m = recordsToMap(records)
   return {
     containerId: m.get('container-id') ?? '',
     imageId: m.get('image-id') ?? '',
     startedAt: m.get('started-at') ?? '',
-    configImage: m.get('config-image') ?? '',
-    builtImageId: m.get('built-image-id') ?? ''
+    configImage: m.get('config-image') ?? ''
   }
 }

@@ -23,6 +23,11 @@ export interface RunOptions {
   onRecord?: (record: RemoteRecord) => void
   /** Keep the script's output out of the log (it is still returned in records). */
   quiet?: boolean
+  /**
+   * No script is expected after this one (the verify of a deploy that goes well): over ssh, no
+   * spare session is opened for it. A later script, if any (heal, rollback, logs), opens its own.
+   */
+  last?: boolean
 }
 
 /** A long-running script whose stdin stays open until release() (the deploy lock). */
@@ -211,11 +216,14 @@ export class LocalTransport implements Transport {
  * Every script still gets its own session and its own `bash -s`, but the session for the next
  * script is opened while the current one runs: a session costs a round trip plus the remote
  * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
- * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s), and six steps paid it one after the
- * other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s of CPU), and six steps paid it one after
+ * the other. A spare session waits on its stdin and runs nothing until it is given a script.
+ * It is opened once the current script has printed something (its own shell start-up is over,
+ * so the two do not compete for the target's CPU), and not at all after a script marked last.
  */
 export class SshTransport implements Transport {
   private spare: Session | undefined
+  private closed = false
 
   constructor(
     readonly where: string,
@@ -227,26 +235,32 @@ export class SshTransport implements Transport {
     return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s']
   }
 
-  /** The spare session (when it is still alive) or a new one; then opens the next spare. */
-  private session(): Session {
+  /** The spare session (when it is still alive) or a new one. */
+  private session(options: RunOptions): Session {
     let session = this.spare
+    this.spare = undefined
     if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
       if (session) discard(session)
       session = startSession('ssh', this.args())
     }
-    this.spare = startSession('ssh', this.args())
+    if (!options.last) {
+      session.child.stdout.once('data', () => {
+        if (!this.spare && !this.closed) this.spare = startSession('ssh', this.args())
+      })
+    }
     return session
   }
 
   async run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    return feedScript(this.session(), script, options).done
+    return feedScript(this.session(options), script, options).done
   }
 
   hold(script: string, options: RunOptions = {}): Held {
-    return holdWith(this.session(), script, options)
+    return holdWith(this.session(options), script, options)
   }
 
   close(): void {
+    this.closed = true
     if (this.spare) discard(this.spare)
     this.spare = undefined
   }

@@ -3,7 +3,7 @@
 // output; the post step leaves RUNNER_TEMP empty and no master connection, even after main was
 // killed; unreachable hosts fail within connect-timeout, naming host and port.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
@@ -156,6 +156,22 @@ describe('secrets and cleanup', () => {
       expect(readdirSync(run.runnerTemp)).toEqual([])
       expect(sshProcessesFor(run.state.sshControl)).toEqual([])
       expect(lockLeft(p)).toEqual([])
+    }
+  })
+
+  test('main itself closes the master and deletes the key when it ends (success and failure); post removes the rest', async () => {
+    for (const extra of [{ ref: 'own-1' }, { ref: 'own-2', service: 'nosuch' }] as Record<string, string>[]) {
+      const started = startAction({ ...sshInputs(), ...projectInputs(p, extra) }, { skipPost: true })
+      const run = await started.done
+      const dir = run.state.sshDir
+      expect(dir).toBeTruthy()
+      // The later steps of the job run without the key on disk or a connection to the host.
+      expect(existsSync(join(dir, 'key'))).toBe(false)
+      expect(existsSync(join(dir, 'known_hosts'))).toBe(false)
+      expect(await until(() => sshProcessesFor(run.state.sshControl).length === 0, 5_000)).toBe(true)
+      const post = await runPost(started.env, run.state)
+      expect(post.code).toBe(0)
+      expect(readdirSync(run.runnerTemp)).toEqual([])
     }
   })
 

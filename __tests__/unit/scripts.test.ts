@@ -1,7 +1,7 @@
 // The text sent to `bash -s`: values quoted by shellQuote come back byte-identical through a
 // real bash and never execute; every step script is syntactically valid bash once built.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildScript, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
@@ -150,11 +150,86 @@ describe('buildScript', () => {
     expect(r.stdout.toString('utf8')).toBe('start\nend v\nafter\n')
   })
 
+  test.each([
+    [['preflight', 'lock'] as ScriptName[], ''],
+    [['snapshot', 'purge'] as ScriptName[], ' </dev/null']
+  ])('%j in one script: one lib, each step in its own group, only the lock reads the pipe; passes bash -n', (names, firstRedirect) => {
+    const vars = { FD_PROJECT_DIR: '/srv/app', FD_PURGE_SH: readScript('purge-tree.sh') }
+    const text = buildScript(names, vars)
+    const [a, b] = names.map(n => readScript(`${n}.sh`))
+    const lockLast = names[1] === 'lock'
+    expect(text).toBe(`${preamble(vars)}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\n}\n`)
+    expect(text.split('# Common helpers').length).toBe(2)
+    expect(firstRedirect === '' ? lockLast : !lockLast).toBe(true)
+    const r = spawnSync('bash', ['-n'], { input: text })
+    expect(r.stderr.toString('utf8')).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  test('steps in one script share the shell: what one sets, the next one reads; the pipe stays for the last', () => {
+    // Shaped as buildScript's multi-step output: the first group cannot read the pipe, the
+    // second (the lock's place) reads what the runner writes after the script.
+    const text = `{\n{\nX=set-by-first\ncat\n} </dev/null\n{\necho "$X"\nread -r line\necho "got $line"\n}\n}\n`
+    const r = spawnSync('bash', ['-s'], { input: `${text}from-runner\n` })
+    expect(r.stdout.toString('utf8')).toBe('set-by-first\ngot from-runner\n')
+  })
+
   test('the sub-scripts passed as data are plain sh-compatible text', () => {
     for (const f of ['purge-tree.sh', 'fingerprint.sh']) {
       const r = spawnSync('sh', ['-n'], { input: readScript(f) })
       expect(r.status).toBe(0)
     }
+  })
+})
+
+describe('purge-tree.sh on a real tree', () => {
+  // Both ways of deleting: several rm at once (find -print0 | xargs -0 -P) and, where xargs
+  // cannot, one find -exec; a stand-in xargs that fails its probe forces the second.
+  const ways: [string, boolean][] = [
+    ['parallel rm (xargs -P)', false],
+    ['one find -exec (no usable xargs)', true]
+  ]
+  test.each(ways)('%s: removes exactly the bytecode, names with spaces and newlines included, and counts it', (_way, noXargs) => {
+    const root = join(dir, 'src')
+    const weird = join(root, 'we ird\nname')
+    for (const d of [join(root, 'a', '__pycache__'), join(weird, '__pycache__'), join(root, 'b')]) mkdirSync(d, { recursive: true })
+    for (let i = 0; i < 150; i++) writeFileSync(join(root, 'a', '__pycache__', `m${i}.cpython-311.pyc`), 'x')
+    writeFileSync(join(weird, '__pycache__', 'x y.pyc'), 'x')
+    writeFileSync(join(root, 'b', 'loose.pyc'), 'x')
+    writeFileSync(join(root, 'b', 'old.pyo'), 'x')
+    writeFileSync(join(root, 'b', 'keep.py'), 'x')
+    writeFileSync(join(root, 'b', 'keep.pyc.txt'), 'x')
+    let env = process.env
+    if (noXargs) {
+      const bin = join(dir, 'bin')
+      mkdirSync(bin)
+      writeFileSync(join(bin, 'xargs'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
+      env = { ...process.env, PATH: `${bin}:${process.env.PATH}` }
+    }
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', root], { env })
+    expect(r.stderr.toString('utf8')).toBe('')
+    expect(r.stdout.toString('utf8')).toBe('2 2\n')
+    const left = spawnSync('find', [root, '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()
+    expect(left).toEqual([join(root, 'b', 'keep.py'), join(root, 'b', 'keep.pyc.txt')])
+    expect(existsSync(join(weird, '__pycache__'))).toBe(false)
+  })
+
+  test.each(ways)('%s: an rm that fails fails the purge (exit non-zero)', (_way, noXargs) => {
+    // A stand-in rm that refuses, as on a read-only mount (root ignores file permissions).
+    const bin = join(dir, 'bin')
+    mkdirSync(bin)
+    writeFileSync(join(bin, 'rm'), '#!/bin/sh\necho "rm: cannot remove: Read-only file system" >&2\nexit 1\n', { mode: 0o755 })
+    if (noXargs) writeFileSync(join(bin, 'xargs'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
+    mkdirSync(join(dir, 'src', 'a', '__pycache__'), { recursive: true })
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'src')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } })
+    expect(r.status).not.toBe(0)
+    expect(r.stderr.toString('utf8')).toContain('Read-only file system')
+    expect(existsSync(join(dir, 'src', 'a', '__pycache__'))).toBe(true)
+  })
+
+  test('a missing directory is "missing", not an error', () => {
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'nope')])
+    expect([r.status, r.stdout.toString('utf8')]).toEqual([0, 'missing\n'])
   })
 })
 

@@ -17,10 +17,11 @@ class StubTransport implements Transport {
 
   close(): void {}
 
-  async run(script: string): Promise<RunResult> {
+  async run(script: string, options: RunOptions = {}): Promise<RunResult> {
     this.scripts.push(script)
     const r = this.results.shift()
     if (!r) throw new Error('no more canned results')
+    for (const rec of r.records) options.onRecord?.(rec)
     return r
   }
 
@@ -181,9 +182,9 @@ describe('overrideYaml', () => {
 
 describe('Target with a stand-in transport', () => {
   test('every script starts with the common variables as quoted data', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('container-id', '')])])
+    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('snapshot-done', '')])])
     const t = new Target(tr, settings({ projectDir: "/srv/it's", composeFiles: ['a.yml', 'b.yml'] }), 'r')
-    await expect(t.snapshot()).resolves.toBeUndefined()
+    await expect(t.snapshotAndPurge(false).snapshot).resolves.toBeUndefined()
     expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\n{\n")).toBe(true)
   })
 
@@ -213,7 +214,7 @@ describe('Target with a stand-in transport', () => {
       gitHead: ''
     })
     expect(tr.scripts[0]).toContain("FD_CHECK_SERVICE='1'")
-    await t.snapshot().catch(() => undefined)
+    await t.snapshotAndPurge(true).purge.catch(() => undefined)
     expect(tr.scripts[1]).toContain("FD_COMPOSE_CMD='docker compose'")
   })
 
@@ -228,24 +229,61 @@ describe('Target with a stand-in transport', () => {
 
   test('exit 255 over ssh is a connection failure; elsewhere a step failure with the last lines', async () => {
     const ssh = new Target(new StubTransport('ssh deploy@h:22', [result(255, [], 'Connection reset by peer')]), settings(), 'r')
-    await expect(ssh.snapshot()).rejects.toThrow('snapshot: the ssh connection to deploy@h:22 failed (exit 255). Last output: Connection reset by peer')
+    await expect(ssh.snapshotAndPurge(true).snapshot).rejects.toThrow('snapshot: the ssh connection to deploy@h:22 failed (exit 255). Last output: Connection reset by peer')
     const tail = Array.from({ length: 12 }, (_, i) => `l${i}`).join('\n')
     const local = new Target(new StubTransport('local', [result(3, [], tail)]), settings(), 'r')
-    const e = (await local.snapshot().catch((x: unknown) => x)) as RemoteError
+    const e = (await local.snapshotAndPurge(true).snapshot.catch((x: unknown) => x)) as RemoteError
     expect(e).toBeInstanceOf(RemoteError)
     expect([e.step, e.code]).toEqual(['snapshot', 3])
     expect(e.message).toBe(`snapshot failed on the target (exit 3): ${['l4', 'l5', 'l6', 'l7', 'l8', 'l9', 'l10', 'l11'].join('\n')}`)
   })
 
   test('purge: "missing" on the host and a skipped container are notes, not counts', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
+    const tr = new StubTransport('local', [result(0, [rec('snapshot-done', ''), rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
     const t = new Target(tr, settings({ sourceDir: 'app/src' }), 'r')
-    expect(await t.purge()).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
+    expect(await t.snapshotAndPurge(true).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
   })
 
   test('purge: counts on both sides', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
-    expect(await new Target(tr, settings(), 'r').purge()).toEqual({ host: 7, container: 1, notes: [] })
+    const tr = new StubTransport('local', [result(0, [rec('snapshot-done', ''), rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
+    expect(await new Target(tr, settings(), 'r').snapshotAndPurge(true).purge).toEqual({ host: 7, container: 1, notes: [] })
+  })
+
+  test('snapshot then purge: one script, the snapshot resolves first, a purge failure is named purge', async () => {
+    const snap = [
+      rec('container-id', 'c1'),
+      rec('image-id', 'sha256:1'),
+      rec('started-at', 't'),
+      rec('running', 'true'),
+      rec('config-image', 'app-web'),
+      rec('revision', '<no value>'),
+      rec('previous-tag', 'app-web:fresh-deploy-previous'),
+      rec('snapshot-done', '')
+    ]
+    const tr = new StubTransport('local', [result(3, snap, 'rm: cannot remove')])
+    const t = new Target(tr, settings(), 'r')
+    const both = t.snapshotAndPurge(true)
+    expect(await both.snapshot).toEqual({
+      containerId: 'c1',
+      imageId: 'sha256:1',
+      startedAt: 't',
+      running: true,
+      configImage: 'app-web',
+      revision: '',
+      previousTag: 'app-web:fresh-deploy-previous'
+    })
+    const e = (await both.purge.catch((x: unknown) => x)) as RemoteError
+    expect([e.step, e.code]).toEqual(['purge', 3])
+    expect(tr.scripts).toHaveLength(1)
+    expect(tr.scripts[0]).toContain('\n{\n# shellcheck shell=bash\n# snapshot:')
+    expect(tr.scripts[0]).toContain('\n{\n# shellcheck shell=bash\n# purge:')
+  })
+
+  test('snapshot without purge: the purge promise resolves to undefined, no purge script sent', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('snapshot-done', '')])])
+    const both = new Target(tr, settings(), 'r').snapshotAndPurge(false)
+    await expect(both.purge).resolves.toBeUndefined()
+    expect(tr.scripts[0]).not.toContain('# purge:')
   })
 
   test('sync with a dirty checkout lists the files and names the input that allows discarding', async () => {
@@ -256,33 +294,51 @@ describe('Target with a stand-in transport', () => {
     expect(e.message).toContain('sync-discard-changes')
   })
 
-  test('lock: held until release', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('lock-dir', '/tmp/x'), rec('locked', '/srv/app')])])
-    const held = await new Target(tr, settings(), 'run-7').lock(true, () => undefined, () => undefined)
+  const preflightRecords = [rec('now', '1'), rec('compose', 'docker compose'), rec('flock', 'yes'), rec('preflight-done', '')]
+  const lockOf = (t: Target, onWait: (h: string) => void = () => undefined) => t.preflightAndLock(true, onWait, () => undefined)
+
+  test('preflight and lock: one held script, preflight first, lock held until release', async () => {
+    const tr = new StubTransport('local', [result(0, [...preflightRecords, rec('lock-dir', '/tmp/x'), rec('locked', '/srv/app')])])
+    const session = lockOf(new Target(tr, settings(), 'run-7'))
+    expect((await session.preflight).compose).toBe('docker compose')
+    const held = await session.lock
+    expect(tr.scripts).toHaveLength(1)
     expect(tr.scripts[0]).toContain("FD_RUN_ID='run-7'")
-    expect(tr.scripts[0]).toContain("FD_HAVE_FLOCK='yes'")
+    expect(tr.scripts[0]).toContain("FD_HAVE_FLOCK=''")
+    expect(tr.scripts[0]).toContain("FD_CHECK_SERVICE='1'")
+    expect(tr.scripts[0].indexOf('# connect:')).toBeLessThan(tr.scripts[0].indexOf('# lock:'))
     expect(tr.scripts[0].endsWith('\n}\n')).toBe(true)
     await held.release()
     expect(tr.released).toBe(true)
   })
 
-  test('lock: a timeout names the lock, the holder and the input', async () => {
+  test('preflight and lock: a timeout names the lock, the holder and the input; the wait is reported', async () => {
     const holder = `run 111-1-aa, revision ${'f'.repeat(40)}, since 2026-11-28T13:00:00Z, pid 42, host h`
     const waits: string[] = []
-    const tr = new StubTransport('local', [result(4, [rec('lock-wait', holder), rec('lock-timeout', holder)])])
-    const e = (await new Target(tr, settings(), 'r')
-      .lock(false, h => waits.push(h), () => undefined)
-      .catch((x: unknown) => x)) as RemoteError
+    const tr = new StubTransport('local', [result(4, [...preflightRecords, rec('lock-wait', holder), rec('lock-timeout', holder)])])
+    const session = lockOf(new Target(tr, settings(), 'r'), h => waits.push(h))
+    await expect(session.preflight).resolves.toMatchObject({ flock: true })
+    const e = (await session.lock.catch((x: unknown) => x)) as RemoteError
     expect(e).toBeInstanceOf(RemoteError)
     expect(e.message).toContain('lock')
     expect(e.message).toContain(holder)
     expect(e.message).toContain('30 s (input lock-timeout)')
+    await new Promise(resolve => setImmediate(resolve))
     expect(waits).toEqual([holder])
   })
 
-  test('lock: a script that ends without the lock is an error', async () => {
-    const tr = new StubTransport('local', [result(0, [])])
-    await expect(new Target(tr, settings(), 'r').lock(true, () => undefined, () => undefined)).rejects.toThrow('ended before taking the lock')
+  test('preflight and lock: a script that ends without the lock is an error', async () => {
+    const tr = new StubTransport('local', [result(0, preflightRecords)])
+    await expect(lockOf(new Target(tr, settings(), 'r')).lock).rejects.toThrow('ended before taking the lock')
+  })
+
+  test('preflight and lock: a failed preflight fails both, named as the preflight (no lock taken)', async () => {
+    const tr = new StubTransport('local', [result(2, [rec('now', '1'), rec('input-error', 'project-dir no such directory on the target')])])
+    const session = lockOf(new Target(tr, settings(), 'r'))
+    const e = await session.preflight.catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(TargetInputError)
+    expect((e as TargetInputError).input).toBe('project-dir')
+    await expect(session.lock).rejects.toBeInstanceOf(TargetInputError)
   })
 
   test('verify variables: the url goes to the host only with verify-from: host', () => {

@@ -1,6 +1,9 @@
 // Result lines, log forwarding and the held lock script, with a real local `bash -s`.
 import { jest } from '@jest/globals'
-import { LocalTransport, parseRecord, spawnScript, type RemoteRecord } from '../../src/transport.js'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LocalTransport, parseRecord, spawnScript, SshTransport, type RemoteRecord } from '../../src/transport.js'
 
 let out: string[] = []
 beforeEach(() => {
@@ -179,5 +182,74 @@ describe('LocalTransport', () => {
     expect(r.code).toBe(4)
     expect(r.records).toEqual([{ key: 'lock-timeout', value: 'run 1' }])
     await expect(held.release()).resolves.toBe(r)
+  })
+})
+
+describe('SshTransport spare sessions (a stand-in ssh that runs bash -s here)', () => {
+  // The stand-in logs each session it starts and each that ends, then runs the script.
+  let dir = ''
+  let path = ''
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fd-ssh-stub-'))
+    writeFileSync(join(dir, 'ssh'), `#!/bin/bash\necho "start $$" >>"${dir}/log"\ntrap 'echo "end $$" >>"${dir}/log"' EXIT\nbash -s\n`, { mode: 0o755 })
+    path = process.env.PATH ?? ''
+    process.env.PATH = `${dir}:${path}`
+  })
+  afterEach(() => {
+    process.env.PATH = path
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const log = (): string[] => (existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean) : [])
+  const starts = (): number => log().filter(l => l.startsWith('start')).length
+  const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+  const ends = (): number => log().filter(l => l.startsWith('end')).length
+  /** The session count once the stand-ins have logged (a spawn is logged a little later). */
+  const startsAfter = async (expected: number): Promise<number> => {
+    for (let i = 0; i < 100 && starts() < expected; i++) await sleep(20)
+    await sleep(100) // and no more than expected
+    return starts()
+  }
+  const allEnded = async (): Promise<number> => {
+    for (let i = 0; i < 100 && ends() < starts(); i++) await sleep(20)
+    return ends()
+  }
+
+  test('a spare is opened once a script prints, used by the next; none after a script marked last', async () => {
+    const t = new SshTransport('ssh stub', [], 'h')
+    try {
+      expect((await t.run('echo "@@fd n 1"\n')).records).toEqual([{ key: 'n', value: '1' }])
+      expect(await startsAfter(2)).toBe(2) // the first session, and the spare it opened
+      expect((await t.run('echo "@@fd n 2"\n')).records).toEqual([{ key: 'n', value: '2' }])
+      expect(await startsAfter(3)).toBe(3)
+      expect((await t.run('echo "@@fd n 3"\n', { last: true })).records).toEqual([{ key: 'n', value: '3' }])
+      expect(await startsAfter(3)).toBe(3) // ran in the spare; no new one
+    } finally {
+      t.close()
+    }
+    expect(await allEnded()).toBe(3)
+  })
+
+  test('without last, the spare opened by the final script is ended by close()', async () => {
+    const t = new SshTransport('ssh stub', [], 'h')
+    try {
+      await t.run('echo x\n')
+      await t.run('echo y\n')
+      expect(await startsAfter(3)).toBe(3)
+    } finally {
+      t.close()
+    }
+    expect(await allEnded()).toBe(3)
+  })
+
+  test('a script that prints nothing opens no spare; the next one starts its own session', async () => {
+    const t = new SshTransport('ssh stub', [], 'h')
+    try {
+      await t.run('true\n')
+      expect(await startsAfter(1)).toBe(1)
+      expect((await t.run('echo "@@fd ok yes"\n', { last: true })).records).toEqual([{ key: 'ok', value: 'yes' }])
+      expect(await startsAfter(2)).toBe(2)
+    } finally {
+      t.close()
+    }
   })
 })

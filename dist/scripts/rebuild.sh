@@ -2,7 +2,7 @@
 # rebuild: builds the service and recreates its container (never a restart), stamped with this
 # run's labels through a temporary override file.
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_OVERRIDE_YAML FD_NO_CACHE FD_PULL FD_RENEW_ANON FD_STOP_TIMEOUT
-# Out: container-id image-id started-at config-image built-image-id
+# Out: container-id image-id started-at config-image
 
 fd_enter_project
 # Compose files may use it, e.g. as a build arg, so that the app can report its revision.

@@ -2,7 +2,7 @@
 # rollback: puts the previous image back under the service's image name and recreates the
 # container from it without building, then waits for it to run.
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_PREVIOUS_TAG FD_TARGET_IMAGE FD_OVERRIDE_YAML FD_HEALTH_TIMEOUT
-# Out: container-id image-id started-at config-image built-image-id health
+# Out: container-id image-id started-at config-image health
 
 fd_enter_project
 export FRESH_DEPLOY_REVISION="$FD_REF"

@@ -90,9 +90,14 @@ fd_write_override() {
 }
 
 # Reports whether the service is defined in the compose files, and whether it has build:.
+# $1: the output of compose config (read here when not given).
 fd_service_info() {
   local config info
-  config=$(fd_compose config 2>&1) || { printf '%s\n' "$config" >&2; fd_die "compose config failed for the files in $(pwd)"; }
+  if [ $# -gt 0 ]; then
+    config=$1
+  else
+    config=$(fd_compose config 2>&1) || { printf '%s\n' "$config" >&2; fd_die "compose config failed for the files in $(pwd)"; }
+  fi
   info=$(printf '%s\n' "$config" | awk -v svc="$FD_SERVICE" '
     /^services:/ { in_services = 1; next }
     in_services && /^[^ ]/ { in_services = 0 }
@@ -125,19 +130,29 @@ fd_engine_wait() {
 }
 
 # Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
-# Prints "@@fd health pass|fail DETAIL".
+# Prints "@@fd health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
+# fields, separated by \x1f, which unlike a tab keeps empty fields apart): on a pass, the container's facts as of the moment it was healthy,
+# so that verify needs no second inspect.
+# shellcheck disable=SC2016 # a Go template for docker, not shell
+FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State.Restarting}}{{"\x1f"}}{{.State.ExitCode}}{{"\x1f"}}{{.RestartCount}}{{"\x1f"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}{{"\x1f"}}{{.Id}}{{"\x1f"}}{{.Image}}{{"\x1f"}}{{.State.StartedAt}}{{"\x1f"}}{{.Config.Image}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.revision"}}'
+# shellcheck disable=SC2034 # read by verify.sh
+FD_STATE=""
 fd_wait_health() {
-  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts stable_since=""
+  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since=""
   deadline=$(( $(date +%s) + timeout ))
+  FD_STATE=""
   while :; do
-    if ! state=$(docker inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid" 2>/dev/null); then
+    if ! state=$(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>/dev/null); then
+      FD_STATE=""
       if fd_engine_up; then fd_out health "fail container $cid no longer exists"; return 0; fi
       echo "the Docker engine does not answer; waiting for it (up to health-timeout)" >&2
       fd_engine_wait "$deadline" || { fd_out health "fail the Docker engine did not answer within ${timeout} s"; return 0; }
       stable_since=""
       continue
     fi
-    read -r status running restarting exitcode restarts health <<<"$state"
+    # shellcheck disable=SC2034 # read by verify.sh
+    FD_STATE=$state
+    IFS=$'\x1f' read -r status running restarting exitcode restarts health _ <<<"$state"
     if [ "$running" != "true" ] && [ "$restarting" != "true" ]; then
       fd_out health "fail container is $status (exit code $exitcode, restarts $restarts)"
       return 0
@@ -160,7 +175,7 @@ fd_wait_health() {
       return 0
     fi
     # docker inspect is cheap (~20 ms): a finer poll finds the healthy container sooner.
-    sleep 0.1
+    sleep 0.05
   done
 }
 
@@ -183,7 +198,8 @@ fd_detached() {
     "$@"
   ) >"$log" 2>&1 </dev/null &
   pid=$!
-  tail -n +1 -s 0.1 -f --pid="$pid" -- "$log" || true
+  # -s: how often tail looks whether compose has exited; the deploy waits that long at most.
+  tail -n +1 -s 0.02 -f --pid="$pid" -- "$log" || true
   wait "$pid" || rc=$?
   rm -f -- "$log"
   return "$rc"
@@ -202,5 +218,4 @@ fd_report_container() {
   fd_out image-id "$image"
   fd_out started-at "$started"
   fd_out config-image "$config_image"
-  fd_out built-image-id "$(docker image inspect --format '{{.Id}}' "$config_image" 2>/dev/null || true)"
 }

@@ -1,26 +1,33 @@
 # shellcheck shell=bash
 # snapshot: records the running service container and tags its image for rollback.
 # In: FD_PROJECT_DIR FD_SERVICE (+ compose vars)
-# Out: container-id, image-id, started-at, running, config-image, revision, previous-tag
+# Out: container-id, image-id, started-at, running, config-image, revision, previous-tag,
+#      snapshot-done (last: a purge that follows in the same script starts after it)
+# Sets FD_KNOWN_CID, FD_KNOWN_CID_SET and FD_KNOWN_RUNNING for a purge.sh in the same script.
 
 fd_enter_project
-cid=$(fd_service_cid)
-if [ -z "$cid" ]; then
+FD_KNOWN_CID=$(fd_service_cid)
+# shellcheck disable=SC2034 # read by purge.sh when it runs in the same script
+FD_KNOWN_CID_SET=yes
+FD_KNOWN_RUNNING=false
+if [ -z "$FD_KNOWN_CID" ]; then
   echo "no container for service $FD_SERVICE yet: a first deploy"
-  exit 0
+else
+  IFS=$'\t' read -r id image started FD_KNOWN_RUNNING config_image revision < <(docker inspect --format \
+    '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$FD_KNOWN_CID")
+  FD_KNOWN_CID=$id
+  fd_out container-id "$id"
+  fd_out image-id "$image"
+  fd_out started-at "$started"
+  fd_out running "$FD_KNOWN_RUNNING"
+  fd_out config-image "$config_image"
+  fd_out revision "$revision"
+  # The repository part of the image name: strip a digest or a tag (a ':' after the last '/').
+  repo=${config_image%%@*}
+  last=${repo##*/}
+  case "$last" in *:*) repo=${repo%:*} ;; esac
+  docker tag "$image" "$repo:fresh-deploy-previous"
+  fd_out previous-tag "$repo:fresh-deploy-previous"
+  echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagged $repo:fresh-deploy-previous"
 fi
-IFS=$'\t' read -r id image started running config_image revision < <(docker inspect --format \
-  '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$cid")
-fd_out container-id "$id"
-fd_out image-id "$image"
-fd_out started-at "$started"
-fd_out running "$running"
-fd_out config-image "$config_image"
-fd_out revision "$revision"
-# The repository part of the image name: strip a digest or a tag (a ':' after the last '/').
-repo=${config_image%%@*}
-last=${repo##*/}
-case "$last" in *:*) repo=${repo%:*} ;; esac
-docker tag "$image" "$repo:fresh-deploy-previous"
-fd_out previous-tag "$repo:fresh-deploy-previous"
-echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagged $repo:fresh-deploy-previous"
+fd_out snapshot-done

@@ -9,11 +9,14 @@
 
 fd_enter_project
 set +e
-# An engine that is restarting answers nothing: wait for it rather than find "no container".
-fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
-# The container that the rebuild created (FD_KNOWN_CID); looked up through compose only without it.
+# The container that the rebuild created (FD_KNOWN_CID); looked up only without it. An engine
+# that is restarting answers nothing: wait for it rather than find "no container" (with a known
+# container, the health wait below does that).
 cid=${FD_KNOWN_CID:-}
-[ -n "$cid" ] || cid=$(fd_service_cid)
+if [ -z "$cid" ]; then
+  fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
+  cid=$(fd_service_cid)
+fi
 if [ -z "$cid" ]; then
   fd_out health "fail service $FD_SERVICE has no container"
   exit 0
@@ -49,16 +52,26 @@ container_checks() {
 }
 
 # The checks run while the health probe waits (the container is up, its healthcheck not yet
-# passed): they read files, which do not change as the app starts. Their result is used only if
-# the container is still running after the wait, and taken again if it was not running then.
+# passed): they read files, which do not change as the app starts (and the host's source does
+# not change under the deploy lock). The container's are used only if it is still running after
+# the wait, and taken again if they failed.
 early=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
-trap 'rm -f -- "$early"' EXIT
+host_fp=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
+built=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
+trap 'rm -f -- "$early" "$host_fp" "$built"' EXIT
 container_checks >"$early" &
 early_pid=$!
+if [ -d "$FD_SOURCE_DIR" ]; then
+  { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" | sed 's/^/@@fd hf /'; } >"$host_fp" &
+else
+  fd_out host-dir no >"$host_fp" &
+fi
+host_pid=$!
 fd_wait_health "$cid" "$FD_HEALTH_TIMEOUT"
 
-IFS=$'\t' read -r id image started running restarts config_image run_label rev_label < <(docker inspect --format \
-  '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.RestartCount}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$cid")
+# The health wait's last inspect holds the container's facts; inspect again only without it.
+[ -n "$FD_STATE" ] || FD_STATE=$(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>/dev/null)
+IFS=$'\x1f' read -r _ running _ _ restarts _ id image started config_image run_label rev_label <<<"$FD_STATE"
 fd_out container-id "$id"
 fd_out image-id "$image"
 fd_out started-at "$started"
@@ -67,26 +80,30 @@ fd_out restarts "$restarts"
 fd_out config-image "$config_image"
 fd_out run-label "$run_label"
 fd_out revision-label "$rev_label"
-fd_out built-image-id "$(docker image inspect --format '{{.Id}}' "$config_image" 2>/dev/null)"
+# What the service's image name points to now, read while the http probe runs.
+docker image inspect --format '{{.Id}}' "$config_image" >"$built" 2>/dev/null &
+built_pid=$!
 
-if [ -d "$FD_SOURCE_DIR" ]; then
-  fd_out host-dir yes
-  sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" | sed 's/^/@@fd hf /'
-else
-  fd_out host-dir no
-fi
-
+wait "$host_pid"
+cat -- "$host_fp"
 wait "$early_pid"
 if [ "$running" = "true" ]; then
   if grep -q '^@@fd container-dir error' "$early"; then container_checks; else cat -- "$early"; fi
 fi
+report_built() {
+  wait "$built_pid"
+  fd_out built-image-id "$(cat -- "$built")"
+}
 
 # Polling a stopped container until verify-timeout would only delay the verdict.
-[ -n "$FD_VERIFY_URL" ] && [ "$running" = "true" ] || exit 0
+if [ -z "$FD_VERIFY_URL" ] || [ "$running" != "true" ]; then
+  report_built
+  exit 0
+fi
 
 # http probe from the host: curl, wget or python, whichever exists.
 body=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-http.XXXXXX")
-trap 'rm -f -- "$body" "$early"' EXIT
+trap 'rm -f -- "$body" "$early" "$host_fp" "$built"' EXIT
 http_get() {
   local max=$1
   : >"$body"
@@ -106,7 +123,7 @@ while :; do
   attempts=$((attempts + 1))
   code=$(http_get "$FD_VERIFY_INTERVAL")
   [ -n "$code" ] || code=000
-  if [ "$code" = none ]; then fd_out http-error "no curl, python3 or wget on the host; use verify-from: runner"; exit 0; fi
+  if [ "$code" = none ]; then fd_out http-error "no curl, python3 or wget on the host; use verify-from: runner"; report_built; exit 0; fi
   if [[ "$code" =~ ^2[0-9][0-9]$ ]]; then
     if [ -z "$FD_VERIFY_EXPECT" ] || grep -qF -- "$FD_VERIFY_EXPECT" "$body"; then break; fi
   fi
@@ -116,3 +133,4 @@ done
 fd_out http-attempts "$attempts"
 fd_out http-status "$code"
 fd_out http-body "$(head -c 2000 "$body" | base64 -w0)"
+report_built
