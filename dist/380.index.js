@@ -683,14 +683,15 @@ function preamble(vars) {
  * Several steps can go in one script (preflight then lock, snapshot then purge): one remote
  * shell start instead of two, which over ssh is a session and the user's shell start-up. Each
  * step keeps its own group and redirect; they share the shell, so a step can leave what it
- * found in variables for the next one.
+ * found in variables for the next one. A "step-done NAME" result line follows each step.
  */
 function buildScript(name, vars) {
     const redirect = (n) => (n === 'lock' ? '' : ' </dev/null');
     if (typeof name === 'string') {
         return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`;
     }
-    const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\n`).join('');
+    // After each step, a "step-done NAME" line tells the runner where the next one starts.
+    const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\nfd_out step-done ${n}\n`).join('');
     return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`;
 }
 
@@ -752,9 +753,12 @@ function buildSummary(r) {
     return out.join('\n');
 }
 
+// EXTERNAL MODULE: ./src/transport.ts
+var transport = __webpack_require__(9646);
 ;// CONCATENATED MODULE: ./src/target.ts
 // A typed wrapper around the target-side scripts: one method per step, each building the
 // script's variables from the settings and turning its result lines into typed values.
+
 
 class TargetInputError extends Error {
     input;
@@ -852,6 +856,10 @@ class Target {
     check(name, result) {
         if (result.code === 0)
             return;
+        const lost = result.records.find(r => r.key === 'lock-lost');
+        if (lost) {
+            throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir} was lost (its holder on the target is gone); stopped before the ${lost.value} step so that two deploys cannot overlap`);
+        }
         const inputError = result.records.find(r => r.key === 'input-error');
         if (inputError) {
             const space = inputError.value.indexOf(' ');
@@ -898,6 +906,7 @@ class Target {
      */
     preflightAndLock(checkService, onWait, onTakeover) {
         const records = [];
+        let pid = '';
         let preflightDone;
         let locked;
         const preflight = new Promise(resolve => (preflightDone = resolve));
@@ -906,10 +915,12 @@ class Target {
             quiet: true,
             onRecord: r => {
                 records.push(r);
-                if (r.key === 'preflight-done')
+                if (r.key === 'step-done' && r.value === 'preflight')
                     preflightDone(this.preflightOf(records));
                 else if (r.key === 'locked')
                     locked();
+                else if (r.key === 'lock-pid')
+                    pid = r.value;
                 // Deferred until the caller has moved on from the preflight to the lock step (promise
                 // continuations run first), so that the message lands in the lock's log group.
                 else if (r.key === 'lock-wait')
@@ -919,7 +930,7 @@ class Target {
             }
         });
         const ended = held.done.then(outcome => {
-            if (!records.some(r => r.key === 'preflight-done')) {
+            if (!records.some(r => r.key === 'step-done' && r.value === 'preflight')) {
                 this.check('preflight', outcome);
                 throw new RemoteError('preflight', outcome.code, 'the preflight script ended before its checks were done');
             }
@@ -930,7 +941,7 @@ class Target {
             this.check('lock', outcome);
             throw new RemoteError('lock', outcome.code, 'the lock script ended before taking the lock');
         });
-        const lock = Promise.race([lockedNow.then(() => held), ended]);
+        const lock = Promise.race([lockedNow.then(() => ({ ...held, pid })), ended]);
         // Whichever of the two the caller does not await must not become an unhandled rejection.
         lock.catch(() => undefined);
         const pre = Promise.race([preflight, ended]);
@@ -949,37 +960,91 @@ class Target {
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
     /**
-     * The snapshot, then (with `purge`) the purge, in one script: the purge uses the container that
-     * the snapshot found, and the remote shell starts once. `snapshot` resolves when the snapshot
-     * is done, `purge` when the script ends (with undefined when no purge was asked for).
+     * Runs several steps as one script (one remote shell start, no round trip between them) and
+     * hands each step's result lines over as soon as its "step-done" line arrives. A step's log
+     * lines wait until attach(step), so that they land in that step's log group. When the script
+     * fails, the step it failed in (and every later one) rejects with the error.
      */
-    snapshotAndPurge(purge) {
-        const records = [];
-        let snapshotDone;
-        const snapshot = new Promise(resolve => (snapshotDone = resolve));
-        const vars = purge
-            ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') }
-            : {};
-        const done = this.transport
-            .run(this.script(purge ? ['snapshot', 'purge'] : 'snapshot', vars), {
-            onRecord: r => {
-                records.push(r);
-                if (r.key === 'snapshot-done')
-                    snapshotDone(snapshotOf(records));
-            }
-        })
-            .then(result => {
-            const snapshotted = records.some(r => r.key === 'snapshot-done');
-            this.check(snapshotted ? 'purge' : 'snapshot', result);
-            if (!snapshotted)
-                throw new RemoteError('snapshot', result.code, 'the snapshot script ended before it was done');
-            return purge ? this.purgeOf(result.records) : undefined;
+    runSteps(names, vars, options = {}) {
+        const records = names.map(() => []);
+        const lines = names.map(() => []);
+        const attached = names.map(() => false);
+        const settle = names.map(() => {
+            let resolve;
+            let reject;
+            const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+            return { promise: settled(promise), resolve, reject };
         });
-        const snap = Promise.race([snapshot, done.then(() => snapshotOf(records))]);
-        // Whichever of the two the caller does not await must not become an unhandled rejection.
-        done.catch(() => undefined);
-        snap.catch(() => undefined);
-        return { snapshot: snap, purge: done };
+        let current = 0;
+        const at = () => Math.min(current, names.length - 1);
+        const done = this.transport.run(this.script(names, vars), {
+            last: options.last,
+            onRecord: r => {
+                if (r.key === 'step-done' && r.value === names[current])
+                    settle[current].resolve(records[current++]);
+                else
+                    records[at()].push(r);
+            },
+            onLine: line => {
+                const i = at();
+                if (options.quiet?.includes(names[i]))
+                    return;
+                if (attached[i])
+                    (0,transport/* logRemoteLine */.J6)(line);
+                else
+                    lines[i].push(line);
+            }
+        });
+        done.then(result => {
+            if (result.code === 0) {
+                // A last step may end the script with exit 0 before its step-done line (verify does).
+                for (let i = current; i < names.length; i++)
+                    settle[i].resolve(records[i]);
+                return;
+            }
+            let error;
+            try {
+                this.check(names[at()], result);
+                error = new RemoteError(names[at()], result.code, `${names[at()]} failed on the target (exit ${result.code})`);
+            }
+            catch (e) {
+                error = e;
+            }
+            for (let i = current; i < names.length; i++)
+                settle[i].reject(error);
+        }, (e) => settle.slice(current).forEach(s => s.reject(e)));
+        return {
+            done: name => settle[names.indexOf(name)].promise,
+            attach: name => {
+                const i = names.indexOf(name);
+                attached[i] = true;
+                for (const line of lines[i].splice(0))
+                    (0,transport/* logRemoteLine */.J6)(line);
+            }
+        };
+    }
+    /**
+     * What a deploy does after the lock, as one script: snapshot, purge, rebuild, verify (each when
+     * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
+     * the same without the snapshot and the purge.
+     */
+    deploy(o) {
+        const names = [...(o.snapshot ? ['snapshot'] : []), ...(o.purge ? ['purge'] : []), 'rebuild', ...(o.verify ? ['verify'] : [])];
+        const vars = {
+            ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
+            ...this.rebuildVars(o.noCache),
+            ...(o.verify ? this.verifyVars() : {}),
+            FD_LOCK_PID: o.lockPid
+        };
+        // The verify is the last script of a deploy that goes well: no spare session after it.
+        const run = this.runSteps(names, vars, { quiet: ['verify'], last: true });
+        return {
+            attach: name => run.attach(name),
+            snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
+            purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
+            rebuild: settled(run.done('rebuild').then(containerOf)),
+            verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
+        };
     }
     purgeOf(records) {
         const m = recordsToMap(records);
@@ -996,9 +1061,6 @@ class Target {
             FD_RENEW_ANON: this.s.renewAnonVolumes,
             FD_STOP_TIMEOUT: this.s.stopTimeout
         };
-    }
-    async rebuild(noCache) {
-        return containerOf((await this.run('rebuild', this.rebuildVars(noCache))).records);
     }
     /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
     verifyVars(cid = '') {
@@ -1041,6 +1103,11 @@ class Target {
         }
     }
 }
+/** A promise that the caller may never await (the run failed in an earlier step): no unhandled rejection. */
+function settled(promise) {
+    promise.catch(() => undefined);
+    return promise;
+}
 function snapshotOf(records) {
     const m = recordsToMap(records);
     if (!m.get('container-id'))
@@ -1065,8 +1132,6 @@ function containerOf(records) {
     };
 }
 
-// EXTERNAL MODULE: ./src/transport.ts
-var transport = __webpack_require__(9646);
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 // The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
 // rollback, report (../shared/contract.md, "The pipeline").
@@ -1228,17 +1293,21 @@ async function run() {
         else {
             report.skipStep('sync', 'sync: none');
         }
-        // One script on the target: the snapshot, then the purge of what it found.
-        const snapshotAndPurge = t.snapshotAndPurge(s.purge);
+        // Everything from here to the verdict is one script on the target (snapshot, purge, rebuild,
+        // verify): no round trip or remote shell start between the steps. Each step is reported
+        // when its part is done; each checks on the target that the deploy lock is still held.
+        const run = t.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: lock.pid });
         const snapshot = await report.step('snapshot', `the running ${s.service} container`, async (note) => {
-            const snap = await snapshotAndPurge.snapshot;
+            run.attach('snapshot');
+            const snap = await run.snapshot;
             note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
             return snap;
         });
         report.previousImageId = snapshot?.imageId ?? '';
         if (s.purge) {
             await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
-                const purged = (await snapshotAndPurge.purge);
+                run.attach('purge');
+                const purged = (await run.purge);
                 report.purgedHost = purged.host;
                 report.purgedContainer = purged.container;
                 report.purgeNotes = purged.notes;
@@ -1246,7 +1315,6 @@ async function run() {
             });
         }
         else {
-            await snapshotAndPurge.purge;
             report.skipStep('purge', 'purge: false');
         }
         const setContainer = (c) => {
@@ -1254,11 +1322,13 @@ async function run() {
             report.imageId = c.imageId;
             report.startedAtContainer = c.startedAt;
         };
-        let container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => {
-            const c = await t.rebuild(s.buildNoCache);
+        const rebuildStep = async (deploy, note) => {
+            deploy.attach('rebuild');
+            const c = await deploy.rebuild;
             note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`);
             return c;
-        });
+        };
+        let container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, note));
         setContainer(container);
         if (!s.verify) {
             report.verifySkipped = true;
@@ -1279,8 +1349,8 @@ async function run() {
             verifyExpect: s.verifyExpect,
             verifyTimeout: s.verifyTimeout
         };
-        const verifyOnce = async (note) => {
-            const facts = parseVerifyRecords(await t.verify(container.containerId));
+        const verifyOnce = async (deploy, note) => {
+            const facts = parseVerifyRecords((await deploy.verify) ?? []);
             if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
                 facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
             }
@@ -1291,16 +1361,17 @@ async function run() {
             note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
             return probes;
         };
-        report.probes = await report.step('verify', 'probes', verifyOnce);
+        report.probes = await report.step('verify', 'probes', async (note) => verifyOnce(run, note));
         report.verdict = verdictOf(report.probes);
         while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
             report.healAttempts++;
             const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
             report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
                 actions_core/* info */.pq(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
-                container = await t.rebuild(true);
+                const heal = t.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: lock?.pid ?? '' });
+                container = await rebuildStep(heal, () => undefined);
                 setContainer(container);
-                return verifyOnce(note);
+                return verifyOnce(heal, note);
             });
             report.verdict = verdictOf(report.probes);
         }
@@ -1657,6 +1728,7 @@ async function closeSsh(dir, config, control, host) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   J6: () => (/* binding */ logRemoteLine),
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
 /* harmony export */   e1: () => (/* binding */ SshTransport),
 /* harmony export */   ts: () => (/* binding */ logUntrusted)
@@ -1759,7 +1831,9 @@ function feedScript(session, script, options = {}) {
         tail.push(line);
         if (tail.length > OUTPUT_TAIL_LINES)
             tail.shift();
-        if (!options.quiet)
+        if (options.onLine)
+            options.onLine(line);
+        else if (!options.quiet)
             logRemoteLine(line);
     };
     const out = lineSplitter(line => {

@@ -277,6 +277,7 @@ async function closeSsh(dir, config, control, host) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   J6: () => (/* binding */ logRemoteLine),
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
 /* harmony export */   e1: () => (/* binding */ SshTransport),
 /* harmony export */   ts: () => (/* binding */ logUntrusted)
@@ -379,7 +380,9 @@ function feedScript(session, script, options = {}) {
         tail.push(line);
         if (tail.length > OUTPUT_TAIL_LINES)
             tail.shift();
-        if (!options.quiet)
+        if (options.onLine)
+            options.onLine(line);
+        else if (!options.quiet)
             logRemoteLine(line);
     };
     const out = lineSplitter(line => {

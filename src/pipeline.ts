@@ -12,7 +12,7 @@ import type { Settings } from './settings.js'
 import { closeSshSoon, createSshDir, describeTarget, maskKey, openMaster, prepareSsh, type SshFiles } from './ssh.js'
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
-import { RemoteError, Target, TargetInputError, type Container, type Preflight, type PurgeResult, type Snapshot } from './target.js'
+import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type Preflight, type PurgeResult, type Snapshot } from './target.js'
 import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
@@ -115,7 +115,7 @@ export async function run(): Promise<void> {
   }
 
   let target: Target | undefined
-  let lock: Held | undefined
+  let lock: (Held & { pid: string }) | undefined
   let sshFiles: SshFiles | undefined
   try {
     const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () => connect(s, f => (sshFiles = f)))
@@ -174,10 +174,13 @@ export async function run(): Promise<void> {
       report.skipStep('sync', 'sync: none')
     }
 
-    // One script on the target: the snapshot, then the purge of what it found.
-    const snapshotAndPurge = t.snapshotAndPurge(s.purge)
+    // Everything from here to the verdict is one script on the target (snapshot, purge, rebuild,
+    // verify): no round trip or remote shell start between the steps. Each step is reported
+    // when its part is done; each checks on the target that the deploy lock is still held.
+    const run = t.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: lock.pid })
     const snapshot: Snapshot | undefined = await report.step('snapshot', `the running ${s.service} container`, async note => {
-      const snap = await snapshotAndPurge.snapshot
+      run.attach('snapshot')
+      const snap = await run.snapshot
       note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy')
       return snap
     })
@@ -185,14 +188,14 @@ export async function run(): Promise<void> {
 
     if (s.purge) {
       await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
-        const purged = (await snapshotAndPurge.purge) as PurgeResult
+        run.attach('purge')
+        const purged = (await run.purge) as PurgeResult
         report.purgedHost = purged.host
         report.purgedContainer = purged.container
         report.purgeNotes = purged.notes
         note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
       })
     } else {
-      await snapshotAndPurge.purge
       report.skipStep('purge', 'purge: false')
     }
 
@@ -201,11 +204,13 @@ export async function run(): Promise<void> {
       report.imageId = c.imageId
       report.startedAtContainer = c.startedAt
     }
-    let container = await report.step('rebuild', `build and recreate ${s.service}`, async note => {
-      const c = await t.rebuild(s.buildNoCache)
+    const rebuildStep = async (deploy: DeployRun, note: (text: string) => void): Promise<Container> => {
+      deploy.attach('rebuild')
+      const c = await deploy.rebuild
       note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`)
       return c
-    })
+    }
+    let container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, note))
     setContainer(container)
 
     if (!s.verify) {
@@ -228,8 +233,8 @@ export async function run(): Promise<void> {
       verifyExpect: s.verifyExpect,
       verifyTimeout: s.verifyTimeout
     }
-    const verifyOnce = async (note: (text: string) => void): Promise<Probe[]> => {
-      const facts = parseVerifyRecords(await t.verify(container.containerId))
+    const verifyOnce = async (deploy: DeployRun, note: (text: string) => void): Promise<Probe[]> => {
+      const facts = parseVerifyRecords((await deploy.verify) ?? [])
       if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
         facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
       }
@@ -240,7 +245,7 @@ export async function run(): Promise<void> {
       return probes
     }
 
-    report.probes = await report.step('verify', 'probes', verifyOnce)
+    report.probes = await report.step('verify', 'probes', async note => verifyOnce(run, note))
     report.verdict = verdictOf(report.probes)
 
     while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
@@ -248,9 +253,10 @@ export async function run(): Promise<void> {
       const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
       report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async note => {
         core.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`)
-        container = await t.rebuild(true)
+        const heal = t.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: lock?.pid ?? '' })
+        container = await rebuildStep(heal, () => undefined)
         setContainer(container)
-        return verifyOnce(note)
+        return verifyOnce(heal, note)
       })
       report.verdict = verdictOf(report.probes)
     }

@@ -49,13 +49,14 @@ export function preamble(vars: ScriptVars): string {
  * Several steps can go in one script (preflight then lock, snapshot then purge): one remote
  * shell start instead of two, which over ssh is a session and the user's shell start-up. Each
  * step keeps its own group and redirect; they share the shell, so a step can leave what it
- * found in variables for the next one.
+ * found in variables for the next one. A "step-done NAME" result line follows each step.
  */
 export function buildScript(name: ScriptName | ScriptName[], vars: ScriptVars): string {
   const redirect = (n: ScriptName): string => (n === 'lock' ? '' : ' </dev/null')
   if (typeof name === 'string') {
     return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`
   }
-  const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\n`).join('')
+  // After each step, a "step-done NAME" line tells the runner where the next one starts.
+  const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\nfd_out step-done ${n}\n`).join('')
   return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`
 }

@@ -2,7 +2,7 @@
 // script's variables from the settings and turning its result lines into typed values.
 import { buildScript, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
-import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from './transport.js'
+import { logRemoteLine, type Held, type RemoteRecord, type RunOptions, type RunResult, type Transport } from './transport.js'
 
 export class TargetInputError extends Error {
   constructor(
@@ -51,6 +51,24 @@ export interface Container {
   imageId: string
   startedAt: string
   configImage: string
+}
+
+/** A script of several steps in flight (Target.runSteps). */
+export interface StepRun {
+  /** The step's result lines once it is done; rejects when the script failed in it or before it. */
+  done(name: ScriptName): Promise<RemoteRecord[]>
+  /** From now on the step's log lines go to the log; those that came before are written first. */
+  attach(name: ScriptName): void
+}
+
+/** Target.deploy in flight: each step's typed result as soon as that step is done. */
+export interface DeployRun {
+  attach(name: ScriptName): void
+  snapshot: Promise<Snapshot | undefined>
+  purge: Promise<PurgeResult | undefined>
+  rebuild: Promise<Container>
+  /** The verify's result lines (see probes.parseVerifyRecords); undefined without verify. */
+  verify: Promise<RemoteRecord[] | undefined>
 }
 
 export interface PurgeResult {
@@ -141,6 +159,10 @@ export class Target {
 
   check(name: string, result: RunResult): void {
     if (result.code === 0) return
+    const lost = result.records.find(r => r.key === 'lock-lost')
+    if (lost) {
+      throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir} was lost (its holder on the target is gone); stopped before the ${lost.value} step so that two deploys cannot overlap`)
+    }
     const inputError = result.records.find(r => r.key === 'input-error')
     if (inputError) {
       const space = inputError.value.indexOf(' ')
@@ -194,8 +216,9 @@ export class Target {
     checkService: boolean,
     onWait: (holder: string) => void,
     onTakeover: (holder: string) => void
-  ): { preflight: Promise<Preflight>; lock: Promise<Held> } {
+  ): { preflight: Promise<Preflight>; lock: Promise<Held & { pid: string }> } {
     const records: RemoteRecord[] = []
+    let pid = ''
     let preflightDone!: (p: Preflight) => void
     let locked!: () => void
     const preflight = new Promise<Preflight>(resolve => (preflightDone = resolve))
@@ -204,8 +227,9 @@ export class Target {
       quiet: true,
       onRecord: r => {
         records.push(r)
-        if (r.key === 'preflight-done') preflightDone(this.preflightOf(records))
+        if (r.key === 'step-done' && r.value === 'preflight') preflightDone(this.preflightOf(records))
         else if (r.key === 'locked') locked()
+        else if (r.key === 'lock-pid') pid = r.value
         // Deferred until the caller has moved on from the preflight to the lock step (promise
         // continuations run first), so that the message lands in the lock's log group.
         else if (r.key === 'lock-wait') setImmediate(onWait, r.value)
@@ -213,7 +237,7 @@ export class Target {
       }
     })
     const ended = held.done.then(outcome => {
-      if (!records.some(r => r.key === 'preflight-done')) {
+      if (!records.some(r => r.key === 'step-done' && r.value === 'preflight')) {
         this.check('preflight', outcome)
         throw new RemoteError('preflight', outcome.code, 'the preflight script ended before its checks were done')
       }
@@ -224,7 +248,7 @@ export class Target {
       this.check('lock', outcome)
       throw new RemoteError('lock', outcome.code, 'the lock script ended before taking the lock')
     })
-    const lock = Promise.race([lockedNow.then(() => held), ended])
+    const lock = Promise.race([lockedNow.then(() => ({ ...held, pid })), ended])
     // Whichever of the two the caller does not await must not become an unhandled rejection.
     lock.catch(() => undefined)
     const pre = Promise.race([preflight, ended])
@@ -249,35 +273,86 @@ export class Target {
   }
 
   /**
-   * The snapshot, then (with `purge`) the purge, in one script: the purge uses the container that
-   * the snapshot found, and the remote shell starts once. `snapshot` resolves when the snapshot
-   * is done, `purge` when the script ends (with undefined when no purge was asked for).
+   * Runs several steps as one script (one remote shell start, no round trip between them) and
+   * hands each step's result lines over as soon as its "step-done" line arrives. A step's log
+   * lines wait until attach(step), so that they land in that step's log group. When the script
+   * fails, the step it failed in (and every later one) rejects with the error.
    */
-  snapshotAndPurge(purge: boolean): { snapshot: Promise<Snapshot | undefined>; purge: Promise<PurgeResult | undefined> } {
-    const records: RemoteRecord[] = []
-    let snapshotDone!: (s: Snapshot | undefined) => void
-    const snapshot = new Promise<Snapshot | undefined>(resolve => (snapshotDone = resolve))
-    const vars: ScriptVars = purge
-      ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') }
-      : {}
-    const done = this.transport
-      .run(this.script(purge ? ['snapshot', 'purge'] : 'snapshot', vars), {
-        onRecord: r => {
-          records.push(r)
-          if (r.key === 'snapshot-done') snapshotDone(snapshotOf(records))
+  runSteps(names: ScriptName[], vars: ScriptVars, options: { quiet?: ScriptName[]; last?: boolean } = {}): StepRun {
+    const records: RemoteRecord[][] = names.map(() => [])
+    const lines: string[][] = names.map(() => [])
+    const attached = names.map(() => false)
+    const settle = names.map(() => {
+      let resolve!: (r: RemoteRecord[]) => void
+      let reject!: (e: unknown) => void
+      const promise = new Promise<RemoteRecord[]>((res, rej) => ((resolve = res), (reject = rej)))
+      return { promise: settled(promise), resolve, reject }
+    })
+    let current = 0
+    const at = (): number => Math.min(current, names.length - 1)
+    const done = this.transport.run(this.script(names, vars), {
+      last: options.last,
+      onRecord: r => {
+        if (r.key === 'step-done' && r.value === names[current]) settle[current].resolve(records[current++])
+        else records[at()].push(r)
+      },
+      onLine: line => {
+        const i = at()
+        if (options.quiet?.includes(names[i])) return
+        if (attached[i]) logRemoteLine(line)
+        else lines[i].push(line)
+      }
+    })
+    done.then(
+      result => {
+        if (result.code === 0) {
+          // A last step may end the script with exit 0 before its step-done line (verify does).
+          for (let i = current; i < names.length; i++) settle[i].resolve(records[i])
+          return
         }
-      })
-      .then(result => {
-        const snapshotted = records.some(r => r.key === 'snapshot-done')
-        this.check(snapshotted ? 'purge' : 'snapshot', result)
-        if (!snapshotted) throw new RemoteError('snapshot', result.code, 'the snapshot script ended before it was done')
-        return purge ? this.purgeOf(result.records) : undefined
-      })
-    const snap = Promise.race([snapshot, done.then(() => snapshotOf(records))])
-    // Whichever of the two the caller does not await must not become an unhandled rejection.
-    done.catch(() => undefined)
-    snap.catch(() => undefined)
-    return { snapshot: snap, purge: done }
+        let error: unknown
+        try {
+          this.check(names[at()], result)
+          error = new RemoteError(names[at()], result.code, `${names[at()]} failed on the target (exit ${result.code})`)
+        } catch (e) {
+          error = e
+        }
+        for (let i = current; i < names.length; i++) settle[i].reject(error)
+      },
+      (e: unknown) => settle.slice(current).forEach(s => s.reject(e))
+    )
+    return {
+      done: name => settle[names.indexOf(name)].promise,
+      attach: name => {
+        const i = names.indexOf(name)
+        attached[i] = true
+        for (const line of lines[i].splice(0)) logRemoteLine(line)
+      }
+    }
+  }
+
+  /**
+   * What a deploy does after the lock, as one script: snapshot, purge, rebuild, verify (each when
+   * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
+   * the same without the snapshot and the purge.
+   */
+  deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string }): DeployRun {
+    const names: ScriptName[] = [...(o.snapshot ? ['snapshot' as const] : []), ...(o.purge ? ['purge' as const] : []), 'rebuild', ...(o.verify ? ['verify' as const] : [])]
+    const vars: ScriptVars = {
+      ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
+      ...this.rebuildVars(o.noCache),
+      ...(o.verify ? this.verifyVars() : {}),
+      FD_LOCK_PID: o.lockPid
+    }
+    // The verify is the last script of a deploy that goes well: no spare session after it.
+    const run = this.runSteps(names, vars, { quiet: ['verify'], last: true })
+    return {
+      attach: name => run.attach(name),
+      snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
+      purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
+      rebuild: settled(run.done('rebuild').then(containerOf)),
+      verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
+    }
   }
 
   private purgeOf(records: RemoteRecord[]): PurgeResult {
@@ -296,10 +371,6 @@ export class Target {
       FD_RENEW_ANON: this.s.renewAnonVolumes,
       FD_STOP_TIMEOUT: this.s.stopTimeout
     }
-  }
-
-  async rebuild(noCache: boolean): Promise<Container> {
-    return containerOf((await this.run('rebuild', this.rebuildVars(noCache))).records)
   }
 
   /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
@@ -344,6 +415,12 @@ export class Target {
       return `(could not read the logs: ${(e as Error).message})`
     }
   }
+}
+
+/** A promise that the caller may never await (the run failed in an earlier step): no unhandled rejection. */
+function settled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined)
+  return promise
 }
 
 function snapshotOf(records: RemoteRecord[]): Snapshot | undefined {

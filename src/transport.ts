@@ -23,6 +23,8 @@ export interface RunOptions {
   onRecord?: (record: RemoteRecord) => void
   /** Keep the script's output out of the log (it is still returned in records). */
   quiet?: boolean
+  /** Receives the script's log lines (stdout and stderr) instead of the log. */
+  onLine?: (line: string) => void
   /**
    * No script is expected after this one (the verify of a deploy that goes well): over ssh, no
    * spare session is opened for it. A later script, if any (heal, rollback, logs), opens its own.
@@ -82,7 +84,7 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): vo
  * Forwards target output to the log with workflow commands switched off: a line such as
  * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
  */
-function logRemoteLine(line: string): void {
+export function logRemoteLine(line: string): void {
   const token = randomBytes(8).toString('hex')
   if (line.includes('::')) {
     process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`)
@@ -150,7 +152,8 @@ function feedScript(
   const logLine = (line: string): void => {
     tail.push(line)
     if (tail.length > OUTPUT_TAIL_LINES) tail.shift()
-    if (!options.quiet) logRemoteLine(line)
+    if (options.onLine) options.onLine(line)
+    else if (!options.quiet) logRemoteLine(line)
   }
   const out = lineSplitter(line => {
     const record = parseRecord(line)

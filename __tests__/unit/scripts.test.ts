@@ -158,7 +158,9 @@ describe('buildScript', () => {
     const text = buildScript(names, vars)
     const [a, b] = names.map(n => readScript(`${n}.sh`))
     const lockLast = names[1] === 'lock'
-    expect(text).toBe(`${preamble(vars)}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\n}\n`)
+    expect(text).toBe(
+      `${preamble(vars)}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\nfd_out step-done ${names[0]}\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\nfd_out step-done ${names[1]}\n}\n`
+    )
     expect(text.split('# Common helpers').length).toBe(2)
     expect(firstRedirect === '' ? lockLast : !lockLast).toBe(true)
     const r = spawnSync('bash', ['-n'], { input: text })

@@ -1,5 +1,6 @@
 // Target: purge counts, the label override YAML (hostile values stay data), records, and how
 // script results become typed values and errors. The transport is a recording stand-in.
+import { jest } from '@jest/globals'
 import YAML from 'yaml'
 import { getSettings } from '../../src/input-helper.js'
 import type { Settings } from '../../src/settings.js'
@@ -21,8 +22,12 @@ class StubTransport implements Transport {
     this.scripts.push(script)
     const r = this.results.shift()
     if (!r) throw new Error('no more canned results')
-    for (const rec of r.records) options.onRecord?.(rec)
-    return r
+    // A "__line" record stands for a log line, in its place among the result lines.
+    for (const rec of r.records) {
+      if (rec.key === '__line') options.onLine?.(rec.value)
+      else options.onRecord?.(rec)
+    }
+    return { ...r, records: r.records.filter(x => x.key !== '__line') }
   }
 
   hold(script: string, options: RunOptions = {}): Held {
@@ -182,10 +187,10 @@ describe('overrideYaml', () => {
 
 describe('Target with a stand-in transport', () => {
   test('every script starts with the common variables as quoted data', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('snapshot-done', '')])])
+    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('step-done', 'snapshot')])])
     const t = new Target(tr, settings({ projectDir: "/srv/it's", composeFiles: ['a.yml', 'b.yml'] }), 'r')
-    await expect(t.snapshotAndPurge(false).snapshot).resolves.toBeUndefined()
-    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\n{\n")).toBe(true)
+    await expect(t.deploy({ snapshot: true, purge: false, noCache: false, verify: false, lockPid: '' }).snapshot).resolves.toBeUndefined()
+    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\nFD_")).toBe(true)
   })
 
   test('preflight records become typed values, and the detected compose command sticks', async () => {
@@ -214,7 +219,7 @@ describe('Target with a stand-in transport', () => {
       gitHead: ''
     })
     expect(tr.scripts[0]).toContain("FD_CHECK_SERVICE='1'")
-    await t.snapshotAndPurge(true).purge.catch(() => undefined)
+    await t.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge.catch(() => undefined)
     expect(tr.scripts[1]).toContain("FD_COMPOSE_CMD='docker compose'")
   })
 
@@ -229,27 +234,27 @@ describe('Target with a stand-in transport', () => {
 
   test('exit 255 over ssh is a connection failure; elsewhere a step failure with the last lines', async () => {
     const ssh = new Target(new StubTransport('ssh deploy@h:22', [result(255, [], 'Connection reset by peer')]), settings(), 'r')
-    await expect(ssh.snapshotAndPurge(true).snapshot).rejects.toThrow('snapshot: the ssh connection to deploy@h:22 failed (exit 255). Last output: Connection reset by peer')
+    await expect(ssh.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).snapshot).rejects.toThrow('snapshot: the ssh connection to deploy@h:22 failed (exit 255). Last output: Connection reset by peer')
     const tail = Array.from({ length: 12 }, (_, i) => `l${i}`).join('\n')
     const local = new Target(new StubTransport('local', [result(3, [], tail)]), settings(), 'r')
-    const e = (await local.snapshotAndPurge(true).snapshot.catch((x: unknown) => x)) as RemoteError
+    const e = (await local.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).snapshot.catch((x: unknown) => x)) as RemoteError
     expect(e).toBeInstanceOf(RemoteError)
     expect([e.step, e.code]).toEqual(['snapshot', 3])
     expect(e.message).toBe(`snapshot failed on the target (exit 3): ${['l4', 'l5', 'l6', 'l7', 'l8', 'l9', 'l10', 'l11'].join('\n')}`)
   })
 
   test('purge: "missing" on the host and a skipped container are notes, not counts', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('snapshot-done', ''), rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
+    const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
     const t = new Target(tr, settings({ sourceDir: 'app/src' }), 'r')
-    expect(await t.snapshotAndPurge(true).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
+    expect(await t.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
   })
 
   test('purge: counts on both sides', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('snapshot-done', ''), rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
-    expect(await new Target(tr, settings(), 'r').snapshotAndPurge(true).purge).toEqual({ host: 7, container: 1, notes: [] })
+    const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
+    expect(await new Target(tr, settings(), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 7, container: 1, notes: [] })
   })
 
-  test('snapshot then purge: one script, the snapshot resolves first, a purge failure is named purge', async () => {
+  test('deploy: one script, the snapshot resolves first, a purge failure is named purge', async () => {
     const snap = [
       rec('container-id', 'c1'),
       rec('image-id', 'sha256:1'),
@@ -258,11 +263,11 @@ describe('Target with a stand-in transport', () => {
       rec('config-image', 'app-web'),
       rec('revision', '<no value>'),
       rec('previous-tag', 'app-web:fresh-deploy-previous'),
-      rec('snapshot-done', '')
+      rec('step-done', 'snapshot')
     ]
     const tr = new StubTransport('local', [result(3, snap, 'rm: cannot remove')])
     const t = new Target(tr, settings(), 'r')
-    const both = t.snapshotAndPurge(true)
+    const both = t.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' })
     expect(await both.snapshot).toEqual({
       containerId: 'c1',
       imageId: 'sha256:1',
@@ -279,11 +284,95 @@ describe('Target with a stand-in transport', () => {
     expect(tr.scripts[0]).toContain('\n{\n# shellcheck shell=bash\n# purge:')
   })
 
-  test('snapshot without purge: the purge promise resolves to undefined, no purge script sent', async () => {
-    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('snapshot-done', '')])])
-    const both = new Target(tr, settings(), 'r').snapshotAndPurge(false)
+  test('deploy without purge: the purge promise resolves to undefined, no purge script sent', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('step-done', 'snapshot')])])
+    const both = new Target(tr, settings(), 'r').deploy({ snapshot: true, purge: false, noCache: false, verify: false, lockPid: '' })
     await expect(both.purge).resolves.toBeUndefined()
     expect(tr.scripts[0]).not.toContain('# purge:')
+  })
+
+  const full = { snapshot: true, purge: true, noCache: false, verify: true, lockPid: '4242' }
+
+  test('deploy: all four steps in one script, in order, with the lock holder to check', async () => {
+    const tr = new StubTransport('local', [
+      result(0, [
+        rec('step-done', 'snapshot'),
+        rec('purged-host', '1 0'),
+        rec('purged-container', '0 0'),
+        rec('step-done', 'purge'),
+        rec('container-id', 'c2'),
+        rec('image-id', 'sha256:2'),
+        rec('config-image', 'app-web'),
+        rec('step-done', 'rebuild'),
+        rec('health', 'pass healthy'),
+        rec('running', 'true')
+      ])
+    ])
+    const run = new Target(tr, settings(), 'r').deploy(full)
+    expect(await run.snapshot).toBeUndefined()
+    expect(await run.purge).toEqual({ host: 1, container: 0, notes: [] })
+    expect(await run.rebuild).toEqual({ containerId: 'c2', imageId: 'sha256:2', startedAt: '', configImage: 'app-web' })
+    // verify ends the script (exit 0) without a step-done line: its records are what came after rebuild's.
+    expect(await run.verify).toEqual([rec('health', 'pass healthy'), rec('running', 'true')])
+    const script = tr.scripts[0]
+    expect(script).toContain("FD_LOCK_PID='4242'")
+    const at = (name: string): number => script.indexOf(`# ${name}:`)
+    expect(at('snapshot')).toBeGreaterThan(0)
+    expect(at('snapshot')).toBeLessThan(at('purge'))
+    expect(at('purge')).toBeLessThan(at('rebuild'))
+    expect(at('rebuild')).toBeLessThan(at('verify'))
+    for (const step of ['snapshot', 'purge', 'rebuild', 'verify']) expect(script).toContain(`fd_out step-done ${step}`)
+  })
+
+  test('deploy: a failed rebuild rejects rebuild and verify, and keeps what came before', async () => {
+    const tr = new StubTransport('local', [result(3, [rec('step-done', 'snapshot'), rec('purged-host', '0 0'), rec('step-done', 'purge')], 'fresh-deploy: the rebuild of service web failed (compose exit 17)')])
+    const run = new Target(tr, settings(), 'r').deploy(full)
+    await expect(run.purge).resolves.toEqual({ host: 0, container: 0, notes: [] })
+    const e = (await run.rebuild.catch((x: unknown) => x)) as RemoteError
+    expect([e.step, e.code]).toEqual(['rebuild', 3])
+    expect(e.message).toContain('compose exit 17')
+    await expect(run.verify).rejects.toBe(e)
+  })
+
+  test('deploy: a lock holder gone on the target stops the script; the error names the lock and the step', async () => {
+    const tr = new StubTransport('local', [result(6, [rec('step-done', 'snapshot'), rec('step-done', 'purge'), rec('lock-lost', 'rebuild')])])
+    const run = new Target(tr, settings({ projectDir: '/srv/app' }), 'r').deploy(full)
+    const e = (await run.rebuild.catch((x: unknown) => x)) as RemoteError
+    expect(e).toBeInstanceOf(RemoteError)
+    expect(e.step).toBe('lock')
+    expect(e.message).toBe('the deploy lock of /srv/app was lost (its holder on the target is gone); stopped before the rebuild step so that two deploys cannot overlap')
+  })
+
+  test('deploy: log lines wait for their step to be attached; the verify step stays quiet', async () => {
+    const tr = new StubTransport('local', [
+      result(0, [
+        rec('__line', 'snap log'),
+        rec('step-done', 'snapshot'),
+        rec('__line', 'purge log'),
+        rec('step-done', 'purge'),
+        rec('__line', '+ docker compose up'),
+        rec('step-done', 'rebuild'),
+        rec('__line', 'verify noise')
+      ])
+    ])
+    const written: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    try {
+      const run = new Target(tr, settings(), 'r').deploy(full)
+      await run.verify
+      expect(written).toEqual([])
+      run.attach('purge')
+      expect(written).toEqual(['purge log\n'])
+      run.attach('snapshot')
+      run.attach('rebuild')
+      run.attach('verify')
+      expect(written).toEqual(['purge log\n', 'snap log\n', '+ docker compose up\n'])
+    } finally {
+      spy.mockRestore()
+    }
   })
 
   test('sync with a dirty checkout lists the files and names the input that allows discarding', async () => {
@@ -294,7 +383,7 @@ describe('Target with a stand-in transport', () => {
     expect(e.message).toContain('sync-discard-changes')
   })
 
-  const preflightRecords = [rec('now', '1'), rec('compose', 'docker compose'), rec('flock', 'yes'), rec('preflight-done', '')]
+  const preflightRecords = [rec('now', '1'), rec('compose', 'docker compose'), rec('flock', 'yes'), rec('step-done', 'preflight')]
   const lockOf = (t: Target, onWait: (h: string) => void = () => undefined) => t.preflightAndLock(true, onWait, () => undefined)
 
   test('preflight and lock: one held script, preflight first, lock held until release', async () => {

@@ -2,8 +2,7 @@
 # connect: checks the target before anything changes (read-only), and detects compose.
 # In: FD_PROJECT_DIR FD_COMPOSE_CMD(auto|...) FD_COMPOSE_FILES FD_PROJECT_NAME FD_SERVICE FD_SYNC
 #     FD_CHECK_SERVICE FD_SOURCE_DIR
-# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head,
-#      preflight-done (last: the lock that may follow in the same script starts after it)
+# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head
 # Sets FD_COMPOSE_CMD (detected) and FD_HAVE_FLOCK for a lock.sh that runs in the same script.
 
 fd_out now "$(fd_now)"
@@ -109,4 +108,3 @@ if [ "$FD_CHECK_SERVICE" = "1" ]; then
 fi
 rm -rf -- "$pf"
 trap - EXIT
-fd_out preflight-done

@@ -4,6 +4,7 @@
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_OVERRIDE_YAML FD_NO_CACHE FD_PULL FD_RENEW_ANON FD_STOP_TIMEOUT
 # Out: container-id image-id started-at config-image
 
+fd_lock_guard rebuild
 fd_enter_project
 # Compose files may use it, e.g. as a build arg, so that the app can report its revision.
 export FRESH_DEPLOY_REVISION="$FD_REF"
@@ -29,5 +30,7 @@ build_and_up() {
   fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: compose up of service $FD_SERVICE failed"; return "$rc"; }
 }
 fd_detached build_and_up || fd_die "the rebuild of service $FD_SERVICE failed (compose exit $?)"
+rm -f -- "$override"
+trap - EXIT
 
 fd_report_container

@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # snapshot: records the running service container and tags its image for rollback.
 # In: FD_PROJECT_DIR FD_SERVICE (+ compose vars)
-# Out: container-id, image-id, started-at, running, config-image, revision, previous-tag,
-#      snapshot-done (last: a purge that follows in the same script starts after it)
+# Out: container-id, image-id, started-at, running, config-image, revision, previous-tag
 # Sets FD_KNOWN_CID, FD_KNOWN_CID_SET and FD_KNOWN_RUNNING for a purge.sh in the same script.
 
+fd_lock_guard snapshot
 fd_enter_project
 FD_KNOWN_CID=$(fd_service_cid)
 # shellcheck disable=SC2034 # read by purge.sh when it runs in the same script
@@ -30,4 +30,3 @@ else
   fd_out previous-tag "$repo:fresh-deploy-previous"
   echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagged $repo:fresh-deploy-previous"
 fi
-fd_out snapshot-done

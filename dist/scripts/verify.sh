@@ -7,12 +7,14 @@
 #     FD_VERIFY_INTERVAL FD_HTTP_PY (+ compose)
 # Out: health, container facts, hf/cf SHA PATH lines, host-dir, container-dir, python, pyc, http-*
 
+fd_lock_guard verify
 fd_enter_project
 set +e
-# The container that the rebuild created (FD_KNOWN_CID); looked up only without it. An engine
-# that is restarting answers nothing: wait for it rather than find "no container" (with a known
-# container, the health wait below does that).
-cid=${FD_KNOWN_CID:-}
+# The container that the rebuild created: FD_CID when rebuild.sh ran in this script, else
+# FD_KNOWN_CID; looked up only without either. An engine that is restarting answers nothing:
+# wait for it rather than find "no container" (with a known container, the health wait below
+# does that).
+cid=${FD_CID:-${FD_KNOWN_CID:-}}
 if [ -z "$cid" ]; then
   fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
   cid=$(fd_service_cid)

@@ -22,6 +22,15 @@ fd_die() {
 
 fd_now() { date +%s.%N; }
 
+# Steps that run after the lock, in a script of their own, check that its holder (FD_LOCK_PID,
+# the lock script's shell) still lives: if it is gone, another deploy may hold the lock now.
+fd_lock_guard() {
+  if [ -n "${FD_LOCK_PID:-}" ] && ! kill -0 "$FD_LOCK_PID" 2>/dev/null; then
+    fd_out lock-lost "$1"
+    exit 6
+  fi
+}
+
 # Compose files: the ones given, else compose's own default file (+ its override file).
 # Resolved here because our temporary label override is passed with -f, and any -f turns
 # compose's default lookup off.

@@ -17,6 +17,7 @@ holder_of() { if [ -s "$1" ]; then head -n1 -- "$1"; else printf 'unknown'; fi; 
 # Heartbeat: touch the info file every 5 s until stdin closes.
 hold() {
   local info=$1 rc
+  fd_out lock-pid "$$"
   fd_out locked "$real"
   while :; do
     if IFS= read -r -t 5 _; then continue; fi

@@ -6,6 +6,7 @@
 #     lookup; FD_KNOWN_RUNNING (true|false) its state, when snapshot.sh ran in the same script
 # Out: purged-host "DIRS FILES"|missing, purged-container "DIRS FILES"|skip REASON
 
+fd_lock_guard purge
 fd_enter_project
 # The snapshot just found the container (under the deploy lock): no second compose lookup.
 if [ "${FD_KNOWN_CID_SET:-}" = "yes" ]; then cid=$FD_KNOWN_CID; else cid=$(fd_service_cid); fi
@@ -49,3 +50,5 @@ else
       fd_die "could not purge bytecode under $FD_CONTAINER_SOURCE_DIR in container ${cid:0:12}" ;;
   esac
 fi
+[ -z "$container_pid" ] || rm -f -- "$in_container"
+trap - EXIT
