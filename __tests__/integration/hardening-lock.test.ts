@@ -46,7 +46,7 @@ describe('a lock left behind', () => {
     expectExit(lost, 'non-zero')
     expect(lost.outputs.verdict).toBe('error')
     expect(effectiveErrors(lost.stdout)).toHaveLength(1)
-    expect(effectiveErrors(lost.stdout)[0]).toMatch(/the deploy lock of .* was lost .*; stopped before the (purge|rebuild|verify) step/)
+    expect(effectiveErrors(lost.stdout)[0]).toMatch(/the deploy lock of .* was lost .*; stopped before the (snapshot|purge|rebuild|verify) step/)
     expect(lockLeft(p)).toEqual([`${lockKey(p)}.info`])
     const next = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'take-2', 'verify-expect': 'take-2' }) })
     expectExit(next, 'zero')

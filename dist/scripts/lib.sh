@@ -22,6 +22,15 @@ fd_die() {
 
 fd_now() { date +%s.%N; }
 
+# The rollback tag that snapshot.sh makes in the background: done, or the deploy stops here.
+FD_TAG_PID=""
+FD_TAG=""
+fd_tag_wait() {
+  [ -n "$FD_TAG_PID" ] || return 0
+  wait "$FD_TAG_PID" || fd_die "could not tag the running image as $FD_TAG for a rollback"
+  FD_TAG_PID=""
+}
+
 # Steps that run after the lock, in a script of their own, check that its holder (FD_LOCK_PID,
 # the lock script's shell) still lives: if it is gone, another deploy may hold the lock now.
 fd_lock_guard() {

@@ -5,6 +5,7 @@
 # Out: container-id image-id started-at config-image
 
 fd_lock_guard rebuild
+fd_tag_wait
 fd_enter_project
 # Compose files may use it, e.g. as a build arg, so that the app can report its revision.
 export FRESH_DEPLOY_REVISION="$FD_REF"

@@ -26,7 +26,10 @@ else
   repo=${config_image%%@*}
   last=${repo##*/}
   case "$last" in *:*) repo=${repo%:*} ;; esac
-  docker tag "$image" "$repo:fresh-deploy-previous"
+  # The tag is made while the purge runs; the rebuild waits for it (fd_tag_wait) before compose.
+  docker tag "$image" "$repo:fresh-deploy-previous" &
+  # shellcheck disable=SC2034 # read by fd_tag_wait (lib.sh)
+  FD_TAG_PID=$! FD_TAG="$repo:fresh-deploy-previous"
   fd_out previous-tag "$repo:fresh-deploy-previous"
-  echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagged $repo:fresh-deploy-previous"
+  echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagging it $repo:fresh-deploy-previous"
 fi
