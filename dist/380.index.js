@@ -1078,8 +1078,8 @@ class Target {
             FD_VERIFY_INTERVAL: this.s.verifyInterval
         };
     }
+    /** The verify step alone (a deploy runs it inside deploy(); the bench times it this way). */
     async verify(cid = '') {
-        // The last script of a deploy that goes well: no spare session is opened after it.
         return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records;
     }
     async rollback(previousTag, targetImage, revision) {

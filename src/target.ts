@@ -390,8 +390,8 @@ export class Target {
     }
   }
 
+  /** The verify step alone (a deploy runs it inside deploy(); the bench times it this way). */
   async verify(cid = ''): Promise<RemoteRecord[]> {
-    // The last script of a deploy that goes well: no spare session is opened after it.
     return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records
   }
 
