@@ -1,6 +1,6 @@
 // A typed wrapper around the target-side scripts: one method per step, each building the
 // script's variables from the settings and turning its result lines into typed values.
-import { buildScript, readScript, type ScriptName, type ScriptVars } from './scripts.js'
+import { buildScript, forBashStdin, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
 import { logRemoteLine, type Held, type RemoteRecord, type RunOptions, type RunResult, type Transport } from './transport.js'
 
@@ -147,7 +147,7 @@ export class Target {
   }
 
   script(name: ScriptName | ScriptName[], extra: ScriptVars = {}): string {
-    return buildScript(name, { ...this.common(), ...extra })
+    return forBashStdin(buildScript(name, { ...this.common(), ...extra }))
   }
 
   /** Runs a step script; a non-zero exit becomes an error that says what failed and why. */

@@ -1,10 +1,10 @@
 // The text sent to `bash -s`: values quoted by shellQuote come back byte-identical through a
 // real bash and never execute; every step script is syntactically valid bash once built.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildScript, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
+import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
 
 let dir = ''
 beforeEach(() => {
@@ -184,6 +184,41 @@ describe('buildScript', () => {
   })
 })
 
+describe('forBashStdin: the script read in one head -c, then evaluated', () => {
+  const run = (text: string, after = '', env: NodeJS.ProcessEnv = process.env) =>
+    spawnSync('/bin/bash', ['-s'], { input: forBashStdin(text) + after, cwd: dir, env, encoding: 'utf8' })
+
+  test('runs as the plain text would: output, variables with quotes and UTF-8, exit status', () => {
+    const text = `${preamble({ FD_V: `it's grüße 🙂 $(touch ${MARK})` })}\n{\nprintf '%s\\n' "$FD_V"\n(exit 7)\n} </dev/null\n`
+    const r = run(text)
+    expect([r.stdout, r.status]).toEqual([`it's grüße 🙂 $(touch ${MARK})\n`, 7])
+    expect(existsSync(join(dir, MARK))).toBe(false)
+    expect(run('false\n').status).toBe(1)
+    expect(run('exit 4\necho never\n')).toMatchObject({ stdout: '', status: 4 })
+  })
+
+  test('what the runner writes after the script stays on the pipe for the script (the lock waits on it)', () => {
+    const r = run('read -r line\necho "got $line"\nread -r more || echo eof\n', 'from-runner\n')
+    expect(r.stdout).toBe('got from-runner\neof\n')
+  })
+
+  test('text after the script is never run as code', () => {
+    const r = run('echo one\n', `touch ${MARK}\n`)
+    expect(r.stdout).toBe('one\n')
+    expect(existsSync(join(dir, MARK))).toBe(false)
+  })
+
+  test('without head on the target, bash reads the text itself', () => {
+    const r = run('echo "no head: $FD_SCRIPT-"\n', '', { PATH: join(dir, 'empty-path') })
+    expect([r.stdout, r.status]).toEqual(['no head: -\n', 0])
+  })
+
+  test('a built step script passes bash -n with its loader line', () => {
+    const r = spawnSync('bash', ['-n'], { input: forBashStdin(buildScript(['snapshot', 'purge'], { FD_PURGE_SH: readScript('purge-tree.sh') })) })
+    expect([r.stderr.toString('utf8'), r.status]).toEqual(['', 0])
+  })
+})
+
 describe('purge-tree.sh on a real tree', () => {
   // Both ways of deleting: several rm at once (find -print0 | xargs -0 -P) and, where xargs
   // cannot, one find -exec; a stand-in xargs that fails its probe forces the second.
@@ -232,6 +267,61 @@ describe('purge-tree.sh on a real tree', () => {
   test('a missing directory is "missing", not an error', () => {
     const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'nope')])
     expect([r.status, r.stdout.toString('utf8')]).toEqual([0, 'missing\n'])
+  })
+})
+
+describe('preflight.sh: compose detection (stand-in docker and plugin binaries)', () => {
+  // The v2 plugin is run directly from the first plugin directory the docker CLI searches
+  // ($DOCKER_CONFIG/cli-plugins here); `docker` itself answers only the engine check.
+  const records = (stdout: string): Record<string, string> =>
+    Object.fromEntries(stdout.split('\n').filter(l => l.startsWith('@@fd ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
+  function preflight(plugin: string | undefined, v1Works: boolean): { status: number | null; out: Record<string, string>; stderr: string } {
+    const project = join(dir, 'project')
+    const bin = join(dir, 'bin')
+    const plugins = join(dir, 'docker-config', 'cli-plugins')
+    for (const d of [project, bin, plugins]) mkdirSync(d, { recursive: true })
+    writeFileSync(join(project, 'compose.yaml'), 'services: {}\n')
+    const log = join(dir, 'calls')
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "docker $*" >>'${log}'\n[ "$1" = version ] && { echo 99.0.0; exit 0; }\nexit 1\n`, { mode: 0o755 })
+    if (plugin !== undefined) writeFileSync(join(plugins, 'docker-compose'), plugin, { mode: 0o755 })
+    // A v1 that fails stands first in PATH in place of this machine's real one.
+    if (!v1Works) writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
+    else writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\ncase "$*" in *version*) echo 1.29.2 ;; *config*) printf \'services:\\n  backend:\\n    image: x\\n\' ;; esac\n', { mode: 0o755 })
+    const script = buildScript('preflight', {
+      FD_PROJECT_DIR: project, FD_COMPOSE_CMD: 'auto', FD_COMPOSE_FILES: '', FD_PROJECT_NAME: 'p', FD_RESOLVED_PROJECT: '', FD_SERVICE: 'backend', FD_SYNC: 'none', FD_CHECK_SERVICE: '1'
+    })
+    const r = spawnSync('bash', ['-s'], { input: script, env: { ...process.env, PATH: `${bin}:/usr/bin:/bin`, DOCKER_CONFIG: join(dir, 'docker-config') }, encoding: 'utf8' })
+    return { status: r.status, out: records(r.stdout), stderr: r.stderr }
+  }
+  const v2 = (version: string, config: string): string =>
+    `#!/bin/sh\ncase "$*" in *version*) echo ${version} ;; *config*) ${config} ;; esac\n`
+  const goodConfig = "printf 'name: p\\nservices:\\n  backend:\\n    build:\\n      context: .\\n'"
+
+  test('a working v2 plugin is detected from its own binary: version and config, no `docker compose`', () => {
+    const r = preflight(v2('2.40.0', goodConfig), true)
+    expect(r.status).toBe(0)
+    expect([r.out.compose, r.out['compose-version'], r.out['service-build'], r.out['project-name'], r.out['engine-version']]).toEqual(['docker compose', '2.40.0', 'yes', 'p', '99.0.0'])
+    expect(readFileSync(join(dir, 'calls'), 'utf8')).not.toContain('docker compose')
+  })
+
+  test('v2 with a broken compose file: v2 is still the one, and the config error is reported', () => {
+    const r = preflight(v2('2.40.0', 'echo "yaml: line 3: did not find expected key" >&2; exit 15'), true)
+    expect(r.status).toBe(3)
+    expect(r.out.compose).toBe('docker compose')
+    expect(r.stderr).toContain('did not find expected key')
+    expect(r.stderr).toContain('compose config failed')
+  })
+
+  test('a v1 docker-compose copied into the plugin directory is not taken for v2: v1 on PATH is used', () => {
+    const r = preflight(v2('1.29.2', goodConfig), true)
+    expect(r.status).toBe(0)
+    expect([r.out.compose, r.out['compose-version'], r.out['service-build']]).toEqual(['docker-compose', '1.29.2', 'no'])
+  })
+
+  test('a plugin that does not run, and no v1: neither works, said so', () => {
+    const r = preflight('#!/bin/sh\nexit 1\n', false)
+    expect(r.status).toBe(3)
+    expect(r.stderr).toContain("neither 'docker compose' (v2) nor 'docker-compose' (v1) works on the target")
   })
 })
 

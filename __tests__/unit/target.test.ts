@@ -190,7 +190,10 @@ describe('Target with a stand-in transport', () => {
     const tr = new StubTransport('local', [result(0, [rec('container-id', ''), rec('step-done', 'snapshot')])])
     const t = new Target(tr, settings({ projectDir: "/srv/it's", composeFiles: ['a.yml', 'b.yml'] }), 'r')
     await expect(t.deploy({ snapshot: true, purge: false, noCache: false, verify: false, lockPid: '' }).snapshot).resolves.toBeUndefined()
-    expect(tr.scripts[0].startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\nFD_")).toBe(true)
+    // The first line reads the rest in one head -c (forBashStdin); the variables come next.
+    const [loader, ...rest] = tr.scripts[0].split('\n')
+    expect(loader).toContain(`head -c ${Buffer.byteLength(rest.join('\n'), 'utf8')})`)
+    expect(rest.join('\n').startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\nFD_")).toBe(true)
   })
 
   test('preflight records become typed values, and the detected compose command sticks', async () => {
