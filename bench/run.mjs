@@ -1,7 +1,7 @@
 // npm run bench: what a deploy costs beyond compose itself, measured on this machine (issue 6).
 // Not part of the test suite. Needs Docker, compose v2, sshd and the base image (.ci/setup.sh).
 //
-//   node bench/run.mjs [section...]    sections: ssh local coldstart tree probes (the default), and
+//   node bench/run.mjs [section...]    sections: ssh local coldstart tree tree-disk probes (the default), and
 //                                      ssh-fast-stop local-fast-stop
 //   BENCH_PAIRS=5       alternating fresh-deploy/raw pairs per transport (BENCH_FAST_PAIRS=3 for
 //                       the -fast-stop variants: stop timeout 1 s on both sides, see RESULTS.md)
@@ -26,7 +26,7 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15)
 const TREE_RUNS = Number(process.env.BENCH_TREE_RUNS ?? 2)
 const PROBE_RUNS = Number(process.env.BENCH_PROBE_RUNS ?? 10)
 // The -fast-stop variants are not in the default run (it is to stay under 10 minutes here).
-const DEFAULT = ['ssh', 'local', 'coldstart', 'tree', 'probes']
+const DEFAULT = ['ssh', 'local', 'coldstart', 'tree', 'tree-disk', 'probes']
 const sections = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT
 const OUT = process.env.BENCH_OUT ?? join(HERE, 'bench/out/results.json')
 
@@ -63,7 +63,21 @@ function machine() {
     composeV1: v('docker-compose', ['version', '--short']),
     openssh: spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim(),
     node: process.version,
-    baseImage: BASE_IMAGE
+    baseImage: BASE_IMAGE,
+    disk: diskOf('/var/lib/docker')
+  }
+}
+
+/** The filesystem under a path: mount options, and whether ext4 keeps a journal on it. */
+function diskOf(path) {
+  try {
+    const dev = execFileSync('df', ['--output=source', path], { encoding: 'utf8' }).trim().split('\n').pop()
+    const mount = readFileSync('/proc/mounts', 'utf8').split('\n').find(l => l.startsWith(`${dev} `))?.split(' ') ?? []
+    const name = dev.replace('/dev/', '')
+    const journal = mount[2] === 'ext4' ? readdirSync('/proc/fs/jbd2').some(d => d.startsWith(`${name}-`)) : undefined
+    return { path, device: dev, type: mount[2], options: mount[3], journal }
+  } catch {
+    return 'n/a'
   }
 }
 
@@ -294,6 +308,9 @@ async function treeBench() {
     execFileSync('cp', ['-a', tmpl, hostDir])
     const name = `fdbench-tree-${process.pid}-${i}`
     sh('docker', ['run', '-d', '--name', name, image, 'sleep', '3600'])
+    // On disk first, as a deployed app's bytecode is: a file still in the page cache without
+    // blocks (delayed allocation) is deleted without freeing, or discarding, anything.
+    execFileSync('sync')
     try {
       // As purge.sh runs it: sh -c "$FD_PURGE_SH" purge DIR; in the container, docker exec -i … sh -s.
       // /usr/bin/time: user+sys CPU next to the wall time tells script work from disk waits.
@@ -334,6 +351,62 @@ async function treeBench() {
   out.fingerprintLines = { host: hostFp.split('\n').filter(Boolean).length, container: ctrFp.split('\n').filter(Boolean).length }
   for (const [k, v] of Object.entries(out)) if (v.median !== undefined) log(`  ${k}: ${fmtStats(v, 's', 3)}`)
   log(`  purged ${JSON.stringify(out.purged)}; fingerprint lines ${JSON.stringify(out.fingerprintLines)}`)
+  return out
+}
+
+/**
+ * The same purge on a filesystem of the usual kind: ext4 with a journal, mounted without
+ * `discard`, in a file on a loop device. This VM's root filesystem has no journal and is
+ * mounted with `discard`, so ext4 discards every freed block at once, synchronously, in the
+ * unlink that frees it (perf: blkdev_issue_discard under ext4_evict_inode); with a journal,
+ * frees are discarded in batches at commit, or not at all without `discard` (fstrim).
+ * In the "container" case the tree is an overlay mount's lower layer, as an image layer is
+ * under overlay2 (lowerdir = image, upperdir = the container's layer), mounted by hand so that
+ * Docker's own data root stays as it is. Needs root, losetup and mkfs.ext4; skipped otherwise.
+ */
+async function treeDiskBench() {
+  log('\n== tree-disk: purge-tree.sh on 20,000 files on a journaled ext4 without discard (loop device)')
+  if (process.getuid?.() !== 0 || spawnSync('mkfs.ext4', ['-V']).status !== 0) {
+    log('  skipped: needs root and mkfs.ext4')
+    return { skipped: 'needs root and mkfs.ext4' }
+  }
+  const purgeSh = readFileSync(join(ROOT, 'src/scripts/purge-tree.sh'), 'utf8')
+  const img = join(work, 'ext4.img')
+  const fs = join(work, 'ext4')
+  const tmpl = join(work, 'tree-disk-template')
+  makeTree(tmpl)
+  execFileSync('truncate', ['-s', '2G', img])
+  execFileSync('mkfs.ext4', ['-q', '-F', img])
+  mkdirSync(fs)
+  execFileSync('mount', ['-o', 'loop,nodiscard', img, fs])
+  cleanups.push(() => execFileSync('umount', [fs], { stdio: 'pipe' }))
+  const opts = readFileSync('/proc/mounts', 'utf8').split('\n').find(l => l.split(' ')[1] === fs)?.split(' ')[3] ?? 'n/a'
+  const lower = join(fs, 'lower')
+  execFileSync('cp', ['-a', tmpl, lower])
+  const r = { hostPurge: [], overlayPurge: [] }
+  for (let i = 0; i < TREE_RUNS; i++) {
+    const hostDir = join(fs, `tree-${i}`)
+    execFileSync('cp', ['-a', tmpl, hostDir])
+    const [upper, wd, merged] = ['upper', 'work', 'merged'].map(d => join(fs, `${d}-${i}`))
+    for (const d of [upper, wd, merged]) mkdirSync(d)
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${wd}`, merged])
+    execFileSync('sync')
+    try {
+      let t = await timed('sh', ['-c', purgeSh, 'purge', hostDir])
+      if (t.stdout.trim() !== '2000 0') throw new Error(`host purge on ext4: ${t.stdout} ${t.stderr}`)
+      r.hostPurge.push(t.ms)
+      t = await timed('sh', ['-c', purgeSh, 'purge', merged])
+      if (t.stdout.trim() !== '2000 0') throw new Error(`overlay purge on ext4: ${t.stdout} ${t.stderr}`)
+      r.overlayPurge.push(t.ms)
+    } finally {
+      execFileSync('umount', [merged])
+      for (const d of [hostDir, upper, wd, merged]) rmSync(d, { recursive: true, force: true })
+    }
+  }
+  const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, stats(v)]))
+  out.mountOptions = opts
+  for (const [k, v] of Object.entries(out)) if (v.median !== undefined) log(`  ${k}: ${fmtStats(v, 's', 3)}`)
+  log(`  mount options: ${opts}`)
   return out
 }
 
@@ -404,6 +477,7 @@ async function main() {
       else if (section === 'ssh-fast-stop' || section === 'local-fast-stop') results.sections[section] = await redeployPairs(section.split('-')[0], FAST_PAIRS, '1')
       else if (section === 'coldstart') results.sections.coldstart = await coldStart()
       else if (section === 'tree') results.sections.tree = await treeBench()
+      else if (section === 'tree-disk') results.sections.treeDisk = await treeDiskBench()
       else if (section === 'probes') results.sections.probes = await probeBench()
       else throw new Error(`unknown section ${section}`)
       writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`)

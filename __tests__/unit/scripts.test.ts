@@ -1,7 +1,7 @@
 // The text sent to `bash -s`: values quoted by shellQuote come back byte-identical through a
 // real bash and never execute; every step script is syntactically valid bash once built.
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
@@ -217,6 +217,46 @@ describe('forBashStdin: the script read in one head -c, then evaluated', () => {
     const r = spawnSync('bash', ['-n'], { input: forBashStdin(buildScript(['snapshot', 'purge'], { FD_PURGE_SH: readScript('purge-tree.sh') })) })
     expect([r.stderr.toString('utf8'), r.status]).toEqual(['', 0])
   })
+})
+
+describe('lock.sh held open, as the runner holds it', () => {
+  // The lock lasts until the runner closes the script's stdin, with a heartbeat (a touch of the
+  // holder file) every FD_LOCK_HEARTBEAT s meanwhile: a mkdir lock whose holder file is older
+  // than lock-timeout is taken over. A read timeout once ended the loop after the first beat.
+  test.each([
+    ['flock', 'yes'],
+    ['mkdir lock', 'no']
+  ])('%s: held over several heartbeats, the holder file kept fresh; released when stdin closes', async (_kind, flock) => {
+    const project = join(dir, 'project')
+    mkdirSync(project)
+    const script = forBashStdin(
+      buildScript('lock', {
+        FD_PROJECT_DIR: project, FD_PROJECT_NAME: 'p', FD_LOCK_TIMEOUT: 30, FD_RUN_ID: 'run-1', FD_REF: 'main', FD_HAVE_FLOCK: flock, FD_LOCK_HEARTBEAT: 1
+      })
+    )
+    const child = spawn('bash', ['-s'], { env: { ...process.env, TMPDIR: dir }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', d => (out += d))
+    const exited = new Promise<number | null>(res => child.on('close', code => res(code)))
+    child.stdin.write(script)
+    const deadline = Date.now() + 10_000
+    while (!out.includes('@@fd locked') && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+    expect(out).toContain('@@fd locked')
+    const locks = join(dir, 'fresh-deploy-locks')
+    const holderFile = (): string => {
+      const names = readdirSync(locks)
+      const d = names.find(n => n.endsWith('.d'))
+      return d ? join(locks, d, 'holder') : join(locks, names.find(n => n.endsWith('.info')) ?? 'none')
+    }
+    const info = holderFile()
+    const first = statSync(info).mtimeMs
+    await new Promise(r => setTimeout(r, 3200))
+    expect(child.exitCode).toBeNull()
+    expect(statSync(info).mtimeMs).toBeGreaterThan(first)
+    child.stdin.end()
+    expect(await exited).toBe(0)
+    expect(existsSync(info)).toBe(false)
+  }, 20_000)
 })
 
 describe('purge-tree.sh on a real tree', () => {

@@ -3,7 +3,7 @@
 # open. When the runner (or its connection) goes away, stdin closes and the lock is released:
 # with flock by the kernel, with the mkdir fallback by the EXIT trap or, after a kill -9, by
 # the next deploy noticing the dead pid / missing heartbeat.
-# In: FD_PROJECT_DIR FD_PROJECT_NAME FD_LOCK_TIMEOUT FD_RUN_ID FD_REF FD_HAVE_FLOCK
+# In: FD_PROJECT_DIR FD_PROJECT_NAME FD_LOCK_TIMEOUT FD_RUN_ID FD_REF FD_HAVE_FLOCK [FD_LOCK_HEARTBEAT]
 # Out: lock-dir, lock-wait HOLDER, lock-takeover HOLDER, locked, lock-timeout HOLDER
 
 real=$(cd -- "$FD_PROJECT_DIR" && pwd -P)
@@ -14,14 +14,16 @@ me="run $FD_RUN_ID, revision $FD_REF, since $(date -u +%Y-%m-%dT%H:%M:%SZ), pid 
 
 holder_of() { if [ -s "$1" ]; then head -n1 -- "$1"; else printf 'unknown'; fi; }
 
-# Heartbeat: touch the info file every 5 s until stdin closes.
+# Heartbeat: touch the info file every 5 s (FD_LOCK_HEARTBEAT, for tests) until stdin closes.
+# read's status is taken with ||: after `if read …; fi` $? is the if's, 0, not read's.
 hold() {
   local info=$1 rc
   fd_out lock-pid "$$"
   fd_out locked "$real"
   while :; do
-    if IFS= read -r -t 5 _; then continue; fi
-    rc=$?
+    rc=0
+    IFS= read -r -t "${FD_LOCK_HEARTBEAT:-5}" _ || rc=$?
+    if [ "$rc" = 0 ]; then continue; fi
     if [ "$rc" -gt 128 ]; then touch -- "$info"; continue; fi
     break
   done
