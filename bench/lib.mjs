@@ -162,8 +162,8 @@ export function removeProject(p) {
 }
 
 // ---------- running the action ----------
-export function actionDefaults() {
-  const text = readFileSync(join(ROOT, 'action.yml'), 'utf8')
+export function actionDefaults(root = ROOT) {
+  const text = readFileSync(join(root, 'action.yml'), 'utf8')
   const inputs = text.slice(text.indexOf('\ninputs:'), text.indexOf('\noutputs:'))
   const defaults = {}
   let current = ''
@@ -220,8 +220,9 @@ export function timed(cmd, args, opts = {}) {
   })
 }
 
-/** The main step then the post step, as the runner runs them. */
-export async function runAction(workDir, inputs, { env: extraEnv = {}, skipPost = false, nodeArgs = [] } = {}) {
+/** The main step then the post step, as the runner runs them; root: whose dist/ (default ROOT). */
+export async function runAction(workDir, inputs, { env: extraEnv = {}, skipPost = false, nodeArgs = [], root = ROOT } = {}) {
+  const dist = join(root, 'dist/index.js')
   const work = mkdtempSync(join(workDir, 'run-'))
   const files = { output: join(work, 'output'), state: join(work, 'state'), summary: join(work, 'summary') }
   for (const f of Object.values(files)) writeFileSync(f, '')
@@ -238,14 +239,14 @@ export async function runAction(workDir, inputs, { env: extraEnv = {}, skipPost 
     GITHUB_RUN_ATTEMPT: '1',
     ...extraEnv
   }
-  for (const [k, v] of Object.entries({ ...actionDefaults(), 'github-token': '', ...inputs })) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
-  const main = await timed(process.execPath, [...nodeArgs, DIST], { env })
+  for (const [k, v] of Object.entries({ ...actionDefaults(root), 'github-token': '', ...inputs })) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+  const main = await timed(process.execPath, [...nodeArgs, dist], { env })
   let post = { code: 0, ms: 0, stdout: '', stderr: '' }
   if (!skipPost) {
     const state = parseCommandFile(readFileSync(files.state, 'utf8'))
     const postEnv = { ...env }
     for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
-    post = await timed(process.execPath, [DIST], { env: postEnv })
+    post = await timed(process.execPath, [dist], { env: postEnv })
   }
   return { ...main, outputs: parseCommandFile(readFileSync(files.output, 'utf8')), post, steps: stepTimes(main.stdout) }
 }

@@ -29,6 +29,8 @@ for (const kind of ['ssh', 'local', 'ssh-fast-stop', 'local-fast-stop']) {
   row(`${label}: fresh-deploy wall time`, '', `${kind}.freshDeploy`)
   row(`${label}: raw compose wall time`, '', `${kind}.raw`)
   row(`${label}: overhead (median difference)`, '', `${kind}.overhead`, { fmt: v => `+${s(v)} s` })
+  const b = get(after, `${kind}.before`)
+  if (b) rows.push(`| ${label}, interleaved in the same run: the older commit's dist/ / raw | | ${b.ratio.toFixed(3)}, ${range(b.freshDeploy)} s (+${s(b.overhead)} s) | (this arm) |`)
 }
 row('3. new SSH connections at sshd per deploy (main + post step)', '1', 'ssh.handshakes', { fmt: st => `${st.median} (${st.min}–${st.max}, n=${st.n})`, ok: st => st.max === 1 })
 row('4. cold start: node dist/index.js → first ssh exec', '≤ 0.10 s', 'coldstart.toFirstSsh', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 100 })

@@ -6,6 +6,7 @@
 //   BENCH_PAIRS=5       alternating fresh-deploy/raw pairs per transport (BENCH_FAST_PAIRS=3 for
 //                       the -fast-stop variants: stop timeout 1 s on both sides, see RESULTS.md)
 //   BENCH_ROOT=DIR      measure the src/ and dist/ in DIR (an older commit) instead of this one
+//   BENCH_BEFORE=DIR    ssh/local: DIR's dist/ as a third arm in the same rotation (before/after)
 //   BENCH_OUT=bench/out/results.json  raw figures (bench/out/ is not committed)
 //
 // Every loop is bounded; runs alternate (fresh-deploy first on even pairs, raw first on odd)
@@ -169,18 +170,29 @@ async function redeployPairs(kind, pairs, stopTimeout) {
   const warm = await rawRun('warm-1')
   if (warm.code !== 0) throw new Error(`raw compose failed:\n${warm.stdout}\n${warm.stderr}`)
 
+  // BENCH_BEFORE=DIR: a third arm, DIR's dist/ (an older commit), in the same rotation, so that
+  // before and after see the same moments of this machine (runs minutes apart differ by more
+  // than the change being measured).
+  const beforeRoot = process.env.BENCH_BEFORE
   const fd = []
   const raw = []
+  const before = []
   const handshakes = []
   const stepRows = []
   const probeCost = []
   const post = []
   for (let i = 0; i < pairs; i++) {
-    const order = i % 2 === 0 ? ['fd', 'raw'] : ['raw', 'fd']
+    const arms = beforeRoot ? ['fd', 'raw', 'before'] : ['fd', 'raw']
+    const order = beforeRoot ? arms.map((_, k) => arms[(i + k) % 3]) : i % 2 === 0 ? arms : [...arms].reverse()
     for (const which of order) {
       const ref = `bench-${kind}-${i}-${which}`
       setVersion(p, ref) // the one-line code change
-      if (which === 'raw') {
+      if (which === 'before') {
+        const r = await runAction(work, fdInputs(ref), { root: beforeRoot })
+        if (r.code !== 0 || r.outputs.verdict !== 'fresh') throw new Error(`before: fresh-deploy verdict ${r.outputs.verdict}:\n${r.stdout}\n${r.stderr}`)
+        before.push(r.ms)
+        log(`  pair ${i} before ${fmtS(r.ms)} s`)
+      } else if (which === 'raw') {
         const r = await rawRun(ref)
         if (r.code !== 0) throw new Error(`raw compose failed:\n${r.stdout}\n${r.stderr}`)
         raw.push(r.ms)
@@ -217,9 +229,11 @@ async function redeployPairs(kind, pairs, stopTimeout) {
     stepsMedian: steps,
     rebuildDoneToVerdict: stats(probeCost),
     ...(s ? { handshakes: stats(handshakes) } : {}),
+    ...(before.length ? { before: { root: beforeRoot, freshDeploy: stats(before), ratio: median(before) / median(raw), overhead: median(before) - median(raw) } } : {}),
     rawCommand: s ? `ssh ${rawSshArgs(s).join(' ')} "${rawCompose(p, 'REF', stopTimeout)}"` : `bash -c "${rawCompose(p, 'REF', stopTimeout)}"`
   }
   log(`  fresh-deploy ${fmtStats(out.freshDeploy)}; raw ${fmtStats(out.raw)}; ratio ${out.ratio.toFixed(3)} (+${fmtS(out.overhead)} s)`)
+  if (out.before) log(`  before (${beforeRoot}): ${fmtStats(out.before.freshDeploy)}; ratio ${out.before.ratio.toFixed(3)} (+${fmtS(out.before.overhead)} s)`)
   log(`  median step times: ${JSON.stringify(steps)}; rebuild done → verdict ${fmtStats(out.rebuildDoneToVerdict)}`)
   if (s) log(`  ssh connections per deploy: ${fmtStats(out.handshakes, '', 0)}`)
   return out

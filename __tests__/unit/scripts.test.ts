@@ -276,6 +276,10 @@ describe('purge-tree.sh on a real tree', () => {
     writeFileSync(join(root, 'b', 'old.pyo'), 'x')
     writeFileSync(join(root, 'b', 'keep.py'), 'x')
     writeFileSync(join(root, 'b', 'keep.pyc.txt'), 'x')
+    // Not a __pycache__ (its name only ends in one, after a newline): its .pyc is a loose file.
+    const lookalike = join(root, 'pkg\n__pycache__')
+    mkdirSync(lookalike)
+    writeFileSync(join(lookalike, 'm.pyc'), 'x')
     let env = process.env
     if (noXargs) {
       const bin = join(dir, 'bin')
@@ -285,7 +289,7 @@ describe('purge-tree.sh on a real tree', () => {
     }
     const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', root], { env })
     expect(r.stderr.toString('utf8')).toBe('')
-    expect(r.stdout.toString('utf8')).toBe('2 2\n')
+    expect(r.stdout.toString('utf8')).toBe('2 3\n')
     const left = spawnSync('find', [root, '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()
     expect(left).toEqual([join(root, 'b', 'keep.py'), join(root, 'b', 'keep.pyc.txt')])
     expect(existsSync(join(weird, '__pycache__'))).toBe(false)
