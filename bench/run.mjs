@@ -9,7 +9,8 @@
 //   BENCH_BEFORE=DIR    ssh/local: DIR's dist/ as a third arm in the same rotation (before/after)
 //   BENCH_OUT=bench/out/results.json  raw figures (bench/out/ is not committed)
 //
-// Every loop is bounded; runs alternate (fresh-deploy first on even pairs, raw first on odd)
+// Every loop is bounded; runs alternate (fresh-deploy first on even pairs, raw first on odd;
+// with BENCH_BEFORE the three arms rotate)
 // so that the noise of other work on the engine falls on both sides; medians and min–max.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs'

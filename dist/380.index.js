@@ -697,7 +697,7 @@ function buildScript(name, vars) {
 /**
  * The text as sent to `bash -s`: a first line that reads the rest in one `head -c`, then
  * evaluates it. bash reads a script from a pipe one byte per read() (so that a command can
- * read the input that follows); the ~20-30 KB of a step script took ~10-15 ms that way, on
+ * read the input that follows); the ~20-30 KB of a step script took ~8-13 ms that way, on
  * the target, before the first command ran. The byte count keeps head from reading past the
  * script: the lock's script reads the pipe after it. Without head, bash reads the text itself.
  */

@@ -26,7 +26,7 @@ config_of() {
 }
 # v2's plugin binary, where the docker CLI looks for it. Run directly it answers in ~35 ms
 # (version) and ~50 ms (config); through `docker compose` ~90 and ~110 ms, as the CLI runs the
-# plugin twice. The config is the detection: v2 is the one to use when its config succeeds.
+# plugin twice.
 v2_plugin=""
 for d in "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" /usr/local/lib/docker/cli-plugins /usr/local/libexec/docker/cli-plugins /usr/lib/docker/cli-plugins /usr/libexec/docker/cli-plugins; do
   if [ -x "$d/docker-compose" ]; then v2_plugin=$d/docker-compose; break; fi
