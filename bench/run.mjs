@@ -13,7 +13,7 @@
 // with BENCH_BEFORE the three arms rotate)
 // so that the noise of other work on the engine falls on both sides; medians and min–max.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -90,10 +90,12 @@ async function lib() {
   if (libCache) return libCache
   const out = join(HERE, 'bench/out/lib')
   rmSync(out, { recursive: true, force: true })
+  // src/engine since the engine split; an older checkout (BENCH_ROOT) has the files in src/.
+  const srcDir = existsSync(join(ROOT, 'src/engine')) ? join(ROOT, 'src/engine') : join(ROOT, 'src')
   execFileSync(join(HERE, 'node_modules/.bin/tsc'), [
-    '--outDir', out, '--rootDir', join(ROOT, 'src'), '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+    '--outDir', out, '--rootDir', srcDir, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
     '--skipLibCheck', '--esModuleInterop', '--types', 'node',
-    ...['target', 'probes', 'transport', 'scripts', 'glob'].map(f => join(ROOT, `src/${f}.ts`))
+    ...['target', 'probes', 'transport', 'scripts', 'glob'].map(f => join(srcDir, `${f}.ts`))
   ], { stdio: 'inherit' })
   cpSync(join(ROOT, 'src/scripts'), join(out, 'scripts'), { recursive: true })
   libCache = {

@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 7820:
+/***/ 7119:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31,7 +31,7 @@ var external_node_fs_ = __nccwpck_require__(3024);
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/actions-core.ts
+;// CONCATENATED MODULE: ./src/action/actions-core.ts
 // The part of @actions/core that fresh-deploy uses, with the same output byte for byte
 // (__tests__/unit/actions-core.test.ts compares the two). Why not the package itself: it imports
 // its OIDC client at load time, and with it @actions/http-client and undici, ~1 MB of bundle
@@ -137,7 +137,7 @@ const summary = new Summary();
 
 /***/ }),
 
-/***/ 7155:
+/***/ 560:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -145,7 +145,7 @@ const summary = new Summary();
 /* harmony export */   cS: () => (/* binding */ loadSshState),
 /* harmony export */   tl: () => (/* binding */ isPost)
 /* harmony export */ });
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7820);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
 // What the main step hands to the post step (GITHUB_STATE), as in actions/checkout.
 
 const isPost = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true';
@@ -609,19 +609,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 
 /************************************************************************/
 var __webpack_exports__ = {};
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7820);
-/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7155);
-// One bundle for both steps, told apart by the state the main step saved (as actions/checkout).
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
+/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(560);
+// The action's bundle entry, one for both steps, told apart by the state the main step saved
+// (as actions/checkout does).
 
 
 async function entry() {
     try {
         if (_state_helper_js__WEBPACK_IMPORTED_MODULE_1__/* .isPost */ .tl) {
-            const { post } = await __nccwpck_require__.e(/* import() */ 661).then(__nccwpck_require__.bind(__nccwpck_require__, 6661));
+            const { post } = await __nccwpck_require__.e(/* import() */ 718).then(__nccwpck_require__.bind(__nccwpck_require__, 7718));
             await post();
         }
         else {
-            const { run } = await __nccwpck_require__.e(/* import() */ 380).then(__nccwpck_require__.bind(__nccwpck_require__, 1380));
+            const { run } = await __nccwpck_require__.e(/* import() */ 370).then(__nccwpck_require__.bind(__nccwpck_require__, 2370));
             await run();
         }
     }

@@ -3,6 +3,6 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, rmSync, mkdirSync } from 'node:fs'
 
 rmSync('dist', { recursive: true, force: true })
-execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', 'dist', '--license', 'licenses.txt', '-q'], { stdio: 'inherit' })
+execFileSync('npx', ['ncc', 'build', 'src/action/index.ts', '-o', 'dist', '--license', 'licenses.txt', '-q'], { stdio: 'inherit' })
 mkdirSync('dist/scripts', { recursive: true })
 cpSync('src/scripts', 'dist/scripts', { recursive: true })

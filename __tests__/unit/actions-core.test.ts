@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as upstream from '@actions/core'
-import * as local from '../../src/actions-core.js'
+import * as local from '../../src/action/actions-core.js'
 
 type Core = Pick<typeof local, 'info' | 'debug' | 'warning' | 'setSecret' | 'startGroup' | 'endGroup' | 'setOutput' | 'saveState' | 'getInput' | 'getState' | 'setFailed' | 'summary'>
 

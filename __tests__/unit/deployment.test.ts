@@ -4,7 +4,7 @@
 import { jest } from '@jest/globals'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { logUrl, repoFromEnv, startDeployment, truncate } from '../../src/deployment.js'
+import { logUrl, repoFromEnv, startDeployment, truncate } from '../../src/action/deployment.js'
 
 interface Recorded {
   method: string

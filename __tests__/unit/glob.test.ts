@@ -1,6 +1,6 @@
 // source-exclude globs: "*" and "?" stay inside one path segment, "**" spans segments, and
 // every other character is literal (regex metacharacters included).
-import { globToRegExp, makeExcluder } from '../../src/glob.js'
+import { globToRegExp, makeExcluder } from '../../src/engine/glob.js'
 
 const matches = (pattern: string, path: string): boolean => globToRegExp(pattern).test(path)
 

@@ -1,8 +1,8 @@
 // getSettings against a getter built from action.yml's own defaults: every class of bad input
 // the contract names fails with an InputError that names the input and quotes the value
 // (never a secret's value); the happy paths give the typed settings.
-import { getSettings, InputError, parseList, parseLines, quoteValue } from '../../src/input-helper.js'
-import type { Settings } from '../../src/settings.js'
+import { getSettings, InputError, parseList, parseLines, quoteValue } from '../../src/engine/input-helper.js'
+import type { Settings } from '../../src/engine/settings.js'
 import { actionDefaults, FAKE_KEY, FINGERPRINT, inputs, KNOWN_HOSTS_LINE, SHA } from './inputs.js'
 
 const SSH = { host: 'deploy.example.com', 'ssh-key': FAKE_KEY }

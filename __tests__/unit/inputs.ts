@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
-import type { InputGetter } from '../../src/input-helper.js'
+import type { InputGetter } from '../../src/engine/input-helper.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 

@@ -15,8 +15,8 @@ import {
   type ProbeContext,
   type ProbeName,
   type VerifyFacts
-} from '../../src/probes.js'
-import type { RemoteRecord } from '../../src/transport.js'
+} from '../../src/engine/probes.js'
+import type { RemoteRecord } from '../../src/engine/transport.js'
 
 const OLD_CID = 'a'.repeat(64)
 const NEW_CID = 'b'.repeat(64)

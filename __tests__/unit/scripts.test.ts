@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
+import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/engine/scripts.js'
 
 let dir = ''
 beforeEach(() => {

@@ -1,6 +1,6 @@
 // OpenSSH config, target descriptions and how ssh's exit-255 messages are explained.
-import { buildSshConfig, describeTarget, explainSshFailure, SshError, type SshFiles } from '../../src/ssh.js'
-import type { SshSettings } from '../../src/settings.js'
+import { buildSshConfig, describeTarget, explainSshFailure, SshError, type SshFiles } from '../../src/engine/ssh.js'
+import type { SshSettings } from '../../src/engine/settings.js'
 
 const files: SshFiles = {
   dir: '/runner/temp/fresh-deploy-x',

@@ -1,15 +1,16 @@
 // The job summary a user reads: heading with the verdict, steps with times, probes with their
 // evidence, purge / heal / rollback lines, and table cells that no value can break.
-import type { Probe } from '../../src/probes.js'
-import { Report } from '../../src/report.js'
-import { buildSummary, cell } from '../../src/summary.js'
+import type { Probe } from '../../src/engine/probes.js'
+import { Report } from '../../src/engine/report.js'
+import { silentReporter } from '../../src/engine/reporter.js'
+import { buildSummary, cell } from '../../src/action/summary.js'
 
 const CID = 'b'.repeat(64)
 const IMG = `sha256:${'c'.repeat(64)}`
 const PREV = `sha256:${'a'.repeat(64)}`
 
 function report(over: Partial<Report> = {}): Report {
-  const r = new Report()
+  const r = new Report(silentReporter)
   r.durationSeconds = () => '42.5'
   r.target = 'ssh deploy@deploy.example.com:22:/srv/app'
   r.revision = '0123456789abcdef0123456789abcdef01234567'

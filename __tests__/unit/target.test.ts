@@ -2,10 +2,11 @@
 // script results become typed values and errors. The transport is a recording stand-in.
 import { jest } from '@jest/globals'
 import YAML from 'yaml'
-import { getSettings } from '../../src/input-helper.js'
-import type { Settings } from '../../src/settings.js'
-import { parsePurgeCount, recordsToMap, RemoteError, Target, TargetInputError, yamlString } from '../../src/target.js'
-import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../../src/transport.js'
+import { ActionReporter } from '../../src/action/log.js'
+import { getSettings } from '../../src/engine/input-helper.js'
+import type { Settings } from '../../src/engine/settings.js'
+import { parsePurgeCount, recordsToMap, RemoteError, Target, TargetInputError, yamlString } from '../../src/engine/target.js'
+import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../../src/engine/transport.js'
 import { inputs } from './inputs.js'
 
 class StubTransport implements Transport {
@@ -364,7 +365,7 @@ describe('Target with a stand-in transport', () => {
       return true
     })
     try {
-      const run = new Target(tr, settings(), 'r').deploy(full)
+      const run = new Target(tr, settings(), 'r', new ActionReporter()).deploy(full)
       await run.verify
       expect(written).toEqual([])
       run.attach('purge')

@@ -3,7 +3,12 @@ import { jest } from '@jest/globals'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalTransport, parseRecord, spawnScript, SshTransport, type RemoteRecord } from '../../src/transport.js'
+import { logRemoteLine } from '../../src/action/log.js'
+import { LocalTransport, parseRecord, spawnScript as spawnEngine, SshTransport, type RemoteRecord } from '../../src/engine/transport.js'
+
+// The engine's transport logs through the front end's sink; here, the action's (stdout with
+// workflow commands switched off), as the action wires it.
+const spawnScript: typeof spawnEngine = (command, args, script, options = {}) => spawnEngine(command, args, script, { log: logRemoteLine, ...options })
 
 let out: string[] = []
 beforeEach(() => {
@@ -148,14 +153,14 @@ describe('spawnScript with bash -s', () => {
 
 describe('LocalTransport', () => {
   test('run', async () => {
-    const t = new LocalTransport()
+    const t = new LocalTransport(logRemoteLine)
     expect(t.where).toBe('local')
     const r = await t.run('echo "@@fd ok yes"\nexit 4\n')
     expect(r).toMatchObject({ code: 4, records: [{ key: 'ok', value: 'yes' }] })
   })
 
   test('hold keeps stdin open until release()', async () => {
-    const t = new LocalTransport()
+    const t = new LocalTransport(logRemoteLine)
     let ready!: () => void
     const isReady = new Promise<void>(resolve => (ready = resolve))
     // Shaped like the lock: a brace group parsed whole, then reading stdin until it closes.
@@ -177,7 +182,7 @@ describe('LocalTransport', () => {
   })
 
   test('a held script that ends on its own resolves done without release', async () => {
-    const held = new LocalTransport().hold('echo "@@fd lock-timeout run 1"\nexit 4\n', { quiet: true })
+    const held = new LocalTransport(logRemoteLine).hold('echo "@@fd lock-timeout run 1"\nexit 4\n', { quiet: true })
     const r = await held.done
     expect(r.code).toBe(4)
     expect(r.records).toEqual([{ key: 'lock-timeout', value: 'run 1' }])

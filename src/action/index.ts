@@ -1,4 +1,5 @@
-// One bundle for both steps, told apart by the state the main step saved (as actions/checkout).
+// The action's bundle entry, one for both steps, told apart by the state the main step saved
+// (as actions/checkout does).
 import * as core from './actions-core.js'
 import { isPost } from './state-helper.js'
 
@@ -8,7 +9,7 @@ async function entry(): Promise<void> {
       const { post } = await import('./post.js')
       await post()
     } else {
-      const { run } = await import('./pipeline.js')
+      const { run } = await import('./main.js')
       await run()
     }
   } catch (e) {

@@ -1,8 +1,93 @@
-export const id = 380;
-export const ids = [380];
+export const id = 370;
+export const ids = [370];
 export const modules = {
 
-/***/ 1380:
+/***/ 8592:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Uy: () => (/* binding */ ActionReporter)
+/* harmony export */ });
+/* unused harmony exports logRemoteLine, logUntrusted */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7119);
+// The action's side of the engine's Reporter: log groups per step, annotations, masks, and
+// target output printed with workflow commands switched off.
+
+
+/**
+ * Forwards target output to the log with workflow commands switched off: a line such as
+ * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ */
+function logRemoteLine(line) {
+    const token = randomBytes(8).toString('hex');
+    if (line.includes('::')) {
+        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
+    }
+    else {
+        process.stdout.write(`${line}\n`);
+    }
+}
+/**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+function logUntrusted(text) {
+    if (!text.includes('::')) {
+        process.stdout.write(`${text}\n`);
+        return;
+    }
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(8).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
+}
+/** Each step is a log group titled "NAME: TITLE", closed with its time and note. */
+class ActionReporter {
+    open;
+    stepStarted(name, title) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(`${name}: ${title}`);
+        this.open = name;
+    }
+    stepEnded(step) {
+        if (step.status === 'skipped') {
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name}: skipped (${step.note})`);
+            return;
+        }
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name} ${step.status === 'ok' ? 'done' : 'failed'} in ${step.seconds.toFixed(1)} s${step.note ? `: ${step.note}` : ''}`);
+        if (this.open !== undefined)
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
+        this.open = undefined;
+    }
+    info(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
+    }
+    warning(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(text);
+    }
+    debug(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(text);
+    }
+    untrusted(text) {
+        logUntrusted(text);
+    }
+    block(title, text, options = {}) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(title);
+        if (options.untrusted)
+            logUntrusted(text);
+        else
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
+    }
+    secret(value) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .setSecret */ .Pq(value);
+    }
+}
+
+
+/***/ }),
+
+/***/ 2370:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -11,287 +96,11 @@ __webpack_require__.d(__webpack_exports__, {
   run: () => (/* binding */ run)
 });
 
+// UNUSED EXPORTS: failureMessage
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: ./src/actions-core.ts + 1 modules
-var actions_core = __webpack_require__(7820);
-;// CONCATENATED MODULE: ./src/http-probe.ts
-async function httpProbeFromRunner(o) {
-    const deadline = Date.now() + o.timeoutSeconds * 1000;
-    let attempts = 0;
-    let status = '000';
-    let body = '';
-    for (;;) {
-        attempts++;
-        try {
-            const res = await fetch(o.url, { signal: AbortSignal.timeout(o.intervalSeconds * 1000 + 1000), redirect: 'follow' });
-            status = String(res.status);
-            body = (await res.text()).slice(0, 2000);
-            if (res.ok && (o.expect === '' || body.includes(o.expect)))
-                break;
-        }
-        catch {
-            status = '000';
-            body = '';
-        }
-        if (Date.now() + o.intervalSeconds * 1000 > deadline)
-            break;
-        await new Promise(r => setTimeout(r, o.intervalSeconds * 1000));
-    }
-    return { attempts, status, body, from: 'runner' };
-}
-
-;// CONCATENATED MODULE: ./src/input-helper.ts
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(message);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
-/** Quote a value for an error message; long values are shortened, control characters shown. */
-function quoteValue(value) {
-    const shown = value.length > 200 ? `${value.slice(0, 200)}…` : value;
-    return JSON.stringify(shown);
-}
-function fail(input, value, expected) {
-    const shown = value === undefined ? '' : ` ${quoteValue(value)}`;
-    throw new InputError(input, `input ${input}:${shown} is not valid: ${expected}`);
-}
-function parseBoolean(get, name) {
-    const raw = get(name).trim();
-    if (/^true$/i.test(raw))
-        return true;
-    if (/^false$/i.test(raw))
-        return false;
-    return fail(name, raw, 'expected true or false');
-}
-function parseInteger(get, name, min, max = Number.MAX_SAFE_INTEGER) {
-    const raw = get(name).trim();
-    if (!/^\d+$/.test(raw))
-        return fail(name, raw, `expected a whole number from ${min} to ${max}`);
-    const value = Number(raw);
-    if (value < min || value > max)
-        return fail(name, raw, `expected a whole number from ${min} to ${max}`);
-    return value;
-}
-function parseEnum(get, name, allowed) {
-    const raw = get(name).trim();
-    const found = allowed.find(a => a.toLowerCase() === raw.toLowerCase());
-    if (found === undefined)
-        return fail(name, raw, `expected one of ${allowed.map(a => `"${a}"`).join(', ')}`);
-    return found;
-}
-/** Splits a list input: one item per line or comma-separated; blanks dropped. */
-function parseList(raw) {
-    return raw
-        .split(/[\n,]/)
-        .map(s => s.trim())
-        .filter(s => s !== '');
-}
-/** Lines of a multi-line input; blanks and # comments dropped. */
-function parseLines(raw) {
-    return raw
-        .split('\n')
-        .map(s => s.trim())
-        .filter(s => s !== '' && !s.startsWith('#'));
-}
-// A value that becomes a path argument or a host name must not be taken for an option and
-// must be one line: we pass it as data, but a newline in a path is never what a user meant.
-function checkNoControl(name, value) {
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(value))
-        fail(name, value, 'it contains a newline or control character');
-}
-function checkRelativePath(name, value) {
-    checkNoControl(name, value);
-    if (value.startsWith('/'))
-        fail(name, value, 'expected a path relative to project-dir');
-    if (value.split('/').includes('..'))
-        fail(name, value, 'a path relative to project-dir must not contain ".."');
-}
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
-const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
-// Compose itself restricts service names to this set.
-const SERVICE_RE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
-const PROJECT_RE = /^[a-z0-9][a-z0-9_-]*$/;
-const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-function parseHost(name, raw) {
-    const host = raw.trim();
-    if (!HOST_RE.test(host))
-        fail(name, raw, 'expected a host name or IP address');
-    return host.replace(/^\[(.*)\]$/, '$1');
-}
-function parseProxyJump(raw) {
-    const value = raw.trim();
-    if (value === '')
-        return '';
-    const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(value);
-    if (!m)
-        return fail('proxy-jump', raw, 'expected [user@]host[:port]');
-    if (m[1] !== undefined && !USER_RE.test(m[1]))
-        fail('proxy-jump', raw, 'the user part is not a valid user name');
-    parseHost('proxy-jump', m[2]);
-    if (m[3] !== undefined) {
-        const port = Number(m[3]);
-        if (port < 1 || port > 65535)
-            fail('proxy-jump', raw, 'the port must be from 1 to 65535');
-    }
-    return value;
-}
-function parseKnownHosts(raw) {
-    const lines = parseLines(raw);
-    for (const line of lines) {
-        // <hosts> [marker] <keytype> <base64>, optionally with a comment; markers start with @.
-        const fields = line.split(/\s+/);
-        const offset = fields[0]?.startsWith('@') ? 1 : 0;
-        const type = fields[offset + 1];
-        const key = fields[offset + 2];
-        if (type === undefined || key === undefined || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+=*$/.test(key)) {
-            fail('ssh-known-hosts', line, 'expected known_hosts lines like "host ssh-ed25519 AAAA…" (ssh-keyscan HOST prints them)');
-        }
-    }
-    return lines.length > 0 ? `${lines.join('\n')}\n` : '';
-}
-function parseKey(raw) {
-    if (raw.trim() === '')
-        return '';
-    const key = raw.replace(/\r\n/g, '\n').trim();
-    if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(key)) {
-        // The value is a secret: say what is wrong without quoting it.
-        throw new InputError('ssh-key', 'input ssh-key is not valid: expected a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----)');
-    }
-    return `${key}\n`;
-}
-function parseSsh(get, connectTimeout) {
-    const rawHost = get('host');
-    if (rawHost.trim() === '')
-        return undefined;
-    const host = parseHost('host', rawHost);
-    const port = parseInteger(get, 'port', 1, 65535);
-    const username = get('username').trim();
-    if (username !== '' && !USER_RE.test(username))
-        fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")');
-    const key = parseKey(get('ssh-key'));
-    if (key === '') {
-        throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`);
-    }
-    const strict = parseBoolean(get, 'ssh-strict');
-    const knownHosts = parseKnownHosts(get('ssh-known-hosts'));
-    const fingerprintRaw = get('ssh-host-fingerprint').trim();
-    if (fingerprintRaw !== '' && !FINGERPRINT_RE.test(fingerprintRaw)) {
-        fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf');
-    }
-    const hostFingerprint = fingerprintRaw.replace(/=$/, '');
-    const proxyJump = parseProxyJump(get('proxy-jump'));
-    if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
-        fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
-    }
-    if (knownHosts !== '' && hostFingerprint !== '') {
-        fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both');
-    }
-    if (hostFingerprint !== '' && proxyJump !== '') {
-        fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead');
-    }
-    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout };
-}
-function getSettings(get) {
-    const connectTimeout = parseInteger(get, 'connect-timeout', 1);
-    const ssh = parseSsh(get, connectTimeout);
-    const projectDir = get('project-dir').trim();
-    if (projectDir === '')
-        fail('project-dir', projectDir, 'a directory on the target is required');
-    checkNoControl('project-dir', projectDir);
-    const composeFiles = parseList(get('compose-files'));
-    for (const f of composeFiles)
-        checkRelativePath('compose-files', f);
-    const composeProjectName = get('compose-project-name').trim();
-    if (composeProjectName !== '' && !PROJECT_RE.test(composeProjectName)) {
-        fail('compose-project-name', composeProjectName, 'expected lowercase letters, digits, "_" and "-", starting with a letter or digit');
-    }
-    const composeCommand = parseEnum(get, 'compose-command', ['auto', 'docker compose', 'docker-compose']);
-    const service = get('service').trim();
-    if (!SERVICE_RE.test(service))
-        fail('service', service, 'expected a compose service name (letters, digits, ".", "_", "-")');
-    const sync = parseEnum(get, 'sync', ['none', 'git']);
-    const syncDiscardChanges = parseBoolean(get, 'sync-discard-changes');
-    const ref = get('ref').trim();
-    checkNoControl('ref', ref);
-    if (sync === 'git') {
-        if (ref === '')
-            fail('ref', ref, 'sync: git needs a ref to check out');
-        if (ref.startsWith('-'))
-            fail('ref', ref, 'a git ref cannot start with "-"');
-    }
-    const sourceDir = get('source-dir').trim();
-    if (sourceDir === '')
-        fail('source-dir', sourceDir, 'expected a directory relative to project-dir');
-    checkRelativePath('source-dir', sourceDir);
-    const containerSourceDir = get('container-source-dir').trim();
-    checkNoControl('container-source-dir', containerSourceDir);
-    if (!containerSourceDir.startsWith('/'))
-        fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container');
-    const sourceExclude = parseLines(get('source-exclude'));
-    for (const p of sourceExclude) {
-        if (p.startsWith('/'))
-            fail('source-exclude', p, 'patterns are relative to source-dir');
-    }
-    const stopRaw = get('stop-timeout').trim();
-    const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1);
-    const verifyUrl = get('verify-url').trim();
-    if (verifyUrl !== '') {
-        let url;
-        try {
-            url = new URL(verifyUrl);
-        }
-        catch {
-            url = undefined;
-        }
-        if (!url || !/^https?:$/.test(url.protocol) || /[\s'"`\\]/.test(verifyUrl))
-            fail('verify-url', verifyUrl, 'expected an http:// or https:// URL');
-    }
-    const verifyExpect = get('verify-expect');
-    checkNoControl('verify-expect', verifyExpect);
-    const environment = get('environment').trim();
-    const environmentUrl = get('environment-url').trim();
-    return {
-        ssh,
-        connectTimeout,
-        projectDir,
-        composeFiles,
-        composeProjectName,
-        composeCommand,
-        service,
-        sync,
-        syncDiscardChanges,
-        ref,
-        purge: parseBoolean(get, 'purge'),
-        sourceDir: sourceDir.replace(/\/+$/, '') || '.',
-        containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
-        sourceExclude,
-        buildNoCache: parseBoolean(get, 'build-no-cache'),
-        buildPull: parseBoolean(get, 'build-pull'),
-        renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
-        stopTimeout,
-        healthTimeout: parseInteger(get, 'health-timeout', 1),
-        verify: parseBoolean(get, 'verify'),
-        verifyUrl,
-        verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner']),
-        verifyExpect,
-        verifyTimeout: parseInteger(get, 'verify-timeout', 1),
-        verifyInterval: parseInteger(get, 'verify-interval', 1),
-        staleRetries: parseInteger(get, 'stale-retries', 0),
-        rollback: parseBoolean(get, 'rollback'),
-        lockTimeout: parseInteger(get, 'lock-timeout', 1),
-        dryRun: parseBoolean(get, 'dry-run'),
-        githubToken: get('github-token'),
-        environment,
-        environmentUrl
-    };
-}
-
-;// CONCATENATED MODULE: ./src/glob.ts
+;// CONCATENATED MODULE: ./src/engine/glob.ts
 // Glob patterns of source-exclude: "*" and "?" stay within one path segment, "**" spans
 // segments ("tests/**" is everything under tests/, "**/conftest.py" any conftest.py).
 function globToRegExp(pattern) {
@@ -328,7 +137,7 @@ function makeExcluder(patterns) {
     return path => res.some(r => r.test(path));
 }
 
-;// CONCATENATED MODULE: ./src/probes.ts
+;// CONCATENATED MODULE: ./src/engine/probes.ts
 // The six probes and the verdict, as pure functions of the facts that verify.sh (and the
 // runner-side http probe) collected. No I/O here, so every rule is unit-tested.
 
@@ -445,24 +254,24 @@ function pass(name, expected, found, reason = '') {
 function skip(name, reason) {
     return { name, verdict: 'skip', expected: '', found: '', reason };
 }
-function probes_fail(name, expected, found, reason, leadsTo) {
+function fail(name, expected, found, reason, leadsTo) {
     return { name, verdict: 'fail', expected, found, reason, leadsTo };
 }
 function probeRecreated(f, c) {
     if (!f.containerId)
-        return probes_fail('recreated', 'a new container', 'no container', 'the service has no container after the rebuild', 'stale');
+        return fail('recreated', 'a new container', 'no container', 'the service has no container after the rebuild', 'stale');
     const started = Date.parse(f.startedAt) / 1000;
     const expected = `a container other than ${c.previousContainerId ? probes_short(c.previousContainerId) : '(none)'}, started after ${new Date(c.deployStartedAt * 1000).toISOString()}, label io.fresh-deploy.run=${c.runId}`;
     const found = `container ${probes_short(f.containerId)}, started ${f.startedAt}, label io.fresh-deploy.run=${f.runLabel || '(none)'}`;
     if (c.previousContainerId && f.containerId === c.previousContainerId) {
-        return probes_fail('recreated', expected, found, 'the container was not recreated: it is the one that ran before the deploy', 'stale');
+        return fail('recreated', expected, found, 'the container was not recreated: it is the one that ran before the deploy', 'stale');
     }
     // Docker records StartedAt with nanoseconds; the deploy start comes from the same clock.
     if (!(started >= c.deployStartedAt)) {
-        return probes_fail('recreated', expected, found, 'the container started before this deploy began', 'stale');
+        return fail('recreated', expected, found, 'the container started before this deploy began', 'stale');
     }
     if (f.runLabel !== c.runId) {
-        return probes_fail('recreated', expected, found, 'the container does not carry this run\'s label: it was not created by this deploy', 'stale');
+        return fail('recreated', expected, found, 'the container does not carry this run\'s label: it was not created by this deploy', 'stale');
     }
     return pass('recreated', expected, found);
 }
@@ -470,9 +279,9 @@ function probeImage(f, c) {
     if (!c.hasBuild)
         return skip('image', 'the service has no build: section (it runs a prebuilt image)');
     if (!f.builtImageId)
-        return probes_fail('image', `the image tagged ${f.configImage}`, f.imageId, `no image is tagged ${f.configImage} after the build`, 'stale');
+        return fail('image', `the image tagged ${f.configImage}`, f.imageId, `no image is tagged ${f.configImage} after the build`, 'stale');
     if (f.imageId !== f.builtImageId) {
-        return probes_fail('image', f.builtImageId, f.imageId, `the container runs image ${probes_short(f.imageId)}, not ${probes_short(f.builtImageId)} that this deploy built as ${f.configImage}`, 'stale');
+        return fail('image', f.builtImageId, f.imageId, `the container runs image ${probes_short(f.imageId)}, not ${probes_short(f.builtImageId)} that this deploy built as ${f.configImage}`, 'stale');
     }
     return pass('image', f.builtImageId, f.imageId);
 }
@@ -505,7 +314,7 @@ function probeSource(f, c) {
     if (count === 0)
         return pass('source', expected, found);
     const more = count > diffs.length ? `; and ${count - diffs.length} more` : '';
-    return probes_fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale');
+    return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale');
 }
 function probeBytecode(f, c) {
     if (!f.running)
@@ -522,13 +331,13 @@ function probeBytecode(f, c) {
         return pass('bytecode', expected, `${okCount} .pyc checked, all match their source`);
     const listed = bad.slice(0, 10).map(p => `${p.status}: ${p.path}${p.detail ? ` (${p.detail})` : ''}`);
     const more = bad.length > 10 ? `; and ${bad.length - 10} more` : '';
-    return probes_fail('bytecode', expected, `${bad.length} bad .pyc of ${bad.length + okCount}`, `${listed.join('; ')}${more}`, 'stale');
+    return fail('bytecode', expected, `${bad.length} bad .pyc of ${bad.length + okCount}`, `${listed.join('; ')}${more}`, 'stale');
 }
 function probeHealth(f) {
     if (!f.health)
-        return probes_fail('health', 'healthy or steadily running', 'no answer', 'the health of the container could not be read', 'unhealthy');
+        return fail('health', 'healthy or steadily running', 'no answer', 'the health of the container could not be read', 'unhealthy');
     const expected = 'healthy, or running with a steady restart count';
-    return f.health.pass ? pass('health', expected, f.health.detail) : probes_fail('health', expected, f.health.detail, f.health.detail, 'unhealthy');
+    return f.health.pass ? pass('health', expected, f.health.detail) : fail('health', expected, f.health.detail, f.health.detail, 'unhealthy');
 }
 function probeHttp(f, c) {
     if (!c.verifyUrl)
@@ -540,14 +349,14 @@ function probeHttp(f, c) {
     if (!h)
         return skip('http', 'the probe did not run');
     if (h.error)
-        return probes_fail('http', expected, h.error, h.error, 'unhealthy');
+        return fail('http', expected, h.error, h.error, 'unhealthy');
     const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200);
     const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`;
     if (!/^2\d\d$/.test(h.status)) {
-        return probes_fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy');
+        return fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy');
     }
     if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
-        return probes_fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale');
+        return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale');
     }
     return pass('http', expected, found);
 }
@@ -567,17 +376,293 @@ function probesJson(probes) {
     return JSON.stringify(probes.map(p => ({ name: p.name, verdict: p.verdict, expected: p.expected, found: p.found, reason: p.reason })));
 }
 
-;// CONCATENATED MODULE: ./src/report.ts
-// What a run did, collected as it goes: step times, probes, purge counts, rollback; turned
-// into outputs and the job summary at the end (report step).
+;// CONCATENATED MODULE: ./src/engine/http-probe.ts
+async function httpProbeFromRunner(o) {
+    const deadline = Date.now() + o.timeoutSeconds * 1000;
+    let attempts = 0;
+    let status = '000';
+    let body = '';
+    for (;;) {
+        attempts++;
+        try {
+            const res = await fetch(o.url, { signal: AbortSignal.timeout(o.intervalSeconds * 1000 + 1000), redirect: 'follow' });
+            status = String(res.status);
+            body = (await res.text()).slice(0, 2000);
+            if (res.ok && (o.expect === '' || body.includes(o.expect)))
+                break;
+        }
+        catch {
+            status = '000';
+            body = '';
+        }
+        if (Date.now() + o.intervalSeconds * 1000 > deadline)
+            break;
+        await new Promise(r => setTimeout(r, o.intervalSeconds * 1000));
+    }
+    return { attempts, status, body, from: 'runner' };
+}
 
+;// CONCATENATED MODULE: ./src/engine/input-helper.ts
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** Quote a value for an error message; long values are shortened, control characters shown. */
+function quoteValue(value) {
+    const shown = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+    return JSON.stringify(shown);
+}
+function input_helper_fail(input, value, expected) {
+    const shown = value === undefined ? '' : ` ${quoteValue(value)}`;
+    throw new InputError(input, `input ${input}:${shown} is not valid: ${expected}`);
+}
+function parseBoolean(get, name) {
+    const raw = get(name).trim();
+    if (/^true$/i.test(raw))
+        return true;
+    if (/^false$/i.test(raw))
+        return false;
+    return input_helper_fail(name, raw, 'expected true or false');
+}
+function parseInteger(get, name, min, max = Number.MAX_SAFE_INTEGER) {
+    const raw = get(name).trim();
+    if (!/^\d+$/.test(raw))
+        return input_helper_fail(name, raw, `expected a whole number from ${min} to ${max}`);
+    const value = Number(raw);
+    if (value < min || value > max)
+        return input_helper_fail(name, raw, `expected a whole number from ${min} to ${max}`);
+    return value;
+}
+function parseEnum(get, name, allowed) {
+    const raw = get(name).trim();
+    const found = allowed.find(a => a.toLowerCase() === raw.toLowerCase());
+    if (found === undefined)
+        return input_helper_fail(name, raw, `expected one of ${allowed.map(a => `"${a}"`).join(', ')}`);
+    return found;
+}
+/** Splits a list input: one item per line or comma-separated; blanks dropped. */
+function parseList(raw) {
+    return raw
+        .split(/[\n,]/)
+        .map(s => s.trim())
+        .filter(s => s !== '');
+}
+/** Lines of a multi-line input; blanks and # comments dropped. */
+function parseLines(raw) {
+    return raw
+        .split('\n')
+        .map(s => s.trim())
+        .filter(s => s !== '' && !s.startsWith('#'));
+}
+// A value that becomes a path argument or a host name must not be taken for an option and
+// must be one line: we pass it as data, but a newline in a path is never what a user meant.
+function checkNoControl(name, value) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value))
+        input_helper_fail(name, value, 'it contains a newline or control character');
+}
+function checkRelativePath(name, value) {
+    checkNoControl(name, value);
+    if (value.startsWith('/'))
+        input_helper_fail(name, value, 'expected a path relative to project-dir');
+    if (value.split('/').includes('..'))
+        input_helper_fail(name, value, 'a path relative to project-dir must not contain ".."');
+}
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
+const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
+// Compose itself restricts service names to this set.
+const SERVICE_RE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+const PROJECT_RE = /^[a-z0-9][a-z0-9_-]*$/;
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function parseHost(name, raw) {
+    const host = raw.trim();
+    if (!HOST_RE.test(host))
+        input_helper_fail(name, raw, 'expected a host name or IP address');
+    return host.replace(/^\[(.*)\]$/, '$1');
+}
+function parseProxyJump(raw) {
+    const value = raw.trim();
+    if (value === '')
+        return '';
+    const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(value);
+    if (!m)
+        return input_helper_fail('proxy-jump', raw, 'expected [user@]host[:port]');
+    if (m[1] !== undefined && !USER_RE.test(m[1]))
+        input_helper_fail('proxy-jump', raw, 'the user part is not a valid user name');
+    parseHost('proxy-jump', m[2]);
+    if (m[3] !== undefined) {
+        const port = Number(m[3]);
+        if (port < 1 || port > 65535)
+            input_helper_fail('proxy-jump', raw, 'the port must be from 1 to 65535');
+    }
+    return value;
+}
+function parseKnownHosts(raw) {
+    const lines = parseLines(raw);
+    for (const line of lines) {
+        // <hosts> [marker] <keytype> <base64>, optionally with a comment; markers start with @.
+        const fields = line.split(/\s+/);
+        const offset = fields[0]?.startsWith('@') ? 1 : 0;
+        const type = fields[offset + 1];
+        const key = fields[offset + 2];
+        if (type === undefined || key === undefined || !/^(ssh-|ecdsa-|sk-)/.test(type) || !/^[A-Za-z0-9+/]+=*$/.test(key)) {
+            input_helper_fail('ssh-known-hosts', line, 'expected known_hosts lines like "host ssh-ed25519 AAAA…" (ssh-keyscan HOST prints them)');
+        }
+    }
+    return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+function parseKey(raw) {
+    if (raw.trim() === '')
+        return '';
+    const key = raw.replace(/\r\n/g, '\n').trim();
+    if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----$/.test(key)) {
+        // The value is a secret: say what is wrong without quoting it.
+        throw new InputError('ssh-key', 'input ssh-key is not valid: expected a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----)');
+    }
+    return `${key}\n`;
+}
+function parseSsh(get, connectTimeout) {
+    const rawHost = get('host');
+    if (rawHost.trim() === '')
+        return undefined;
+    const host = parseHost('host', rawHost);
+    const port = parseInteger(get, 'port', 1, 65535);
+    const username = get('username').trim();
+    if (username !== '' && !USER_RE.test(username))
+        input_helper_fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")');
+    const key = parseKey(get('ssh-key'));
+    if (key === '') {
+        throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`);
+    }
+    const strict = parseBoolean(get, 'ssh-strict');
+    const knownHosts = parseKnownHosts(get('ssh-known-hosts'));
+    const fingerprintRaw = get('ssh-host-fingerprint').trim();
+    if (fingerprintRaw !== '' && !FINGERPRINT_RE.test(fingerprintRaw)) {
+        input_helper_fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf');
+    }
+    const hostFingerprint = fingerprintRaw.replace(/=$/, '');
+    const proxyJump = parseProxyJump(get('proxy-jump'));
+    if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
+        input_helper_fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
+    }
+    if (knownHosts !== '' && hostFingerprint !== '') {
+        input_helper_fail('ssh-host-fingerprint', hostFingerprint, 'give either ssh-known-hosts or ssh-host-fingerprint, not both');
+    }
+    if (hostFingerprint !== '' && proxyJump !== '') {
+        input_helper_fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead');
+    }
+    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout };
+}
+function getSettings(get) {
+    const connectTimeout = parseInteger(get, 'connect-timeout', 1);
+    const ssh = parseSsh(get, connectTimeout);
+    const projectDir = get('project-dir').trim();
+    if (projectDir === '')
+        input_helper_fail('project-dir', projectDir, 'a directory on the target is required');
+    checkNoControl('project-dir', projectDir);
+    const composeFiles = parseList(get('compose-files'));
+    for (const f of composeFiles)
+        checkRelativePath('compose-files', f);
+    const composeProjectName = get('compose-project-name').trim();
+    if (composeProjectName !== '' && !PROJECT_RE.test(composeProjectName)) {
+        input_helper_fail('compose-project-name', composeProjectName, 'expected lowercase letters, digits, "_" and "-", starting with a letter or digit');
+    }
+    const composeCommand = parseEnum(get, 'compose-command', ['auto', 'docker compose', 'docker-compose']);
+    const service = get('service').trim();
+    if (!SERVICE_RE.test(service))
+        input_helper_fail('service', service, 'expected a compose service name (letters, digits, ".", "_", "-")');
+    const sync = parseEnum(get, 'sync', ['none', 'git']);
+    const syncDiscardChanges = parseBoolean(get, 'sync-discard-changes');
+    const ref = get('ref').trim();
+    checkNoControl('ref', ref);
+    if (sync === 'git') {
+        if (ref === '')
+            input_helper_fail('ref', ref, 'sync: git needs a ref to check out');
+        if (ref.startsWith('-'))
+            input_helper_fail('ref', ref, 'a git ref cannot start with "-"');
+    }
+    const sourceDir = get('source-dir').trim();
+    if (sourceDir === '')
+        input_helper_fail('source-dir', sourceDir, 'expected a directory relative to project-dir');
+    checkRelativePath('source-dir', sourceDir);
+    const containerSourceDir = get('container-source-dir').trim();
+    checkNoControl('container-source-dir', containerSourceDir);
+    if (!containerSourceDir.startsWith('/'))
+        input_helper_fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container');
+    const sourceExclude = parseLines(get('source-exclude'));
+    for (const p of sourceExclude) {
+        if (p.startsWith('/'))
+            input_helper_fail('source-exclude', p, 'patterns are relative to source-dir');
+    }
+    const stopRaw = get('stop-timeout').trim();
+    const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1);
+    const verifyUrl = get('verify-url').trim();
+    if (verifyUrl !== '') {
+        let url;
+        try {
+            url = new URL(verifyUrl);
+        }
+        catch {
+            url = undefined;
+        }
+        if (!url || !/^https?:$/.test(url.protocol) || /[\s'"`\\]/.test(verifyUrl))
+            input_helper_fail('verify-url', verifyUrl, 'expected an http:// or https:// URL');
+    }
+    const verifyExpect = get('verify-expect');
+    checkNoControl('verify-expect', verifyExpect);
+    const environment = get('environment').trim();
+    const environmentUrl = get('environment-url').trim();
+    return {
+        ssh,
+        connectTimeout,
+        projectDir,
+        composeFiles,
+        composeProjectName,
+        composeCommand,
+        service,
+        sync,
+        syncDiscardChanges,
+        ref,
+        purge: parseBoolean(get, 'purge'),
+        sourceDir: sourceDir.replace(/\/+$/, '') || '.',
+        containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
+        sourceExclude,
+        buildNoCache: parseBoolean(get, 'build-no-cache'),
+        buildPull: parseBoolean(get, 'build-pull'),
+        renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
+        stopTimeout,
+        healthTimeout: parseInteger(get, 'health-timeout', 1),
+        verify: parseBoolean(get, 'verify'),
+        verifyUrl,
+        verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner']),
+        verifyExpect,
+        verifyTimeout: parseInteger(get, 'verify-timeout', 1),
+        verifyInterval: parseInteger(get, 'verify-interval', 1),
+        staleRetries: parseInteger(get, 'stale-retries', 0),
+        rollback: parseBoolean(get, 'rollback'),
+        lockTimeout: parseInteger(get, 'lock-timeout', 1),
+        dryRun: parseBoolean(get, 'dry-run'),
+        githubToken: get('github-token'),
+        environment,
+        environmentUrl
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/report.ts
 class Report {
+    log;
     startedAt = Date.now();
     steps = [];
     probes = [];
     verdict = 'error';
     verifySkipped = false;
     error = '';
+    /** Notes on what went wrong after the verdict was known (a failed heal or rollback). */
+    notes = [];
     target = '';
     revision = '';
     containerId = '';
@@ -591,29 +676,39 @@ class Report {
     rollbackNote = '';
     /** The failed container's last log lines, read before a rollback replaces it. */
     failedLogs;
+    /** The service's last log lines after a failed deploy (for the report). */
+    serviceLogs;
     healAttempts = 0;
     deploymentId = '';
     dryRun = false;
+    constructor(log) {
+        this.log = log;
+    }
     get purged() {
         return this.purgedHost + this.purgedContainer;
     }
     get verified() {
         return this.verdict === 'fresh';
     }
+    /** Whether the run failed (exit non-zero): every verdict but fresh, unverified and dry-run. */
+    get failed() {
+        return this.verdict !== 'fresh' && this.verdict !== 'unverified' && this.verdict !== 'dry-run';
+    }
     skipStep(name, note) {
-        this.steps.push({ name, status: 'skipped', seconds: 0, note });
-        actions_core/* info */.pq(`${name}: skipped (${note})`);
+        const record = { name, status: 'skipped', seconds: 0, note };
+        this.steps.push(record);
+        this.log.stepEnded(record);
     }
     /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
     guard;
-    /** Runs one step inside a log group titled with its name; records its time and outcome. */
+    /** Runs one step, reported as it starts and ends; records its time and outcome. */
     async step(name, title, fn) {
         if (name !== 'report')
             this.guard?.(name);
         const t0 = Date.now();
         const record = { name, status: 'ok', seconds: 0, note: '' };
         this.steps.push(record);
-        actions_core/* startGroup */.Oh(`${name}: ${title}`);
+        this.log.stepStarted(name, title);
         try {
             return await fn(text => {
                 record.note = text;
@@ -625,8 +720,7 @@ class Report {
         }
         finally {
             record.seconds = (Date.now() - t0) / 1000;
-            actions_core/* info */.pq(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`);
-            actions_core/* endGroup */.N4();
+            this.log.stepEnded(record);
         }
     }
     durationSeconds() {
@@ -640,14 +734,16 @@ var external_node_fs_ = __webpack_require__(3024);
 var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __webpack_require__(3136);
-;// CONCATENATED MODULE: ./src/scripts.ts
+;// CONCATENATED MODULE: ./src/engine/scripts.ts
 // Builds the text sent to `bash -s` on the target: FD_* variables as single-quoted data, the
 // common library, then the step's script. The scripts are real files in src/scripts (linted
 // with shellcheck) and ship beside the bundle in dist/scripts.
 
 
 
-const scriptsDir = (0,external_node_path_.join)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), 'scripts');
+// Beside the bundle (dist/scripts), or beside src/engine when run from source (tests, bench).
+const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+const scriptsDir = [(0,external_node_path_.join)(here, 'scripts'), (0,external_node_path_.join)(here, '..', 'scripts')].find(d => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, 'lib.sh'))) ?? (0,external_node_path_.join)(here, 'scripts');
 const cache = new Map();
 function readScript(file) {
     let text = cache.get(file);
@@ -706,67 +802,25 @@ function forBashStdin(text) {
     return `if command -v head >/dev/null 2>&1; then FD_SCRIPT=$(head -c ${bytes}) && eval "$FD_SCRIPT"; exit; fi\n${text}`;
 }
 
-// EXTERNAL MODULE: ./src/ssh.ts
-var ssh = __webpack_require__(873);
-// EXTERNAL MODULE: ./src/state-helper.ts
-var state_helper = __webpack_require__(7155);
-;// CONCATENATED MODULE: ./src/summary.ts
-const ICON = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' };
-/**
- * Table cells: no pipes or line breaks may break the table; long evidence is shortened. A
- * backslash becomes an entity: GFM reads "\\|" as an escaped backslash and then a cell border.
- */
-function cell(text, max = 400) {
-    const flat = text.replace(/\r\n|[\r\n]/g, ' ').replace(/\\/g, '&#92;').replace(/\|/g, '\\|').replace(/</g, '&lt;');
-    return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-const HEADINGS = {
-    fresh: '✅ fresh: the new code is what runs',
-    stale: '❌ stale: the container does not run the code that was deployed',
-    unhealthy: '❌ unhealthy: the new container did not become healthy',
-    error: '❌ error: the deploy did not get as far as verifying',
-    'dry-run': '📝 dry-run: nothing was changed'
+// EXTERNAL MODULE: ./src/engine/ssh.ts
+var ssh = __webpack_require__(3096);
+;// CONCATENATED MODULE: ./src/engine/reporter.ts
+// How the engine tells a front end what happens. The engine never writes to the log itself: the
+// action turns these calls into log groups, annotations and masks; the command line into
+// terminal lines. Nothing here may depend on the runner's toolkit.
+/** A reporter that drops everything (unit tests, the bench). */
+const silentReporter = {
+    stepStarted: () => undefined,
+    stepEnded: () => undefined,
+    info: () => undefined,
+    warning: () => undefined,
+    debug: () => undefined,
+    untrusted: () => undefined,
+    block: () => undefined,
+    secret: () => undefined
 };
-function buildSummary(r) {
-    const out = [];
-    out.push(`## fresh-deploy ${HEADINGS[r.verdict] ?? r.verdict}`, '');
-    const facts = [
-        ['target', r.target],
-        ['revision', r.revision],
-        ['container', r.containerId ? r.containerId.slice(0, 12) : ''],
-        ['image', r.imageId],
-        ['previous image', r.previousImageId || '(none: first deploy)'],
-        ['duration', `${r.durationSeconds()} s`]
-    ].filter(([, v]) => v !== '');
-    out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
-    if (r.error)
-        out.push(`> **Error:** ${cell(r.error, 1000)}`, '');
-    out.push('### Steps', '', '| step | result | time | notes |', '| --- | --- | --- | --- |');
-    for (const s of r.steps)
-        out.push(`| ${s.name} | ${ICON[s.status]} ${s.status} | ${s.seconds.toFixed(1)} s | ${cell(s.note)} |`);
-    out.push('');
-    if (r.verifySkipped) {
-        out.push('### Probes', '', '_verify: false — no probe ran, nothing was checked._', '');
-    }
-    else if (r.probes.length > 0) {
-        out.push('### Probes', '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |');
-        for (const p of r.probes)
-            out.push(`| ${p.name} | ${ICON[p.verdict]} ${p.verdict} | ${cell(p.expected)} | ${cell(p.found)} | ${cell(p.reason)} |`);
-        out.push('');
-    }
-    out.push(`**Purged**: ${r.purged} bytecode item(s) (${r.purgedHost} on the host, ${r.purgedContainer} in the container)${r.purgeNotes.length ? `; ${cell(r.purgeNotes.join('; '))}` : ''}`, '');
-    if (r.healAttempts > 0)
-        out.push(`**Heal**: ${r.healAttempts} no-cache rebuild(s) after a stale verdict.`, '');
-    if (r.rolledBack)
-        out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '');
-    else if (r.rollbackNote)
-        out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '');
-    return out.join('\n');
-}
 
-// EXTERNAL MODULE: ./src/transport.ts
-var transport = __webpack_require__(9646);
-;// CONCATENATED MODULE: ./src/target.ts
+;// CONCATENATED MODULE: ./src/engine/target.ts
 // A typed wrapper around the target-side scripts: one method per step, each building the
 // script's variables from the settings and turning its result lines into typed values.
 
@@ -816,13 +870,15 @@ class Target {
     transport;
     s;
     runId;
+    log;
     compose;
     /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
     resolvedProject = '';
-    constructor(transport, s, runId) {
+    constructor(transport, s, runId, log = silentReporter) {
         this.transport = transport;
         this.s = s;
         this.runId = runId;
+        this.log = log;
         this.compose = s.composeCommand;
     }
     get where() {
@@ -1001,7 +1057,7 @@ class Target {
                 if (options.quiet?.includes(names[i]))
                     return;
                 if (attached[i])
-                    (0,transport/* logRemoteLine */.J6)(line);
+                    this.log.untrusted(line);
                 else
                     lines[i].push(line);
             }
@@ -1030,7 +1086,7 @@ class Target {
                 const i = names.indexOf(name);
                 attached[i] = true;
                 for (const line of lines[i].splice(0))
-                    (0,transport/* logRemoteLine */.J6)(line);
+                    this.log.untrusted(line);
             }
         };
     }
@@ -1143,12 +1199,12 @@ function containerOf(records) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/pipeline.ts
+// EXTERNAL MODULE: ./src/engine/transport.ts
+var transport = __webpack_require__(9147);
+;// CONCATENATED MODULE: ./src/engine/pipeline.ts
 // The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
-// rollback, report (../shared/contract.md, "The pipeline").
-
-
-
+// rollback (../shared/contract.md, "The pipeline"). The engine reports through a Reporter and
+// returns a Report; the action and the command line turn that into outputs or terminal lines.
 
 
 
@@ -1163,34 +1219,301 @@ function newRunId() {
     return `${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 /** An error message for the user: inputs named with their values, secrets never quoted. */
-function describeError(e) {
+function describeError(e, inputValue = () => '') {
     if (e instanceof TargetInputError) {
-        const value = e.input === 'ssh-key' ? '' : ` ${quoteValue(actions_core/* getInput */.V4(e.input))}`;
-        return `input ${e.input}:${value} ${e.detail}`;
+        const raw = e.input === 'ssh-key' ? '' : inputValue(e.input);
+        return `input ${e.input}:${raw ? ` ${quoteValue(raw)}` : ''} ${e.detail}`;
     }
     return e instanceof Error ? e.message : String(e);
 }
-async function connect(s, onFiles) {
-    if (!s.ssh)
-        return new transport/* LocalTransport */.Vu();
-    const files = (0,ssh/* createSshDir */.y)();
-    (0,state_helper/* saveSshState */.$0)({ dir: files.dir, config: files.config, control: files.control, host: s.ssh.host });
-    onFiles(files);
-    const args = await (0,ssh/* prepareSsh */.ix)(s.ssh, files);
-    return (0,ssh/* openMaster */.$8)(s.ssh, files, args);
+/** A report for a run that stopped before it started (bad input): verdict error. */
+function errorReport(message, log) {
+    const report = new Report(log);
+    report.error = message;
+    return report;
 }
-function logProbes(probes) {
-    for (const p of probes) {
-        const evidence = p.verdict === 'pass' ? p.found : p.reason;
-        actions_core/* info */.pq(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`);
+async function deploy(s, log, options = {}) {
+    const report = new Report(log);
+    // Mask the key before anything else can print it.
+    if (s.ssh)
+        (0,ssh/* maskKey */.s9)(s.ssh.key, log);
+    const runId = options.runId ?? newRunId();
+    report.revision = s.ref;
+    report.dryRun = s.dryRun;
+    report.target = s.ssh ? `ssh ${(0,ssh/* describeTarget */.ff)(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`;
+    let target;
+    let lock;
+    let sshFiles;
+    try {
+        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s, log, f => {
+            sshFiles = f;
+            options.onSshFiles?.(f);
+        }));
+        target = new Target(transport, s, runId, log);
+        if (s.dryRun) {
+            const pre = await preflightStep(report, target, s);
+            printPlan(log, target, s, pre, runId);
+            for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'])
+                report.skipStep(name, 'dry-run: nothing changed');
+            report.verdict = 'dry-run';
+            return report;
+        }
+        const session = target.preflightAndLock(s.sync !== 'git', holder => log.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+        const pre = await preflightStep(report, target, s, session.preflight);
+        lock = await lockStep(report, s, pre, session.lock);
+        const run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false };
+        await syncStep(run);
+        await deployAndVerify(run);
+        await healWhileStale(run);
+        await rollbackIfUnhealthy(run);
+    }
+    catch (e) {
+        report.verdict = 'error';
+        report.error = describeError(e, options.inputValue);
+    }
+    finally {
+        // Release the lock first (another deploy may be waiting), then read what the report needs,
+        // then close the connection and delete the key: each step even when an earlier one throws.
+        await settle(log, 'releasing the deploy lock', async () => {
+            if (lock)
+                log.debug(`lock released (exit ${(await lock.release()).code})`);
+        });
+        if (report.failed && target && !report.dryRun) {
+            const t = target;
+            await settle(log, 'reading the service logs', async () => {
+                report.serviceLogs = await t.logs();
+            });
+        }
+        await settle(log, 'closing the transport', async () => target?.close());
+        await settle(log, 'closing the ssh connection', async () => {
+            if (sshFiles && s.ssh)
+                (0,ssh/* closeSshSoon */.GK)(sshFiles, s.ssh.host, log);
+        });
+    }
+    return report;
+}
+async function settle(log, what, fn) {
+    try {
+        await fn();
+    }
+    catch (e) {
+        log.warning(`${what} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
 }
-function printPlan(target, s, pre, runId) {
+async function connect(s, log, onFiles) {
+    if (!s.ssh)
+        return new transport/* LocalTransport */.Vu(line => log.untrusted(line));
+    const files = (0,ssh/* createSshDir */.y)();
+    onFiles(files);
+    const args = await (0,ssh/* prepareSsh */.ix)(s.ssh, files, log);
+    return (0,ssh/* openMaster */.$8)(s.ssh, files, args, log);
+}
+/** connect, second part: the preflight checks on the target (alone for a dry-run). */
+async function preflightStep(report, t, s, running) {
+    const pre = await report.step('connect', 'preflight checks on the target', async (note) => {
+        const p = running ? await running : await t.preflight(s.sync !== 'git');
+        note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`);
+        return p;
+    });
+    mergeConnectSteps(report);
+    return pre;
+}
+async function lockStep(report, s, pre, locking) {
+    const lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async (note) => {
+        const held = await locking;
+        note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
+        return held;
+    });
+    // The lock lasts as long as its script on the target. If that ends early (killed, or its
+    // session dropped), another deploy may take the lock over: stop before the next step rather
+    // than go on changing the service unprotected.
+    let lockEnded;
+    lock.done.then(r => (lockEnded = r.code), () => (lockEnded = -1));
+    report.guard = name => {
+        if (lockEnded !== undefined) {
+            throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`);
+        }
+    };
+    return lock;
+}
+async function syncStep(run) {
+    const { s, report, target } = run;
+    if (s.sync !== 'git') {
+        report.skipStep('sync', 'sync: none');
+        return;
+    }
+    await report.step('sync', `git checkout ${s.ref}`, async (note) => {
+        const synced = await target.sync();
+        run.hasBuild = synced.hasBuild;
+        note(`HEAD ${synced.head} (was ${synced.previous || 'nothing'})`);
+    });
+}
+/**
+ * Snapshot, purge, rebuild and verify: one script on the target (no round trip or remote shell
+ * start between the steps). Each step is reported when its part is done; each checks on the
+ * target that the deploy lock is still held.
+ */
+async function deployAndVerify(run) {
+    const { s, report, target } = run;
+    const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid });
+    run.snapshot = await snapshotStep(run, deployRun);
+    report.previousImageId = run.snapshot?.imageId ?? '';
+    await purgeStep(run, deployRun);
+    run.container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, deployRun, note));
+    if (!s.verify) {
+        report.verifySkipped = true;
+        report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }));
+        report.skipStep('verify', 'verify: false — no probe ran');
+        report.verdict = 'unverified';
+        return;
+    }
+    report.probes = await report.step('verify', 'probes', async (note) => verifyOnce(run, deployRun, note));
+    report.verdict = verdictOf(report.probes);
+}
+async function snapshotStep(run, deployRun) {
+    return run.report.step('snapshot', `the running ${run.s.service} container`, async (note) => {
+        deployRun.attach('snapshot');
+        const snap = await deployRun.snapshot;
+        note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
+        return snap;
+    });
+}
+async function purgeStep(run, deployRun) {
+    const { s, report } = run;
+    if (!s.purge) {
+        report.skipStep('purge', 'purge: false');
+        return;
+    }
+    await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
+        deployRun.attach('purge');
+        const purged = (await deployRun.purge);
+        report.purgedHost += purged.host;
+        report.purgedContainer += purged.container;
+        report.purgeNotes.push(...purged.notes);
+        note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`);
+    });
+}
+async function rebuildStep(run, deployRun, note) {
+    deployRun.attach('rebuild');
+    const c = await deployRun.rebuild;
+    setContainer(run.report, c);
+    note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`);
+    return c;
+}
+function setContainer(report, c) {
+    report.containerId = c.containerId;
+    report.imageId = c.imageId;
+    report.startedAtContainer = c.startedAt;
+}
+function probeContext(run) {
+    const { s } = run;
+    return {
+        previousContainerId: run.snapshot?.containerId ?? '',
+        deployStartedAt: run.pre.now,
+        runId: run.runId,
+        hasBuild: run.hasBuild,
+        sourceDir: s.sourceDir,
+        containerSourceDir: s.containerSourceDir,
+        sourceExclude: s.sourceExclude,
+        verifyUrl: s.verifyUrl,
+        verifyExpect: s.verifyExpect,
+        verifyTimeout: s.verifyTimeout
+    };
+}
+async function verifyOnce(run, deployRun, note) {
+    const { s, report, log } = run;
+    const facts = parseVerifyRecords((await deployRun.verify) ?? []);
+    if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
+        facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
+    }
+    if (facts.containerId)
+        setContainer(report, facts);
+    const probes = runProbes(facts, probeContext(run));
+    logProbes(log, probes);
+    note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
+    return probes;
+}
+function logProbes(log, probes) {
+    for (const p of probes) {
+        const evidence = p.verdict === 'pass' ? p.found : p.reason;
+        const line = `${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`;
+        // Evidence quotes the target (file names, an http body): shown, never obeyed.
+        log.untrusted(line);
+    }
+}
+/**
+ * Stale: a no-cache rebuild and a fresh recreate, verified again, at most stale-retries times.
+ * A heal that fails keeps the verdict the probes gave, with a note (never an "error" that hides
+ * the evidence).
+ */
+async function healWhileStale(run) {
+    const { s, report, target, log } = run;
+    while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
+        report.healAttempts++;
+        const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
+        try {
+            report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
+                log.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
+                const heal = target.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: run.lock.pid });
+                run.container = await rebuildStep(run, heal, () => undefined);
+                return verifyOnce(run, heal, note);
+            });
+        }
+        catch (e) {
+            report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`);
+            return;
+        }
+        report.verdict = verdictOf(report.probes);
+    }
+}
+/** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
+async function rollbackIfUnhealthy(run) {
+    const { s, report, target, log, snapshot } = run;
+    if (report.verdict !== 'unhealthy')
+        return;
+    if (!s.rollback) {
+        report.rollbackNote = 'rollback: false — the unhealthy container was left in place';
+        return;
+    }
+    if (!snapshot) {
+        report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible';
+        log.warning(report.rollbackNote);
+        return;
+    }
+    // Read the logs now: after the rollback, the service's logs are the previous image's, and the
+    // report would show a healthy start instead of why the new container failed.
+    report.failedLogs = await target.logs();
+    try {
+        await report.step('rollback', `previous image of ${s.service}`, async (note) => {
+            const targetImage = run.container?.configImage || snapshot.configImage;
+            const back = await target.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
+            setContainer(report, back.container);
+            report.rolledBack = true;
+            report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`;
+            note(report.rollbackNote);
+        });
+    }
+    catch (e) {
+        report.rollbackNote = `the rollback failed: ${describeError(e)}`;
+        report.notes.push(report.rollbackNote);
+    }
+}
+/** connect runs in two parts (transport, preflight); the summary shows them as one step. */
+function mergeConnectSteps(report) {
+    const parts = report.steps.filter(x => x.name === 'connect');
+    if (parts.length < 2)
+        return;
+    const [first, ...rest] = parts;
+    for (const p of rest) {
+        first.seconds += p.seconds;
+        first.note = [first.note, p.note].filter(Boolean).join('; ');
+        report.steps.splice(report.steps.indexOf(p), 1);
+    }
+}
+/** dry-run: every script that would run, with its variables (the key is never among them). */
+function printPlan(log, target, s, pre, runId) {
     const show = (name, title, vars) => {
-        actions_core/* startGroup */.Oh(`${title}: plan (dry-run, not run)`);
-        const body = readScript(`${name}.sh`);
-        actions_core/* info */.pq(`${preamble({ ...vars })}\n${body}`);
-        actions_core/* endGroup */.N4();
+        log.block(`${title}: plan (dry-run, not run)`, `${preamble({ ...vars })}\n${readScript(`${name}.sh`)}`);
     };
     const common = {
         FD_PROJECT_DIR: s.projectDir,
@@ -1200,10 +1523,8 @@ function printPlan(target, s, pre, runId) {
         FD_RESOLVED_PROJECT: target.resolvedProject,
         FD_SERVICE: s.service
     };
-    actions_core/* info */.pq(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`);
-    actions_core/* startGroup */.Oh('lib.sh (sent before every step script)');
-    actions_core/* info */.pq(readScript('lib.sh'));
-    actions_core/* endGroup */.N4();
+    log.info(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`);
+    log.block('lib.sh (sent before every step script)', readScript('lib.sh'));
     show('lock', 'lock', { ...common, ...target.lockVars(pre.flock) });
     if (s.sync === 'git')
         show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges });
@@ -1221,242 +1542,129 @@ function printPlan(target, s, pre, runId) {
         });
     }
 }
+
+// EXTERNAL MODULE: ./src/action/actions-core.ts + 1 modules
+var actions_core = __webpack_require__(7119);
+// EXTERNAL MODULE: ./src/action/log.ts
+var action_log = __webpack_require__(8592);
+// EXTERNAL MODULE: ./src/action/state-helper.ts
+var state_helper = __webpack_require__(560);
+;// CONCATENATED MODULE: ./src/action/summary.ts
+const ICON = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' };
+/**
+ * Table cells: no pipes or line breaks may break the table; long evidence is shortened. A
+ * backslash becomes an entity: GFM reads "\\|" as an escaped backslash and then a cell border.
+ */
+function cell(text, max = 400) {
+    const flat = text.replace(/\r\n|[\r\n]/g, ' ').replace(/\\/g, '&#92;').replace(/\|/g, '\\|').replace(/</g, '&lt;');
+    return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+const HEADINGS = {
+    fresh: '✅ fresh: the new code is what runs',
+    stale: '❌ stale: the container does not run the code that was deployed',
+    unhealthy: '❌ unhealthy: the new container did not become healthy',
+    error: '❌ error: the deploy did not get as far as verifying',
+    'dry-run': '📝 dry-run: nothing was changed'
+};
+function buildSummary(r) {
+    const out = [];
+    out.push(`## fresh-deploy ${HEADINGS[r.verdict] ?? r.verdict}`, '');
+    const facts = [
+        ['target', r.target],
+        ['revision', r.revision],
+        ['container', r.containerId ? r.containerId.slice(0, 12) : ''],
+        ['image', r.imageId],
+        ['previous image', r.previousImageId || '(none: first deploy)'],
+        ['duration', `${r.durationSeconds()} s`]
+    ].filter(([, v]) => v !== '');
+    out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
+    if (r.error)
+        out.push(`> **Error:** ${cell(r.error, 1000)}`, '');
+    out.push('### Steps', '', '| step | result | time | notes |', '| --- | --- | --- | --- |');
+    for (const s of r.steps)
+        out.push(`| ${s.name} | ${ICON[s.status]} ${s.status} | ${s.seconds.toFixed(1)} s | ${cell(s.note)} |`);
+    out.push('');
+    if (r.verifySkipped) {
+        out.push('### Probes', '', '_verify: false — no probe ran, nothing was checked._', '');
+    }
+    else if (r.probes.length > 0) {
+        out.push('### Probes', '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |');
+        for (const p of r.probes)
+            out.push(`| ${p.name} | ${ICON[p.verdict]} ${p.verdict} | ${cell(p.expected)} | ${cell(p.found)} | ${cell(p.reason)} |`);
+        out.push('');
+    }
+    out.push(`**Purged**: ${r.purged} bytecode item(s) (${r.purgedHost} on the host, ${r.purgedContainer} in the container)${r.purgeNotes.length ? `; ${cell(r.purgeNotes.join('; '))}` : ''}`, '');
+    if (r.healAttempts > 0)
+        out.push(`**Heal**: ${r.healAttempts} no-cache rebuild(s) after a stale verdict.`, '');
+    if (r.rolledBack)
+        out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '');
+    else if (r.rollbackNote)
+        out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '');
+    return out.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/main.ts
+// The action's main step: inputs in, the engine's deploy, then outputs, the job summary, the
+// GitHub Deployment and the failure annotation. Also the entry point for @github/local-action.
+
+
+
+
+
+
+
+
 async function run() {
-    const report = new Report();
+    const log = new action_log/* ActionReporter */.Uy();
     // Mask the key before anything else can print it, even an error about another input.
-    (0,ssh/* maskKey */.s9)(actions_core/* getInput */.V4('ssh-key').replace(/\r\n/g, '\n'));
-    let s;
-    try {
-        s = getSettings(name => actions_core/* getInput */.V4(name));
-    }
-    catch (e) {
-        report.error = e instanceof InputError ? e.message : describeError(e);
-        await finish(report, undefined, undefined);
-        return;
-    }
-    const runId = newRunId();
-    report.revision = s.ref;
-    report.dryRun = s.dryRun;
-    report.target = s.ssh ? `ssh ${(0,ssh/* describeTarget */.ff)(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`;
+    (0,ssh/* maskKey */.s9)(actions_core/* getInput */.V4('ssh-key').replace(/\r\n/g, '\n'), log);
+    let report;
     let deployment;
-    if (s.environment && !s.dryRun) {
-        // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
-        // without an environment would parse and evaluate it before its first ssh call.
-        const { startDeployment } = await Promise.all(/* import() */[__webpack_require__.e(413), __webpack_require__.e(920)]).then(__webpack_require__.bind(__webpack_require__, 7920));
-        deployment = await startDeployment({
-            token: s.githubToken,
-            environment: s.environment,
-            environmentUrl: s.environmentUrl,
-            ref: s.ref,
-            description: `fresh-deploy of ${s.service}`
-        });
-        if (deployment)
-            report.deploymentId = String(deployment.id);
-    }
-    let target;
-    let lock;
-    let sshFiles;
     try {
-        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s, f => (sshFiles = f)));
-        target = new Target(transport, s, runId);
-        const t = target;
-        // The preflight and the lock share one script on the target (one remote shell start); a
-        // dry-run takes no lock, so it runs the preflight alone.
-        const session = s.dryRun
-            ? undefined
-            : t.preflightAndLock(s.sync !== 'git', holder => actions_core/* info */.pq(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => actions_core/* warning */.$e(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
-        const pre = await report.step('connect', 'preflight checks on the target', async (note) => {
-            const p = session ? await session.preflight : await t.preflight(s.sync !== 'git');
-            note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`);
-            return p;
-        });
-        mergeConnectSteps(report);
-        if (!session) {
-            printPlan(t, s, pre, runId);
-            for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'])
-                report.skipStep(name, 'dry-run: nothing changed');
-            report.verdict = 'dry-run';
-            return;
-        }
-        lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async (note) => {
-            const held = await session.lock;
-            note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)');
-            return held;
-        });
-        // The lock lasts as long as its script on the target. If that ends early (killed, or its
-        // session dropped), another deploy may take the lock over: stop before the next step
-        // rather than go on changing the service unprotected.
-        let lockEnded;
-        lock.done.then(r => (lockEnded = r.code), () => (lockEnded = -1));
-        report.guard = name => {
-            if (lockEnded !== undefined) {
-                throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`);
-            }
-        };
-        let hasBuild = pre.hasBuild ?? false;
-        if (s.sync === 'git') {
-            await report.step('sync', `git checkout ${s.ref}`, async (note) => {
-                const synced = await t.sync();
-                hasBuild = synced.hasBuild;
-                note(`HEAD ${synced.head} (was ${synced.previous || 'nothing'})`);
+        const s = getSettings(name => actions_core/* getInput */.V4(name));
+        if (s.environment && !s.dryRun) {
+            // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
+            // without an environment would parse and evaluate it before its first ssh call.
+            const { startDeployment } = await Promise.all(/* import() */[__webpack_require__.e(413), __webpack_require__.e(215)]).then(__webpack_require__.bind(__webpack_require__, 5215));
+            deployment = await startDeployment({
+                token: s.githubToken,
+                environment: s.environment,
+                environmentUrl: s.environmentUrl,
+                ref: s.ref,
+                description: `fresh-deploy of ${s.service}`
             });
         }
-        else {
-            report.skipStep('sync', 'sync: none');
-        }
-        // Everything from here to the verdict is one script on the target (snapshot, purge, rebuild,
-        // verify): no round trip or remote shell start between the steps. Each step is reported
-        // when its part is done; each checks on the target that the deploy lock is still held.
-        const run = t.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: lock.pid });
-        const snapshot = await report.step('snapshot', `the running ${s.service} container`, async (note) => {
-            run.attach('snapshot');
-            const snap = await run.snapshot;
-            note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
-            return snap;
+        report = await deploy(s, log, {
+            inputValue: name => actions_core/* getInput */.V4(name),
+            onSshFiles: files => (0,state_helper/* saveSshState */.$0)({ dir: files.dir, config: files.config, control: files.control, host: s.ssh?.host ?? '' })
         });
-        report.previousImageId = snapshot?.imageId ?? '';
-        if (s.purge) {
-            await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
-                run.attach('purge');
-                const purged = (await run.purge);
-                report.purgedHost = purged.host;
-                report.purgedContainer = purged.container;
-                report.purgeNotes = purged.notes;
-                note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`);
-            });
-        }
-        else {
-            report.skipStep('purge', 'purge: false');
-        }
-        const setContainer = (c) => {
-            report.containerId = c.containerId;
-            report.imageId = c.imageId;
-            report.startedAtContainer = c.startedAt;
-        };
-        const rebuildStep = async (deploy, note) => {
-            deploy.attach('rebuild');
-            const c = await deploy.rebuild;
-            note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`);
-            return c;
-        };
-        let container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, note));
-        setContainer(container);
-        if (!s.verify) {
-            report.verifySkipped = true;
-            report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }));
-            report.skipStep('verify', 'verify: false — no probe ran');
-            report.verdict = 'fresh';
-            return;
-        }
-        const ctx = {
-            previousContainerId: snapshot?.containerId ?? '',
-            deployStartedAt: pre.now,
-            runId,
-            hasBuild,
-            sourceDir: s.sourceDir,
-            containerSourceDir: s.containerSourceDir,
-            sourceExclude: s.sourceExclude,
-            verifyUrl: s.verifyUrl,
-            verifyExpect: s.verifyExpect,
-            verifyTimeout: s.verifyTimeout
-        };
-        const verifyOnce = async (deploy, note) => {
-            const facts = parseVerifyRecords((await deploy.verify) ?? []);
-            if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
-                facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
-            }
-            if (facts.containerId)
-                setContainer(facts);
-            const probes = runProbes(facts, ctx);
-            logProbes(probes);
-            note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
-            return probes;
-        };
-        report.probes = await report.step('verify', 'probes', async (note) => verifyOnce(run, note));
-        report.verdict = verdictOf(report.probes);
-        while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
-            report.healAttempts++;
-            const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
-            report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
-                actions_core/* info */.pq(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
-                const heal = t.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: lock?.pid ?? '' });
-                container = await rebuildStep(heal, () => undefined);
-                setContainer(container);
-                return verifyOnce(heal, note);
-            });
-            report.verdict = verdictOf(report.probes);
-        }
-        if (report.verdict === 'unhealthy') {
-            if (!s.rollback) {
-                report.rollbackNote = 'rollback: false — the unhealthy container was left in place';
-            }
-            else if (!snapshot) {
-                report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible';
-                actions_core/* warning */.$e(report.rollbackNote);
-            }
-            else {
-                // Read the logs now: after the rollback, the service's logs are the previous image's,
-                // and the report would show a healthy start instead of why the new container failed.
-                report.failedLogs = await t.logs();
-                await report.step('rollback', `previous image of ${s.service}`, async (note) => {
-                    const targetImage = container.configImage || snapshot.configImage;
-                    const back = await t.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
-                    setContainer(back.container);
-                    report.rolledBack = true;
-                    report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`;
-                    note(report.rollbackNote);
-                });
-            }
-        }
     }
     catch (e) {
-        report.verdict = 'error';
-        report.error = describeError(e);
+        report = errorReport(e instanceof InputError ? e.message : describeError(e, name => actions_core/* getInput */.V4(name)), log);
     }
-    finally {
-        if (lock) {
-            const released = await lock.release();
-            actions_core/* debug */.Yz(`lock released (exit ${released.code})`);
-        }
-        await finish(report, target, deployment);
-        target?.close();
-        if (sshFiles && s.ssh)
-            (0,ssh/* closeSshSoon */.GK)(sshFiles, s.ssh.host);
-    }
+    if (deployment)
+        report.deploymentId = String(deployment.id);
+    await finish(report, deployment);
 }
-/** connect runs in two parts (transport, preflight); the summary shows them as one step. */
-function mergeConnectSteps(report) {
-    const parts = report.steps.filter(x => x.name === 'connect');
-    if (parts.length < 2)
-        return;
-    const [first, ...rest] = parts;
-    for (const p of rest) {
-        first.seconds += p.seconds;
-        first.note = [first.note, p.note].filter(Boolean).join('; ');
-        report.steps.splice(report.steps.indexOf(p), 1);
-    }
-}
+/** The annotation of a failed run: the verdict, the first failed probe's evidence, what followed. */
 function failureMessage(report) {
-    if (report.verdict === 'error')
+    if (report.verdict === 'error' && report.error)
         return report.error;
     const failed = report.probes.filter(p => p.verdict === 'fail');
-    const first = failed.find(p => p.leadsTo === (report.verdict === 'unhealthy' ? 'unhealthy' : 'stale')) ?? failed[0];
+    const first = failed.find(p => p.leadsTo === report.verdict) ?? failed[0];
     const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : '';
     const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : '';
     const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : '';
-    return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}`;
+    const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('');
+    return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}${notes}`;
 }
-async function finish(report, target, deployment) {
-    const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run';
-    if (failed && target) {
-        if (report.failedLogs !== undefined) {
-            actions_core/* startGroup */.Oh('report: last 50 lines of the failed container\'s logs (before the rollback)');
-            (0,transport/* logUntrusted */.ts)(report.failedLogs);
-            actions_core/* endGroup */.N4();
-        }
-        actions_core/* startGroup */.Oh(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`);
-        (0,transport/* logUntrusted */.ts)(await target.logs());
-        actions_core/* endGroup */.N4();
+async function finish(report, deployment) {
+    const log = report.log;
+    if (report.failedLogs !== undefined) {
+        log.block("report: last 50 lines of the failed container's logs (before the rollback)", report.failedLogs, { untrusted: true });
+    }
+    if (report.serviceLogs !== undefined) {
+        log.block(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`, report.serviceLogs, { untrusted: true });
     }
     await report.step('report', 'outputs and summary', async (note) => {
         actions_core/* setOutput */.uH('verified', report.verified ? 'true' : 'false');
@@ -1474,7 +1682,8 @@ async function finish(report, target, deployment) {
     });
     actions_core/* setOutput */.uH('duration-seconds', report.durationSeconds());
     if (deployment) {
-        await deployment.finish(report.verdict === 'fresh' ? 'success' : 'failure', `fresh-deploy: ${report.verdict}`);
+        const ok = report.verdict === 'fresh' || report.verdict === 'unverified';
+        await deployment.finish(ok ? 'success' : 'failure', report.verdict === 'unverified' ? 'fresh-deploy: deployed, not verified (verify: false)' : `fresh-deploy: ${report.verdict}`);
     }
     try {
         await actions_core/* summary */.z.addRaw(buildSummary(report)).write();
@@ -1482,16 +1691,20 @@ async function finish(report, target, deployment) {
     catch (e) {
         actions_core/* debug */.Yz(`job summary not written: ${e.message}`);
     }
-    if (failed)
+    if (report.failed)
         actions_core/* setFailed */.C1(failureMessage(report));
+    else if (report.verdict === 'dry-run')
+        actions_core/* info */.pq('dry-run: nothing was changed');
+    else if (report.verdict === 'unverified')
+        actions_core/* info */.pq('verdict unverified: deployed, not verified (verify: false): nothing was checked');
     else
-        actions_core/* info */.pq(report.verdict === 'dry-run' ? 'dry-run: nothing was changed' : `verdict fresh: ${report.verifySkipped ? 'deployed, not verified (verify: false)' : 'the new code is what runs'}`);
+        actions_core/* info */.pq('verdict fresh: the new code is what runs');
 }
 
 
 /***/ }),
 
-/***/ 873:
+/***/ 3096:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1514,11 +1727,9 @@ async function finish(report, target, deployment) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7820);
-/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
+/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9147);
 // OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
 // ControlMaster connection that every step reuses, and its teardown in the post step.
-
 
 
 
@@ -1538,15 +1749,15 @@ function describeTarget(s) {
     return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`;
 }
 /** Registers the key and each of its body lines as secrets before anything is logged. */
-function maskKey(key) {
+function maskKey(key, log) {
     if (key === '')
         return;
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    log.secret(key);
+    log.secret(key.trim());
     for (const line of key.split('\n')) {
         const t = line.trim();
         if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+            log.secret(t);
     }
 }
 /** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
@@ -1641,11 +1852,11 @@ async function knownHostsFromFingerprint(s, files) {
     return `${line}\n`;
 }
 /** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
-async function prepareSsh(s, files) {
+async function prepareSsh(s, files, log) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
     let useDefaultKnownHosts = false;
     if (!s.strict) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+        log.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
     }
     else if (s.hostFingerprint !== '') {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
@@ -1655,7 +1866,7 @@ async function prepareSsh(s, files) {
     }
     else {
         useDefaultKnownHosts = true;
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+        log.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
     const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
@@ -1681,7 +1892,7 @@ function explainSshFailure(s, stderr) {
     return `ssh to ${target} failed: ${detail || 'no message from ssh'}`;
 }
 /** Opens the one master connection (the run's only SSH handshake). */
-async function openMaster(s, files, args) {
+async function openMaster(s, files, args, log) {
     const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host];
     const stderrFile = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(files.dir, 'master.err');
     const { openSync, closeSync } = await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3024, 23));
@@ -1702,7 +1913,7 @@ async function openMaster(s, files, args) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(stderrFile, { force: true });
     if (code !== 0)
         throw new SshError(explainSshFailure(s, stderr));
-    return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
+    return new _transport_js__WEBPACK_IMPORTED_MODULE_5__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host, line => log.untrusted(line));
 }
 /**
  * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
@@ -1710,23 +1921,23 @@ async function openMaster(s, files, args) {
  * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
  * checks, and closes what is left if the main step never got here.
  */
-function closeSshSoon(files, host) {
+function closeSshSoon(files, host, log) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(files.control)) {
         const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true });
-        child.on('error', e => _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`));
+        child.on('error', e => log.debug(`closing the ssh master: ${e.message}`));
         child.unref();
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.key, { force: true });
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.knownHosts, { force: true });
 }
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
-async function closeSsh(dir, config, control, host) {
+async function closeSsh(dir, config, control, host, log) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
         try {
             await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
         }
         catch (e) {
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+            log.debug(`closing the ssh master: ${e.message}`);
         }
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
@@ -1735,27 +1946,20 @@ async function closeSsh(dir, config, control, host) {
 
 /***/ }),
 
-/***/ 9646:
+/***/ 9147:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   J6: () => (/* binding */ logRemoteLine),
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport),
-/* harmony export */   ts: () => (/* binding */ logUntrusted)
+/* harmony export */   e1: () => (/* binding */ SshTransport)
 /* harmony export */ });
-/* unused harmony exports parseRecord, spawnScript, debugArgs */
+/* unused harmony exports parseRecord, spawnScript */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7820);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6193);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_1__);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
-
-
 
 
 const RECORD_PREFIX = '@@fd ';
@@ -1771,7 +1975,7 @@ function parseRecord(line) {
 function lineSplitter(onLine) {
     let pending = '';
     // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
-    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_2__.StringDecoder('utf8');
+    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_1__.StringDecoder('utf8');
     return {
         push(chunk) {
             pending += decoder.write(chunk);
@@ -1788,32 +1992,6 @@ function lineSplitter(onLine) {
             pending = '';
         }
     };
-}
-/**
- * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
- */
-function logRemoteLine(line) {
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
-    if (line.includes('::')) {
-        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
-    }
-    else {
-        process.stdout.write(`${line}\n`);
-    }
-}
-/**
- * Logs text that came from the target (e.g. the service's own log lines) in one block, with
- * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
- */
-function logUntrusted(text) {
-    if (!text.includes('::')) {
-        process.stdout.write(`${text}\n`);
-        return;
-    }
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
 }
 /**
  * Starts `command args` with the script on stdin and collects its result lines.
@@ -1845,7 +2023,7 @@ function feedScript(session, script, options = {}) {
         if (options.onLine)
             options.onLine(line);
         else if (!options.quiet)
-            logRemoteLine(line);
+            options.log?.(line);
     };
     const out = lineSplitter(line => {
         const record = parseRecord(line);
@@ -1894,12 +2072,17 @@ function holdWith(session, script, options = {}) {
 }
 /** Scripts run here, on the runner (a self-hosted runner on the target host). */
 class LocalTransport {
+    log;
     where = 'local';
+    /** log: where a script's output goes (the front end's log of untrusted text). */
+    constructor(log = () => undefined) {
+        this.log = log;
+    }
     async run(script, options = {}) {
-        return spawnScript('bash', ['-s'], script, options).done;
+        return spawnScript('bash', ['-s'], script, { log: this.log, ...options }).done;
     }
     hold(script, options = {}) {
-        return holdWith(startSession('bash', ['-s']), script, options);
+        return holdWith(startSession('bash', ['-s']), script, { log: this.log, ...options });
     }
     close() { }
 }
@@ -1918,12 +2101,14 @@ class SshTransport {
     where;
     sshArgs;
     host;
+    log;
     spare;
     closed = false;
-    constructor(where, sshArgs, host) {
+    constructor(where, sshArgs, host, log = () => undefined) {
         this.where = where;
         this.sshArgs = sshArgs;
         this.host = host;
+        this.log = log;
     }
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
@@ -1946,10 +2131,10 @@ class SshTransport {
         return session;
     }
     async run(script, options = {}) {
-        return feedScript(this.session(options), script, options).done;
+        return feedScript(this.session(options), script, { log: this.log, ...options }).done;
     }
     hold(script, options = {}) {
-        return holdWith(this.session(options), script, options);
+        return holdWith(this.session(options), script, { log: this.log, ...options });
     }
     close() {
         this.closed = true;
@@ -1967,9 +2152,6 @@ function discard(session) {
     session.child.stdout.resume();
     session.child.stderr.resume();
     session.child.kill('SIGTERM');
-}
-function debugArgs(args) {
-    core.debug(`ssh ${args.join(' ')}`);
 }
 
 

@@ -2,7 +2,8 @@
 // script's variables from the settings and turning its result lines into typed values.
 import { buildScript, forBashStdin, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
-import { logRemoteLine, type Held, type RemoteRecord, type RunOptions, type RunResult, type Transport } from './transport.js'
+import { silentReporter, type Reporter } from './reporter.js'
+import { type Held, type RemoteRecord, type RunOptions, type RunResult, type Transport } from './transport.js'
 
 export class TargetInputError extends Error {
   constructor(
@@ -107,7 +108,8 @@ export class Target {
   constructor(
     private readonly transport: Transport,
     private readonly s: Settings,
-    private readonly runId: string
+    private readonly runId: string,
+    private readonly log: Reporter = silentReporter
   ) {
     this.compose = s.composeCommand
   }
@@ -299,7 +301,7 @@ export class Target {
       onLine: line => {
         const i = at()
         if (options.quiet?.includes(names[i])) return
-        if (attached[i]) logRemoteLine(line)
+        if (attached[i]) this.log.untrusted(line)
         else lines[i].push(line)
       }
     })
@@ -326,7 +328,7 @@ export class Target {
       attach: name => {
         const i = names.indexOf(name)
         attached[i] = true
-        for (const line of lines[i].splice(0)) logRemoteLine(line)
+        for (const line of lines[i].splice(0)) this.log.untrusted(line)
       }
     }
   }

@@ -6,7 +6,7 @@ import type { RemoteRecord } from './transport.js'
 
 export type ProbeName = 'recreated' | 'image' | 'source' | 'bytecode' | 'health' | 'http'
 export type ProbeVerdict = 'pass' | 'fail' | 'skip'
-export type Verdict = 'fresh' | 'stale' | 'unhealthy' | 'error' | 'dry-run'
+export type Verdict = 'fresh' | 'stale' | 'unhealthy' | 'error' | 'dry-run' | 'unverified'
 
 export interface Probe {
   name: ProbeName

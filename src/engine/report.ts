@@ -1,16 +1,9 @@
-// What a run did, collected as it goes: step times, probes, purge counts, rollback; turned
-// into outputs and the job summary at the end (report step).
-import * as core from './actions-core.js'
+// What a run did, collected as it goes: step times, probes, purge counts, rollback. The front
+// ends turn it into outputs, a job summary or terminal lines at the end.
 import type { Probe, Verdict } from './probes.js'
+import type { Reporter, StepName, StepRecord } from './reporter.js'
 
-export type StepName = 'connect' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'heal' | 'rollback' | 'report'
-
-export interface StepRecord {
-  name: StepName
-  status: 'ok' | 'failed' | 'skipped'
-  seconds: number
-  note: string
-}
+export type { StepName, StepRecord } from './reporter.js'
 
 export class Report {
   readonly startedAt = Date.now()
@@ -19,6 +12,8 @@ export class Report {
   verdict: Verdict = 'error'
   verifySkipped = false
   error = ''
+  /** Notes on what went wrong after the verdict was known (a failed heal or rollback). */
+  notes: string[] = []
   target = ''
   revision = ''
   containerId = ''
@@ -32,9 +27,13 @@ export class Report {
   rollbackNote = ''
   /** The failed container's last log lines, read before a rollback replaces it. */
   failedLogs: string | undefined
+  /** The service's last log lines after a failed deploy (for the report). */
+  serviceLogs: string | undefined
   healAttempts = 0
   deploymentId = ''
   dryRun = false
+
+  constructor(readonly log: Reporter) {}
 
   get purged(): number {
     return this.purgedHost + this.purgedContainer
@@ -44,21 +43,27 @@ export class Report {
     return this.verdict === 'fresh'
   }
 
+  /** Whether the run failed (exit non-zero): every verdict but fresh, unverified and dry-run. */
+  get failed(): boolean {
+    return this.verdict !== 'fresh' && this.verdict !== 'unverified' && this.verdict !== 'dry-run'
+  }
+
   skipStep(name: StepName, note: string): void {
-    this.steps.push({ name, status: 'skipped', seconds: 0, note })
-    core.info(`${name}: skipped (${note})`)
+    const record: StepRecord = { name, status: 'skipped', seconds: 0, note }
+    this.steps.push(record)
+    this.log.stepEnded(record)
   }
 
   /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
   guard: ((name: StepName) => void) | undefined
 
-  /** Runs one step inside a log group titled with its name; records its time and outcome. */
+  /** Runs one step, reported as it starts and ends; records its time and outcome. */
   async step<T>(name: StepName, title: string, fn: (note: (text: string) => void) => Promise<T>): Promise<T> {
     if (name !== 'report') this.guard?.(name)
     const t0 = Date.now()
     const record: StepRecord = { name, status: 'ok', seconds: 0, note: '' }
     this.steps.push(record)
-    core.startGroup(`${name}: ${title}`)
+    this.log.stepStarted(name, title)
     try {
       return await fn(text => {
         record.note = text
@@ -68,8 +73,7 @@ export class Report {
       throw e
     } finally {
       record.seconds = (Date.now() - t0) / 1000
-      core.info(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`)
-      core.endGroup()
+      this.log.stepEnded(record)
     }
   }
 

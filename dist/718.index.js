@@ -1,35 +1,122 @@
-export const id = 661;
-export const ids = [661];
+export const id = 718;
+export const ids = [718];
 export const modules = {
 
-/***/ 6661:
+/***/ 8592:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   post: () => (/* binding */ post)
+/* harmony export */   Uy: () => (/* binding */ ActionReporter)
 /* harmony export */ });
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7820);
-/* harmony import */ var _ssh_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(873);
-/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7155);
-// The post step: close the ssh master connection and delete the key, known_hosts and socket.
-// Runs even when main failed or crashed (post-if: always()).
+/* unused harmony exports logRemoteLine, logUntrusted */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7119);
+// The action's side of the engine's Reporter: log groups per step, annotations, masks, and
+// target output printed with workflow commands switched off.
 
 
-
-async function post() {
-    const state = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_2__/* .loadSshState */ .cS)();
-    if (!state) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
+/**
+ * Forwards target output to the log with workflow commands switched off: a line such as
+ * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ */
+function logRemoteLine(line) {
+    const token = randomBytes(8).toString('hex');
+    if (line.includes('::')) {
+        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
+    }
+    else {
+        process.stdout.write(`${line}\n`);
+    }
+}
+/**
+ * Logs text that came from the target (e.g. the service's own log lines) in one block, with
+ * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
+ * "::add-mask::" must not act on the runner.
+ */
+function logUntrusted(text) {
+    if (!text.includes('::')) {
+        process.stdout.write(`${text}\n`);
         return;
     }
-    await (0,_ssh_js__WEBPACK_IMPORTED_MODULE_1__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host);
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(8).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
+}
+/** Each step is a log group titled "NAME: TITLE", closed with its time and note. */
+class ActionReporter {
+    open;
+    stepStarted(name, title) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(`${name}: ${title}`);
+        this.open = name;
+    }
+    stepEnded(step) {
+        if (step.status === 'skipped') {
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name}: skipped (${step.note})`);
+            return;
+        }
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name} ${step.status === 'ok' ? 'done' : 'failed'} in ${step.seconds.toFixed(1)} s${step.note ? `: ${step.note}` : ''}`);
+        if (this.open !== undefined)
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
+        this.open = undefined;
+    }
+    info(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
+    }
+    warning(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(text);
+    }
+    debug(text) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(text);
+    }
+    untrusted(text) {
+        logUntrusted(text);
+    }
+    block(title, text, options = {}) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(title);
+        if (options.untrusted)
+            logUntrusted(text);
+        else
+            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
+    }
+    secret(value) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .setSecret */ .Pq(value);
+    }
 }
 
 
 /***/ }),
 
-/***/ 873:
+/***/ 7718:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   post: () => (/* binding */ post)
+/* harmony export */ });
+/* harmony import */ var _engine_ssh_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3096);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7119);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8592);
+/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(560);
+// The post step: close the ssh master connection and delete the key, known_hosts and socket.
+// Runs even when main failed or crashed (post-if: always()).
+
+
+
+
+async function post() {
+    const state = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_3__/* .loadSshState */ .cS)();
+    if (!state) {
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
+        return;
+    }
+    await (0,_engine_ssh_js__WEBPACK_IMPORTED_MODULE_0__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host, new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionReporter */ .Uy());
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+}
+
+
+/***/ }),
+
+/***/ 3096:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -52,11 +139,9 @@ async function post() {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7820);
-/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9646);
+/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9147);
 // OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
 // ControlMaster connection that every step reuses, and its teardown in the post step.
-
 
 
 
@@ -76,15 +161,15 @@ function describeTarget(s) {
     return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`;
 }
 /** Registers the key and each of its body lines as secrets before anything is logged. */
-function maskKey(key) {
+function maskKey(key, log) {
     if (key === '')
         return;
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key);
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(key.trim());
+    log.secret(key);
+    log.secret(key.trim());
     for (const line of key.split('\n')) {
         const t = line.trim();
         if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .setSecret */ .Pq(t);
+            log.secret(t);
     }
 }
 /** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
@@ -179,11 +264,11 @@ async function knownHostsFromFingerprint(s, files) {
     return `${line}\n`;
 }
 /** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
-async function prepareSsh(s, files) {
+async function prepareSsh(s, files, log) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
     let useDefaultKnownHosts = false;
     if (!s.strict) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
+        log.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
     }
     else if (s.hostFingerprint !== '') {
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
@@ -193,7 +278,7 @@ async function prepareSsh(s, files) {
     }
     else {
         useDefaultKnownHosts = true;
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .info */ .pq('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
+        log.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
     const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
@@ -219,7 +304,7 @@ function explainSshFailure(s, stderr) {
     return `ssh to ${target} failed: ${detail || 'no message from ssh'}`;
 }
 /** Opens the one master connection (the run's only SSH handshake). */
-async function openMaster(s, files, args) {
+async function openMaster(s, files, args, log) {
     const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host];
     const stderrFile = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(files.dir, 'master.err');
     const { openSync, closeSync } = await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3024, 23));
@@ -240,7 +325,7 @@ async function openMaster(s, files, args) {
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(stderrFile, { force: true });
     if (code !== 0)
         throw new SshError(explainSshFailure(s, stderr));
-    return new _transport_js__WEBPACK_IMPORTED_MODULE_6__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host);
+    return new _transport_js__WEBPACK_IMPORTED_MODULE_5__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host, line => log.untrusted(line));
 }
 /**
  * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
@@ -248,23 +333,23 @@ async function openMaster(s, files, args) {
  * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
  * checks, and closes what is left if the main step never got here.
  */
-function closeSshSoon(files, host) {
+function closeSshSoon(files, host, log) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(files.control)) {
         const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true });
-        child.on('error', e => _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`));
+        child.on('error', e => log.debug(`closing the ssh master: ${e.message}`));
         child.unref();
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.key, { force: true });
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.knownHosts, { force: true });
 }
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
-async function closeSsh(dir, config, control, host) {
+async function closeSsh(dir, config, control, host, log) {
     if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
         try {
             await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
         }
         catch (e) {
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_5__/* .debug */ .Yz(`closing the ssh master: ${e.message}`);
+            log.debug(`closing the ssh master: ${e.message}`);
         }
     }
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
@@ -273,27 +358,20 @@ async function closeSsh(dir, config, control, host) {
 
 /***/ }),
 
-/***/ 9646:
+/***/ 9147:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   J6: () => (/* binding */ logRemoteLine),
 /* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport),
-/* harmony export */   ts: () => (/* binding */ logUntrusted)
+/* harmony export */   e1: () => (/* binding */ SshTransport)
 /* harmony export */ });
-/* unused harmony exports parseRecord, spawnScript, debugArgs */
+/* unused harmony exports parseRecord, spawnScript */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6193);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7820);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6193);
+/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_1__);
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
-
-
 
 
 const RECORD_PREFIX = '@@fd ';
@@ -309,7 +387,7 @@ function parseRecord(line) {
 function lineSplitter(onLine) {
     let pending = '';
     // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
-    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_2__.StringDecoder('utf8');
+    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_1__.StringDecoder('utf8');
     return {
         push(chunk) {
             pending += decoder.write(chunk);
@@ -326,32 +404,6 @@ function lineSplitter(onLine) {
             pending = '';
         }
     };
-}
-/**
- * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
- */
-function logRemoteLine(line) {
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
-    if (line.includes('::')) {
-        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
-    }
-    else {
-        process.stdout.write(`${line}\n`);
-    }
-}
-/**
- * Logs text that came from the target (e.g. the service's own log lines) in one block, with
- * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
- */
-function logUntrusted(text) {
-    if (!text.includes('::')) {
-        process.stdout.write(`${text}\n`);
-        return;
-    }
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(8).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
 }
 /**
  * Starts `command args` with the script on stdin and collects its result lines.
@@ -383,7 +435,7 @@ function feedScript(session, script, options = {}) {
         if (options.onLine)
             options.onLine(line);
         else if (!options.quiet)
-            logRemoteLine(line);
+            options.log?.(line);
     };
     const out = lineSplitter(line => {
         const record = parseRecord(line);
@@ -432,12 +484,17 @@ function holdWith(session, script, options = {}) {
 }
 /** Scripts run here, on the runner (a self-hosted runner on the target host). */
 class LocalTransport {
+    log;
     where = 'local';
+    /** log: where a script's output goes (the front end's log of untrusted text). */
+    constructor(log = () => undefined) {
+        this.log = log;
+    }
     async run(script, options = {}) {
-        return spawnScript('bash', ['-s'], script, options).done;
+        return spawnScript('bash', ['-s'], script, { log: this.log, ...options }).done;
     }
     hold(script, options = {}) {
-        return holdWith(startSession('bash', ['-s']), script, options);
+        return holdWith(startSession('bash', ['-s']), script, { log: this.log, ...options });
     }
     close() { }
 }
@@ -456,12 +513,14 @@ class SshTransport {
     where;
     sshArgs;
     host;
+    log;
     spare;
     closed = false;
-    constructor(where, sshArgs, host) {
+    constructor(where, sshArgs, host, log = () => undefined) {
         this.where = where;
         this.sshArgs = sshArgs;
         this.host = host;
+        this.log = log;
     }
     args() {
         return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
@@ -484,10 +543,10 @@ class SshTransport {
         return session;
     }
     async run(script, options = {}) {
-        return feedScript(this.session(options), script, options).done;
+        return feedScript(this.session(options), script, { log: this.log, ...options }).done;
     }
     hold(script, options = {}) {
-        return holdWith(this.session(options), script, options);
+        return holdWith(this.session(options), script, { log: this.log, ...options });
     }
     close() {
         this.closed = true;
@@ -505,9 +564,6 @@ function discard(session) {
     session.child.stdout.resume();
     session.child.stderr.resume();
     session.child.kill('SIGTERM');
-}
-function debugArgs(args) {
-    core.debug(`ssh ${args.join(' ')}`);
 }
 
 

@@ -1,7 +1,8 @@
 // The post step: close the ssh master connection and delete the key, known_hosts and socket.
 // Runs even when main failed or crashed (post-if: always()).
+import { closeSsh } from '../engine/ssh.js'
 import * as core from './actions-core.js'
-import { closeSsh } from './ssh.js'
+import { ActionReporter } from './log.js'
 import { loadSshState } from './state-helper.js'
 
 export async function post(): Promise<void> {
@@ -10,6 +11,6 @@ export async function post(): Promise<void> {
     core.info('nothing to clean up (local transport, or main stopped before connecting)')
     return
   }
-  await closeSsh(state.dir, state.config, state.control, state.host)
+  await closeSsh(state.dir, state.config, state.control, state.host, new ActionReporter())
   core.info(`closed the ssh connection and removed ${state.dir}`)
 }

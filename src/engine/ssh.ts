@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import * as core from './actions-core.js'
+import type { Reporter } from './reporter.js'
 import type { SshSettings } from './settings.js'
 import { SshTransport } from './transport.js'
 
@@ -33,13 +33,13 @@ export function describeTarget(s: SshSettings): string {
 }
 
 /** Registers the key and each of its body lines as secrets before anything is logged. */
-export function maskKey(key: string): void {
+export function maskKey(key: string, log: Reporter): void {
   if (key === '') return
-  core.setSecret(key)
-  core.setSecret(key.trim())
+  log.secret(key)
+  log.secret(key.trim())
   for (const line of key.split('\n')) {
     const t = line.trim()
-    if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END')) core.setSecret(t)
+    if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END')) log.secret(t)
   }
 }
 
@@ -137,18 +137,18 @@ async function knownHostsFromFingerprint(s: SshSettings, files: SshFiles): Promi
 }
 
 /** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
-export async function prepareSsh(s: SshSettings, files: SshFiles): Promise<string[]> {
+export async function prepareSsh(s: SshSettings, files: SshFiles, log: Reporter): Promise<string[]> {
   writeFileSync(files.key, s.key, { mode: 0o600 })
   let useDefaultKnownHosts = false
   if (!s.strict) {
-    core.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`)
+    log.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`)
   } else if (s.hostFingerprint !== '') {
     writeFileSync(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 })
   } else if (s.knownHosts !== '') {
     writeFileSync(files.knownHosts, s.knownHosts, { mode: 0o600 })
   } else {
     useDefaultKnownHosts = true
-    core.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.')
+    log.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.')
   }
   writeFileSync(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 })
   const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)]
@@ -174,7 +174,7 @@ export function explainSshFailure(s: SshSettings, stderr: string): string {
 }
 
 /** Opens the one master connection (the run's only SSH handshake). */
-export async function openMaster(s: SshSettings, files: SshFiles, args: string[]): Promise<SshTransport> {
+export async function openMaster(s: SshSettings, files: SshFiles, args: string[], log: Reporter): Promise<SshTransport> {
   const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host]
   const stderrFile = join(files.dir, 'master.err')
   const { openSync, closeSync } = await import('node:fs')
@@ -194,7 +194,7 @@ export async function openMaster(s: SshSettings, files: SshFiles, args: string[]
   const stderr = existsSync(stderrFile) ? readFileSync(stderrFile, 'utf8') : ''
   rmSync(stderrFile, { force: true })
   if (code !== 0) throw new SshError(explainSshFailure(s, stderr))
-  return new SshTransport(`ssh ${describeTarget(s)}`, args, s.host)
+  return new SshTransport(`ssh ${describeTarget(s)}`, args, s.host, line => log.untrusted(line))
 }
 
 /**
@@ -203,10 +203,10 @@ export async function openMaster(s: SshSettings, files: SshFiles, args: string[]
  * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
  * checks, and closes what is left if the main step never got here.
  */
-export function closeSshSoon(files: SshFiles, host: string): void {
+export function closeSshSoon(files: SshFiles, host: string, log: Reporter): void {
   if (existsSync(files.control)) {
     const child = spawn('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
-    child.on('error', e => core.debug(`closing the ssh master: ${e.message}`))
+    child.on('error', e => log.debug(`closing the ssh master: ${e.message}`))
     child.unref()
   }
   rmSync(files.key, { force: true })
@@ -214,12 +214,12 @@ export function closeSshSoon(files: SshFiles, host: string): void {
 }
 
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
-export async function closeSsh(dir: string, config: string, control: string, host: string): Promise<void> {
+export async function closeSsh(dir: string, config: string, control: string, host: string, log: Reporter): Promise<void> {
   if (existsSync(control)) {
     try {
       await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 })
     } catch (e) {
-      core.debug(`closing the ssh master: ${(e as Error).message}`)
+      log.debug(`closing the ssh master: ${(e as Error).message}`)
     }
   }
   rmSync(dir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
 // The job summary, as Markdown, from a Report. Pure, so unit tests read exactly what a user sees.
-import type { Report } from './report.js'
+import type { Report } from '../engine/report.js'
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️', ok: '✅', failed: '❌', skipped: '⏭️' }
 
@@ -17,7 +17,8 @@ const HEADINGS: Record<string, string> = {
   stale: '❌ stale: the container does not run the code that was deployed',
   unhealthy: '❌ unhealthy: the new container did not become healthy',
   error: '❌ error: the deploy did not get as far as verifying',
-  'dry-run': '📝 dry-run: nothing was changed'
+  'dry-run': '📝 dry-run: nothing was changed',
+  unverified: '⚠️ unverified: deployed, but nothing was checked (verify: false)'
 }
 
 export function buildSummary(r: Report): string {

@@ -1,9 +1,7 @@
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
-import * as core from './actions-core.js'
 
 /** A result line of a target-side script: "@@fd KEY VALUE". */
 export interface RemoteRecord {
@@ -25,6 +23,8 @@ export interface RunOptions {
   quiet?: boolean
   /** Receives the script's log lines (stdout and stderr) instead of the log. */
   onLine?: (line: string) => void
+  /** Where log lines go when neither onLine nor quiet is given (the transport's own log). */
+  log?: (line: string) => void
   /**
    * No script is expected after this one (the verify of a deploy that goes well): over ssh, no
    * spare session is opened for it. A later script, if any (heal, rollback, logs), opens its own.
@@ -81,33 +81,6 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): vo
 }
 
 /**
- * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
- */
-export function logRemoteLine(line: string): void {
-  const token = randomBytes(8).toString('hex')
-  if (line.includes('::')) {
-    process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`)
-  } else {
-    process.stdout.write(`${line}\n`)
-  }
-}
-
-/**
- * Logs text that came from the target (e.g. the service's own log lines) in one block, with
- * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
- */
-export function logUntrusted(text: string): void {
-  if (!text.includes('::')) {
-    process.stdout.write(`${text}\n`)
-    return
-  }
-  const token = randomBytes(8).toString('hex')
-  process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`)
-}
-
-/**
  * Starts `command args` with the script on stdin and collects its result lines.
  * keepOpen leaves stdin open until the caller ends it (see hold()).
  */
@@ -153,7 +126,7 @@ function feedScript(
     tail.push(line)
     if (tail.length > OUTPUT_TAIL_LINES) tail.shift()
     if (options.onLine) options.onLine(line)
-    else if (!options.quiet) logRemoteLine(line)
+    else if (!options.quiet) options.log?.(line)
   }
   const out = lineSplitter(line => {
     const record = parseRecord(line)
@@ -202,12 +175,15 @@ function holdWith(session: Session, script: string, options: RunOptions = {}): H
 export class LocalTransport implements Transport {
   readonly where = 'local'
 
+  /** log: where a script's output goes (the front end's log of untrusted text). */
+  constructor(private readonly log: (line: string) => void = () => undefined) {}
+
   async run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    return spawnScript('bash', ['-s'], script, options).done
+    return spawnScript('bash', ['-s'], script, { log: this.log, ...options }).done
   }
 
   hold(script: string, options: RunOptions = {}): Held {
-    return holdWith(startSession('bash', ['-s']), script, options)
+    return holdWith(startSession('bash', ['-s']), script, { log: this.log, ...options })
   }
 
   close(): void {}
@@ -231,7 +207,8 @@ export class SshTransport implements Transport {
   constructor(
     readonly where: string,
     private readonly sshArgs: string[],
-    private readonly host: string
+    private readonly host: string,
+    private readonly log: (line: string) => void = () => undefined
   ) {}
 
   private args(): string[] {
@@ -255,11 +232,11 @@ export class SshTransport implements Transport {
   }
 
   async run(script: string, options: RunOptions = {}): Promise<RunResult> {
-    return feedScript(this.session(options), script, options).done
+    return feedScript(this.session(options), script, { log: this.log, ...options }).done
   }
 
   hold(script: string, options: RunOptions = {}): Held {
-    return holdWith(this.session(options), script, options)
+    return holdWith(this.session(options), script, { log: this.log, ...options })
   }
 
   close(): void {
@@ -278,8 +255,4 @@ function discard(session: Session): void {
   session.child.stdout.resume()
   session.child.stderr.resume()
   session.child.kill('SIGTERM')
-}
-
-export function debugArgs(args: string[]): void {
-  core.debug(`ssh ${args.join(' ')}`)
 }

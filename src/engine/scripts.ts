@@ -1,7 +1,7 @@
 // Builds the text sent to `bash -s` on the target: FD_* variables as single-quoted data, the
 // common library, then the step's script. The scripts are real files in src/scripts (linted
 // with shellcheck) and ship beside the bundle in dist/scripts.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -9,7 +9,9 @@ export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 
 
 export type ScriptVars = Record<string, string | number | boolean | undefined>
 
-const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), 'scripts')
+// Beside the bundle (dist/scripts), or beside src/engine when run from source (tests, bench).
+const here = dirname(fileURLToPath(import.meta.url))
+const scriptsDir = [join(here, 'scripts'), join(here, '..', 'scripts')].find(d => existsSync(join(d, 'lib.sh'))) ?? join(here, 'scripts')
 const cache = new Map<string, string>()
 
 export function readScript(file: string): string {

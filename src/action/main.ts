@@ -1,0 +1,94 @@
+// The action's main step: inputs in, the engine's deploy, then outputs, the job summary, the
+// GitHub Deployment and the failure annotation. Also the entry point for @github/local-action.
+import { probesJson } from '../engine/probes.js'
+import { deploy, describeError, errorReport } from '../engine/pipeline.js'
+import type { Report } from '../engine/report.js'
+import { getSettings, InputError } from '../engine/input-helper.js'
+import { maskKey } from '../engine/ssh.js'
+import * as core from './actions-core.js'
+import type { DeploymentHandle } from './deployment.js'
+import { ActionReporter } from './log.js'
+import { saveSshState } from './state-helper.js'
+import { buildSummary } from './summary.js'
+
+export async function run(): Promise<void> {
+  const log = new ActionReporter()
+  // Mask the key before anything else can print it, even an error about another input.
+  maskKey(core.getInput('ssh-key').replace(/\r\n/g, '\n'), log)
+
+  let report: Report
+  let deployment: DeploymentHandle | undefined
+  try {
+    const s = getSettings(name => core.getInput(name))
+    if (s.environment && !s.dryRun) {
+      // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
+      // without an environment would parse and evaluate it before its first ssh call.
+      const { startDeployment } = await import('./deployment.js')
+      deployment = await startDeployment({
+        token: s.githubToken,
+        environment: s.environment,
+        environmentUrl: s.environmentUrl,
+        ref: s.ref,
+        description: `fresh-deploy of ${s.service}`
+      })
+    }
+    report = await deploy(s, log, {
+      inputValue: name => core.getInput(name),
+      onSshFiles: files => saveSshState({ dir: files.dir, config: files.config, control: files.control, host: s.ssh?.host ?? '' })
+    })
+  } catch (e) {
+    report = errorReport(e instanceof InputError ? e.message : describeError(e, name => core.getInput(name)), log)
+  }
+  if (deployment) report.deploymentId = String(deployment.id)
+  await finish(report, deployment)
+}
+
+/** The annotation of a failed run: the verdict, the first failed probe's evidence, what followed. */
+export function failureMessage(report: Report): string {
+  if (report.verdict === 'error' && report.error) return report.error
+  const failed = report.probes.filter(p => p.verdict === 'fail')
+  const first = failed.find(p => p.leadsTo === report.verdict) ?? failed[0]
+  const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : ''
+  const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : ''
+  const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : ''
+  const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('')
+  return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}${notes}`
+}
+
+async function finish(report: Report, deployment: DeploymentHandle | undefined): Promise<void> {
+  const log = report.log
+  if (report.failedLogs !== undefined) {
+    log.block("report: last 50 lines of the failed container's logs (before the rollback)", report.failedLogs, { untrusted: true })
+  }
+  if (report.serviceLogs !== undefined) {
+    log.block(`report: last 50 lines of the service logs${report.rolledBack ? ' (the rolled-back container)' : ''}`, report.serviceLogs, { untrusted: true })
+  }
+  await report.step('report', 'outputs and summary', async note => {
+    core.setOutput('verified', report.verified ? 'true' : 'false')
+    core.setOutput('verdict', report.verdict)
+    core.setOutput('probes', probesJson(report.probes))
+    core.setOutput('container-id', report.containerId)
+    core.setOutput('image-id', report.imageId)
+    core.setOutput('previous-image-id', report.previousImageId)
+    core.setOutput('revision', report.revision)
+    core.setOutput('started-at', report.startedAtContainer)
+    core.setOutput('purged', String(report.purged))
+    core.setOutput('rolled-back', report.rolledBack ? 'true' : 'false')
+    core.setOutput('deployment-id', report.deploymentId)
+    note(`verdict ${report.verdict}`)
+  })
+  core.setOutput('duration-seconds', report.durationSeconds())
+  if (deployment) {
+    const ok = report.verdict === 'fresh' || report.verdict === 'unverified'
+    await deployment.finish(ok ? 'success' : 'failure', report.verdict === 'unverified' ? 'fresh-deploy: deployed, not verified (verify: false)' : `fresh-deploy: ${report.verdict}`)
+  }
+  try {
+    await core.summary.addRaw(buildSummary(report)).write()
+  } catch (e) {
+    core.debug(`job summary not written: ${(e as Error).message}`)
+  }
+  if (report.failed) core.setFailed(failureMessage(report))
+  else if (report.verdict === 'dry-run') core.info('dry-run: nothing was changed')
+  else if (report.verdict === 'unverified') core.info('verdict unverified: deployed, not verified (verify: false): nothing was checked')
+  else core.info('verdict fresh: the new code is what runs')
+}

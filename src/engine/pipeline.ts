@@ -1,0 +1,382 @@
+// The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
+// rollback (../shared/contract.md, "The pipeline"). The engine reports through a Reporter and
+// returns a Report; the action and the command line turn that into outputs or terminal lines.
+import { randomBytes } from 'node:crypto'
+import { httpProbeFromRunner } from './http-probe.js'
+import { quoteValue } from './input-helper.js'
+import { parseVerifyRecords, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
+import { Report } from './report.js'
+import type { Reporter } from './reporter.js'
+import { preamble, readScript, type ScriptName } from './scripts.js'
+import type { Settings } from './settings.js'
+import { closeSshSoon, createSshDir, describeTarget, maskKey, openMaster, prepareSsh, type SshFiles } from './ssh.js'
+import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type Preflight, type PurgeResult, type Snapshot } from './target.js'
+import { LocalTransport, type Held, type Transport } from './transport.js'
+
+export const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
+
+export interface DeployOptions {
+  /** This run's id (the io.fresh-deploy.run label); a new one by default. */
+  runId?: string
+  /** The raw text of an input, for error messages that quote it (never a secret's). */
+  inputValue?: (name: string) => string
+  /** Told the ssh files as soon as they exist (the action's post step deletes them). */
+  onSshFiles?: (files: SshFiles) => void
+}
+
+export function newRunId(): string {
+  return `${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${randomBytes(4).toString('hex')}`
+}
+
+/** An error message for the user: inputs named with their values, secrets never quoted. */
+export function describeError(e: unknown, inputValue: (name: string) => string = () => ''): string {
+  if (e instanceof TargetInputError) {
+    const raw = e.input === 'ssh-key' ? '' : inputValue(e.input)
+    return `input ${e.input}:${raw ? ` ${quoteValue(raw)}` : ''} ${e.detail}`
+  }
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** A report for a run that stopped before it started (bad input): verdict error. */
+export function errorReport(message: string, log: Reporter): Report {
+  const report = new Report(log)
+  report.error = message
+  return report
+}
+
+/** What one deploy holds while it runs: settings, where to report, the target, the lock. */
+interface Run {
+  s: Settings
+  log: Reporter
+  report: Report
+  runId: string
+  target: Target
+  pre: Preflight
+  lock: Held & { pid: string }
+  hasBuild: boolean
+  snapshot?: Snapshot
+  container?: Container
+}
+
+export async function deploy(s: Settings, log: Reporter, options: DeployOptions = {}): Promise<Report> {
+  const report = new Report(log)
+  // Mask the key before anything else can print it.
+  if (s.ssh) maskKey(s.ssh.key, log)
+  const runId = options.runId ?? newRunId()
+  report.revision = s.ref
+  report.dryRun = s.dryRun
+  report.target = s.ssh ? `ssh ${describeTarget(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`
+
+  let target: Target | undefined
+  let lock: (Held & { pid: string }) | undefined
+  let sshFiles: SshFiles | undefined
+  try {
+    const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () =>
+      connect(s, log, f => {
+        sshFiles = f
+        options.onSshFiles?.(f)
+      })
+    )
+    target = new Target(transport, s, runId, log)
+    if (s.dryRun) {
+      const pre = await preflightStep(report, target, s)
+      printPlan(log, target, s, pre, runId)
+      for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'] as const) report.skipStep(name, 'dry-run: nothing changed')
+      report.verdict = 'dry-run'
+      return report
+    }
+    const session = target.preflightAndLock(
+      s.sync !== 'git',
+      holder => log.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
+      holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
+    )
+    const pre = await preflightStep(report, target, s, session.preflight)
+    lock = await lockStep(report, s, pre, session.lock)
+    const run: Run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false }
+    await syncStep(run)
+    await deployAndVerify(run)
+    await healWhileStale(run)
+    await rollbackIfUnhealthy(run)
+  } catch (e) {
+    report.verdict = 'error'
+    report.error = describeError(e, options.inputValue)
+  } finally {
+    // Release the lock first (another deploy may be waiting), then read what the report needs,
+    // then close the connection and delete the key: each step even when an earlier one throws.
+    await settle(log, 'releasing the deploy lock', async () => {
+      if (lock) log.debug(`lock released (exit ${(await lock.release()).code})`)
+    })
+    if (report.failed && target && !report.dryRun) {
+      const t = target
+      await settle(log, 'reading the service logs', async () => {
+        report.serviceLogs = await t.logs()
+      })
+    }
+    await settle(log, 'closing the transport', async () => target?.close())
+    await settle(log, 'closing the ssh connection', async () => {
+      if (sshFiles && s.ssh) closeSshSoon(sshFiles, s.ssh.host, log)
+    })
+  }
+  return report
+}
+
+async function settle(log: Reporter, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (e) {
+    log.warning(`${what} failed: ${e instanceof Error ? e.message : String(e)}`)
+  }
+}
+
+async function connect(s: Settings, log: Reporter, onFiles: (files: SshFiles) => void): Promise<Transport> {
+  if (!s.ssh) return new LocalTransport(line => log.untrusted(line))
+  const files = createSshDir()
+  onFiles(files)
+  const args = await prepareSsh(s.ssh, files, log)
+  return openMaster(s.ssh, files, args, log)
+}
+
+/** connect, second part: the preflight checks on the target (alone for a dry-run). */
+async function preflightStep(report: Report, t: Target, s: Settings, running?: Promise<Preflight>): Promise<Preflight> {
+  const pre = await report.step('connect', 'preflight checks on the target', async note => {
+    const p = running ? await running : await t.preflight(s.sync !== 'git')
+    note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`)
+    return p
+  })
+  mergeConnectSteps(report)
+  return pre
+}
+
+async function lockStep(report: Report, s: Settings, pre: Preflight, locking: Promise<Held & { pid: string }>): Promise<Held & { pid: string }> {
+  const lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async note => {
+    const held = await locking
+    note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)')
+    return held
+  })
+  // The lock lasts as long as its script on the target. If that ends early (killed, or its
+  // session dropped), another deploy may take the lock over: stop before the next step rather
+  // than go on changing the service unprotected.
+  let lockEnded: number | undefined
+  lock.done.then(
+    r => (lockEnded = r.code),
+    () => (lockEnded = -1)
+  )
+  report.guard = name => {
+    if (lockEnded !== undefined) {
+      throw new RemoteError('lock', lockEnded, `the deploy lock of ${s.projectDir} was lost (its holder on the target ended with exit ${lockEnded}); stopped before the ${name} step so that two deploys cannot overlap`)
+    }
+  }
+  return lock
+}
+
+async function syncStep(run: Run): Promise<void> {
+  const { s, report, target } = run
+  if (s.sync !== 'git') {
+    report.skipStep('sync', 'sync: none')
+    return
+  }
+  await report.step('sync', `git checkout ${s.ref}`, async note => {
+    const synced = await target.sync()
+    run.hasBuild = synced.hasBuild
+    note(`HEAD ${synced.head} (was ${synced.previous || 'nothing'})`)
+  })
+}
+
+/**
+ * Snapshot, purge, rebuild and verify: one script on the target (no round trip or remote shell
+ * start between the steps). Each step is reported when its part is done; each checks on the
+ * target that the deploy lock is still held.
+ */
+async function deployAndVerify(run: Run): Promise<void> {
+  const { s, report, target } = run
+  const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid })
+  run.snapshot = await snapshotStep(run, deployRun)
+  report.previousImageId = run.snapshot?.imageId ?? ''
+  await purgeStep(run, deployRun)
+  run.container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, deployRun, note))
+  if (!s.verify) {
+    report.verifySkipped = true
+    report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }))
+    report.skipStep('verify', 'verify: false — no probe ran')
+    report.verdict = 'unverified'
+    return
+  }
+  report.probes = await report.step('verify', 'probes', async note => verifyOnce(run, deployRun, note))
+  report.verdict = verdictOf(report.probes)
+}
+
+async function snapshotStep(run: Run, deployRun: DeployRun): Promise<Snapshot | undefined> {
+  return run.report.step('snapshot', `the running ${run.s.service} container`, async note => {
+    deployRun.attach('snapshot')
+    const snap = await deployRun.snapshot
+    note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy')
+    return snap
+  })
+}
+
+async function purgeStep(run: Run, deployRun: DeployRun): Promise<void> {
+  const { s, report } = run
+  if (!s.purge) {
+    report.skipStep('purge', 'purge: false')
+    return
+  }
+  await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
+    deployRun.attach('purge')
+    const purged = (await deployRun.purge) as PurgeResult
+    report.purgedHost += purged.host
+    report.purgedContainer += purged.container
+    report.purgeNotes.push(...purged.notes)
+    note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
+  })
+}
+
+async function rebuildStep(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Container> {
+  deployRun.attach('rebuild')
+  const c = await deployRun.rebuild
+  setContainer(run.report, c)
+  note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`)
+  return c
+}
+
+function setContainer(report: Report, c: Pick<Container, 'containerId' | 'imageId' | 'startedAt'>): void {
+  report.containerId = c.containerId
+  report.imageId = c.imageId
+  report.startedAtContainer = c.startedAt
+}
+
+function probeContext(run: Run): ProbeContext {
+  const { s } = run
+  return {
+    previousContainerId: run.snapshot?.containerId ?? '',
+    deployStartedAt: run.pre.now,
+    runId: run.runId,
+    hasBuild: run.hasBuild,
+    sourceDir: s.sourceDir,
+    containerSourceDir: s.containerSourceDir,
+    sourceExclude: s.sourceExclude,
+    verifyUrl: s.verifyUrl,
+    verifyExpect: s.verifyExpect,
+    verifyTimeout: s.verifyTimeout
+  }
+}
+
+async function verifyOnce(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Probe[]> {
+  const { s, report, log } = run
+  const facts = parseVerifyRecords((await deployRun.verify) ?? [])
+  if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
+    facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
+  }
+  if (facts.containerId) setContainer(report, facts)
+  const probes = runProbes(facts, probeContext(run))
+  logProbes(log, probes)
+  note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`)
+  return probes
+}
+
+function logProbes(log: Reporter, probes: Probe[]): void {
+  for (const p of probes) {
+    const evidence = p.verdict === 'pass' ? p.found : p.reason
+    const line = `${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`
+    // Evidence quotes the target (file names, an http body): shown, never obeyed.
+    log.untrusted(line)
+  }
+}
+
+/**
+ * Stale: a no-cache rebuild and a fresh recreate, verified again, at most stale-retries times.
+ * A heal that fails keeps the verdict the probes gave, with a note (never an "error" that hides
+ * the evidence).
+ */
+async function healWhileStale(run: Run): Promise<void> {
+  const { s, report, target, log } = run
+  while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
+    report.healAttempts++
+    const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
+    try {
+      report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async note => {
+        log.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`)
+        const heal = target.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: run.lock.pid })
+        run.container = await rebuildStep(run, heal, () => undefined)
+        return verifyOnce(run, heal, note)
+      })
+    } catch (e) {
+      report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`)
+      return
+    }
+    report.verdict = verdictOf(report.probes)
+  }
+}
+
+/** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
+async function rollbackIfUnhealthy(run: Run): Promise<void> {
+  const { s, report, target, log, snapshot } = run
+  if (report.verdict !== 'unhealthy') return
+  if (!s.rollback) {
+    report.rollbackNote = 'rollback: false — the unhealthy container was left in place'
+    return
+  }
+  if (!snapshot) {
+    report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible'
+    log.warning(report.rollbackNote)
+    return
+  }
+  // Read the logs now: after the rollback, the service's logs are the previous image's, and the
+  // report would show a healthy start instead of why the new container failed.
+  report.failedLogs = await target.logs()
+  try {
+    await report.step('rollback', `previous image of ${s.service}`, async note => {
+      const targetImage = run.container?.configImage || snapshot.configImage
+      const back = await target.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback')
+      setContainer(report, back.container)
+      report.rolledBack = true
+      report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`
+      note(report.rollbackNote)
+    })
+  } catch (e) {
+    report.rollbackNote = `the rollback failed: ${describeError(e)}`
+    report.notes.push(report.rollbackNote)
+  }
+}
+
+/** connect runs in two parts (transport, preflight); the summary shows them as one step. */
+function mergeConnectSteps(report: Report): void {
+  const parts = report.steps.filter(x => x.name === 'connect')
+  if (parts.length < 2) return
+  const [first, ...rest] = parts
+  for (const p of rest) {
+    first.seconds += p.seconds
+    first.note = [first.note, p.note].filter(Boolean).join('; ')
+    report.steps.splice(report.steps.indexOf(p), 1)
+  }
+}
+
+/** dry-run: every script that would run, with its variables (the key is never among them). */
+function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, runId: string): void {
+  const show = (name: ScriptName, title: string, vars: Record<string, string | number | boolean | undefined>): void => {
+    log.block(`${title}: plan (dry-run, not run)`, `${preamble({ ...vars })}\n${readScript(`${name}.sh`)}`)
+  }
+  const common = {
+    FD_PROJECT_DIR: s.projectDir,
+    FD_COMPOSE_CMD: pre.compose,
+    FD_COMPOSE_FILES: s.composeFiles.join('\n'),
+    FD_PROJECT_NAME: s.composeProjectName,
+    FD_RESOLVED_PROJECT: target.resolvedProject,
+    FD_SERVICE: s.service
+  }
+  log.info(`dry-run: every step below would run on ${target.where} with bash -s, preceded by src/scripts/lib.sh; run id ${runId}`)
+  log.block('lib.sh (sent before every step script)', readScript('lib.sh'))
+  show('lock', 'lock', { ...common, ...target.lockVars(pre.flock) })
+  if (s.sync === 'git') show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges })
+  show('snapshot', 'snapshot', common)
+  if (s.purge) show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' })
+  show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) })
+  if (s.verify) {
+    show('verify', 'verify', {
+      ...common,
+      ...target.verifyVars('(the container the rebuild created)'),
+      FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
+      FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
+      FD_HTTP_PY: '(src/scripts/http-get.py)'
+    })
+  }
+}
