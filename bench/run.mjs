@@ -112,7 +112,7 @@ function settingsFor(p, extra = {}) {
     projectDir: p.dir, composeFiles: [], composeProjectName: p.name, composeCommand: 'docker compose', service: 'backend', sync: 'none',
     syncDiscardChanges: false, ref: 'bench', purge: true, sourceDir: 'src', containerSourceDir: '/app/src', sourceExclude: [],
     buildNoCache: false, buildPull: false, renewAnonVolumes: true, healthTimeout: 120, verify: true, verifyUrl: p.url, verifyFrom: 'host',
-    verifyExpect: '', verifyTimeout: 60, verifyInterval: 2, staleRetries: 1, rollback: true, lockTimeout: 600, dryRun: false,
+    verifyExpect: '', verifyTimeout: 60, verifyInterval: 2, staleRetries: 1, preDeploy: '', postDeploy: '', hookTimeout: 600, rollback: true, lockTimeout: 600, dryRun: false,
     githubToken: '', environment: '', environmentUrl: '', connectTimeout: 15, ...extra
   }
 }

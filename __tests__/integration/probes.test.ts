@@ -161,12 +161,18 @@ test('verify-from: runner polls from the runner', async () => {
   expect(probe(run, 'http').found).toMatch(/from the runner/)
 })
 
-test('verify: false skips every probe and says so', async () => {
+test('verify: false skips every probe and says so: verdict unverified, verified=false, exit 0', async () => {
   const p = await project('noverify')
   const run = await runAction({ ...sshInputs(), ...projectInputs(p, { verify: 'false' }) })
   expectExit(run, 'zero')
+  // The contract's verdict for a deploy that was not checked (it was fresh/verified=true before).
+  expect(run.outputs.verdict).toBe('unverified')
+  expect(run.outputs.verified).toBe('false')
+  expect(run.stdout).toContain('verdict unverified: deployed, not verified (verify: false): nothing was checked')
+  expect(run.summary).toContain('unverified: deployed, but nothing was checked')
   const probes = JSON.parse(run.outputs.probes) as { verdict: string; reason: string }[]
-  expect(probes).toHaveLength(6)
+  // Seven probes since the smoke probe (post-deploy) exists.
+  expect(probes).toHaveLength(7)
   expect(probes.every(x => x.verdict === 'skip' && x.reason === 'verify: false')).toBe(true)
   expect(run.stdout).toContain('verify: skipped (verify: false — no probe ran)')
   expect(run.summary).toContain('verify: false — no probe ran, nothing was checked')

@@ -86,6 +86,9 @@ describe('defaults', () => {
       verifyTimeout: 60,
       verifyInterval: 2,
       staleRetries: 1,
+      preDeploy: '',
+      postDeploy: '',
+      hookTimeout: 600,
       rollback: true,
       lockTimeout: 600,
       dryRun: false,
@@ -294,6 +297,16 @@ describe('numbers', () => {
   test('stale-retries 0 is allowed', () => {
     expect(getSettings(inputs({ 'stale-retries': '0' })).staleRetries).toBe(0)
     expect(getSettings(inputs({ 'stale-retries': '3' })).staleRetries).toBe(3)
+  })
+
+  test('hooks are kept as written (trimmed, CRLF folded); hook-timeout is a timeout', () => {
+    const cmd = `echo "it's $(date)" \`id\` \\ 'q'\nprintf '%s\n' héllo`
+    const s = getSettings(inputs({ 'pre-deploy': `  ${cmd.replace(/\n/g, '\r\n')}\n`, 'post-deploy': cmd, 'hook-timeout': '30' }))
+    expect(s.preDeploy).toBe(cmd)
+    expect(s.postDeploy).toBe(cmd)
+    expect(s.hookTimeout).toBe(30)
+    expect(() => getSettings(inputs({ 'hook-timeout': '0' }))).toThrow(/input hook-timeout: "0" is not valid/)
+    expect(() => getSettings(inputs({ 'pre-deploy': 'a\u0000b' }))).toThrow(/input pre-deploy: .*NUL/)
   })
 
   // A timeout like any other: at least 1 (contract, "Input checks").

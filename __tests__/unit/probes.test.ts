@@ -6,6 +6,7 @@ import {
   probeHttp,
   probeImage,
   probeRecreated,
+  probeSmoke,
   probeSource,
   probesJson,
   runProbes,
@@ -539,5 +540,35 @@ describe('probesJson', () => {
     expect(parsed[1]).toMatchObject({ name: 'image', verdict: 'fail', expected: BUILT, found: OTHER_IMAGE })
     expect(parsed[5]).toEqual({ name: 'http', verdict: 'skip', expected: '', found: '', reason: 'verify-url is not set' })
     expect(probesJson(probes)).not.toContain('leadsTo')
+  })
+})
+
+describe('probeSmoke (the post-deploy hook)', () => {
+  const c = { postDeploy: 'python3 -m app.smoke', hookTimeout: 30 }
+
+  test('skips without post-deploy, or when it did not run, with the reason', () => {
+    expect(probeSmoke(undefined, { postDeploy: '', hookTimeout: 30 })).toEqual({ name: 'smoke', verdict: 'skip', expected: '', found: '', reason: 'post-deploy is not set' })
+    expect(probeSmoke(undefined, c, 'not run: the verdict was already stale').reason).toBe('not run: the verdict was already stale')
+  })
+
+  test('exit 0 passes; the evidence holds the exit code and the last lines', () => {
+    const p = probeSmoke({ exitCode: 0, timedOut: false, tail: ['smoke: ok'] }, c)
+    expect(p).toMatchObject({ name: 'smoke', verdict: 'pass', expected: 'post-deploy exits 0 within 30 s', found: 'exit 0; last lines:\nsmoke: ok' })
+  })
+
+  test('a non-zero exit fails as unhealthy, with what it printed', () => {
+    const p = probeSmoke({ exitCode: 3, timedOut: false, tail: ['stuck at 16 %'] }, c)
+    expect(p.verdict).toBe('fail')
+    expect(p.leadsTo).toBe('unhealthy')
+    expect(p.reason).toBe('the smoke test (post-deploy) failed with exit 3')
+    expect(p.found).toContain('stuck at 16 %')
+    expect(verdictOf([p])).toBe('unhealthy')
+  })
+
+  test('a hook stopped at hook-timeout fails, even if its exit status was 0', () => {
+    const p = probeSmoke({ exitCode: 0, timedOut: true, tail: [] }, c)
+    expect(p.verdict).toBe('fail')
+    expect(p.found).toBe('stopped after hook-timeout (30 s)')
+    expect(p.reason).toMatch(/ran longer than hook-timeout \(30 s\)/)
   })
 })

@@ -101,7 +101,7 @@ describe('preamble', () => {
   })
 })
 
-const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify', 'rollback', 'logs']
+const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'build', 'predeploy', 'rebuild', 'verify', 'smoke', 'rollback', 'logs']
 
 describe('buildScript', () => {
   test('every step script exists as a file beside lib.sh', () => {
@@ -256,6 +256,60 @@ describe('lock.sh held open, as the runner holds it', () => {
     child.stdin.end()
     expect(await exited).toBe(0)
     expect(existsSync(info)).toBe(false)
+  }, 20_000)
+})
+
+describe('fd_hook_run (lib.sh): a hook streamed, stopped at hook-timeout', () => {
+  // A script that defines a stop function and runs a command through fd_hook_run, as
+  // predeploy.sh and smoke.sh do; FD_CMD is the hook's text, run by sh -c as data. The hook runs
+  // in a session of its own, and the stop function kills that whole group (fd_hook_run's $pid,
+  // seen through bash's dynamic scope): in a container, smoke.sh finds the hook's processes by
+  // an environment marker instead, which on a whole busy host would take too long.
+  const hookScript = (timeout: number): string =>
+    `FD_CMD=$1\n{\n${readScript('lib.sh')}\n# shellcheck disable=SC2154\nstop_hook() { echo stopped >"$TMPDIR/stopped"; kill -9 -- "-$pid"; }\nfd_hook_run test ${timeout} stop_hook setsid sh -c "$FD_CMD" || echo "rc=$?"\n}\n`
+
+  function runHook(command: string, timeout: number): Promise<{ out: string; ms: number }> {
+    const t0 = Date.now()
+    return new Promise(resolve => {
+      const child = spawn('bash', ['-c', hookScript(timeout), 'hook', command], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', d => (out += d))
+      child.stderr.on('data', d => (out += d))
+      // 'close': every holder of the output pipe is gone (a lingering watchdog would hold it).
+      child.on('close', () => resolve({ out, ms: Date.now() - t0 }))
+    })
+  }
+
+  test('exit status and output, streamed; the watchdog does not outlive a quick hook', async () => {
+    const { out, ms } = await runHook('echo one; echo two >&2; exit 3', 20)
+    expect(out).toContain('one\n')
+    expect(out).toContain('two\n')
+    expect(out).toContain('@@fd hook-exit 3\n')
+    expect(out).not.toContain('hook-timeout')
+    expect(out).toContain('rc=3')
+    expect(ms).toBeLessThan(5000)
+    expect(existsSync(join(dir, 'stopped'))).toBe(false)
+  }, 20_000)
+
+  test('a hook past its timeout is stopped by the stop function, children included, and says so', async () => {
+    // The sleep is a child of the hook's shell: stopping the shell alone would leave it running,
+    // holding the output open (the run would end only after 30 s).
+    const { out, ms } = await runHook('echo started; sleep 30; echo never', 1)
+    expect(out).toContain('started\n')
+    expect(out).not.toContain('never')
+    expect(out).toContain('@@fd hook-timeout 1\n')
+    expect(out).toContain('ran longer than hook-timeout (1 s) and was stopped')
+    expect(out).toContain('rc=124')
+    expect(existsSync(join(dir, 'stopped'))).toBe(true)
+    expect(ms).toBeLessThan(10_000)
+  }, 20_000)
+
+  test('the hook text is data: quotes, $(), backticks and newlines run as written in sh, nothing in bash', async () => {
+    const cmd = `printf '%s\\n' "it's" '$(touch ${MARK})' "\\\`x\\\`"\necho 'héllo'`
+    const { out } = await runHook(cmd, 20)
+    expect(out).toContain("it's\n$(touch pwned)\n`x`\nhéllo\n")
+    expect(existsSync(MARK)).toBe(false)
+    expect(readdirSync(dir).filter(f => f.includes(MARK))).toEqual([])
   }, 20_000)
 })
 

@@ -217,6 +217,14 @@ export function getSettings(get: InputGetter): Settings {
   const verifyExpect = get('verify-expect')
   checkNoControl('verify-expect', verifyExpect)
 
+  // Hooks are shell text run by sh -c in a container: any text, passed as data. A NUL byte cannot
+  // travel in an argument.
+  const preDeploy = get('pre-deploy').replace(/\r\n/g, '\n').trim()
+  const postDeploy = get('post-deploy').replace(/\r\n/g, '\n').trim()
+  for (const [name, value] of [['pre-deploy', preDeploy], ['post-deploy', postDeploy]]) {
+    if (value.includes('\u0000')) fail(name, value, 'a hook command cannot contain a NUL byte')
+  }
+
   const environment = get('environment').trim()
   const environmentUrl = get('environment-url').trim()
 
@@ -247,6 +255,9 @@ export function getSettings(get: InputGetter): Settings {
     verifyTimeout: parseInteger(get, 'verify-timeout', 1),
     verifyInterval: parseInteger(get, 'verify-interval', 1),
     staleRetries: parseInteger(get, 'stale-retries', 0),
+    preDeploy,
+    postDeploy,
+    hookTimeout: parseInteger(get, 'hook-timeout', 1),
     rollback: parseBoolean(get, 'rollback'),
     lockTimeout: parseInteger(get, 'lock-timeout', 1),
     dryRun: parseBoolean(get, 'dry-run'),

@@ -4,16 +4,16 @@
 import { randomBytes } from 'node:crypto'
 import { httpProbeFromRunner } from './http-probe.js'
 import { quoteValue } from './input-helper.js'
-import { parseVerifyRecords, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
+import { parseVerifyRecords, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
 import { Report } from './report.js'
 import type { Reporter } from './reporter.js'
 import { preamble, readScript, type ScriptName } from './scripts.js'
 import type { Settings } from './settings.js'
 import { closeSshSoon, createSshDir, describeTarget, maskKey, openMaster, prepareSsh, type SshFiles } from './ssh.js'
-import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type Preflight, type PurgeResult, type Snapshot } from './target.js'
+import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type HookResult, type Preflight, type PurgeResult, type Snapshot } from './target.js'
 import { LocalTransport, type Held, type Transport } from './transport.js'
 
-export const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
+export const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http', 'smoke'] as const
 
 export interface DeployOptions {
   /** This run's id (the io.fresh-deploy.run label); a new one by default. */
@@ -81,7 +81,8 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
     if (s.dryRun) {
       const pre = await preflightStep(report, target, s)
       printPlan(log, target, s, pre, runId)
-      for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'] as const) report.skipStep(name, 'dry-run: nothing changed')
+      const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy' as const] : []), 'verify', ...(s.postDeploy ? ['post-deploy' as const] : [])] as const
+      for (const name of planned) report.skipStep(name, 'dry-run: nothing changed')
       report.verdict = 'dry-run'
       return report
     }
@@ -96,6 +97,7 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
     await syncStep(run)
     await deployAndVerify(run)
     await healWhileStale(run)
+    await postDeployStep(run)
     await rollbackIfUnhealthy(run)
   } catch (e) {
     report.verdict = 'error'
@@ -189,15 +191,17 @@ async function syncStep(run: Run): Promise<void> {
  */
 async function deployAndVerify(run: Run): Promise<void> {
   const { s, report, target } = run
-  const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid })
+  const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid, preDeploy: s.preDeploy !== '' })
   run.snapshot = await snapshotStep(run, deployRun)
   report.previousImageId = run.snapshot?.imageId ?? ''
   await purgeStep(run, deployRun)
+  if (s.preDeploy) await preDeployStep(run, deployRun)
   run.container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, deployRun, note))
   if (!s.verify) {
     report.verifySkipped = true
     report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }))
     report.skipStep('verify', 'verify: false — no probe ran')
+    if (s.postDeploy) report.skipStep('post-deploy', 'verify: false — the smoke test is a probe, and no probe ran')
     report.verdict = 'unverified'
     return
   }
@@ -228,6 +232,58 @@ async function purgeStep(run: Run, deployRun: DeployRun): Promise<void> {
     report.purgeNotes.push(...purged.notes)
     note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
   })
+}
+
+/**
+ * With pre-deploy: the image is built (the first rebuild group), the hook runs in a one-off
+ * container of it, and only then is the running container replaced (the second rebuild group).
+ * A failed hook ends the deploy with verdict error; the old container never stopped.
+ */
+async function preDeployStep(run: Run, deployRun: DeployRun): Promise<HookResult | undefined> {
+  const { s, report } = run
+  await report.step('rebuild', `build ${s.service} (before pre-deploy; the running container is not touched)`, async note => {
+    deployRun.attach('build')
+    await deployRun.build
+    note('image built')
+  })
+  return report.step('pre-deploy', 'in a one-off container of the new image', async note => {
+    deployRun.attach('predeploy')
+    const hook = await deployRun.preDeploy
+    note(hook ? `exit ${hook.exitCode}` : 'not run')
+    return hook
+  })
+}
+
+/**
+ * post-deploy: the smoke test, inside the new container, once the other probes passed. Its result
+ * is the smoke probe; a failure makes the verdict unhealthy (and so rolls back).
+ */
+async function postDeployStep(run: Run): Promise<void> {
+  const { s, report, target } = run
+  if (!s.verify) return
+  const smokeAt = report.probes.findIndex(p => p.name === 'smoke')
+  const setSmoke = (p: Probe): void => {
+    if (smokeAt >= 0) report.probes[smokeAt] = p
+    else report.probes.push(p)
+  }
+  if (!s.postDeploy) {
+    setSmoke(probeSmoke(undefined, s))
+    return
+  }
+  if (report.verdict !== 'fresh') {
+    setSmoke(probeSmoke(undefined, s, `not run: the verdict was already ${report.verdict}`))
+    report.skipStep('post-deploy', `not run: verdict ${report.verdict}`)
+    return
+  }
+  const smoke = await report.step('post-deploy', `smoke test in container ${report.containerId.slice(0, 12)}`, async note => {
+    const hook = await target.postDeploy(report.containerId, run.lock.pid, report.previousImageId)
+    const probe = probeSmoke(hook, s)
+    note(`${probe.verdict}: ${hook.timedOut ? 'stopped after hook-timeout' : `exit ${hook.exitCode}`}`)
+    return probe
+  })
+  setSmoke(smoke)
+  logProbes(run.log, [smoke])
+  report.verdict = verdictOf(report.probes)
 }
 
 async function rebuildStep(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Container> {
@@ -369,7 +425,11 @@ function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, r
   if (s.sync === 'git') show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges })
   show('snapshot', 'snapshot', common)
   if (s.purge) show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' })
-  show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) })
+  if (s.preDeploy) {
+    show('build', 'rebuild (before pre-deploy)', { ...common, ...target.rebuildVars(s.buildNoCache) })
+    show('predeploy', 'pre-deploy', { ...common, ...target.hookVars(s.preDeploy, '(the image the snapshot found)') })
+  }
+  show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy ? { FD_NO_BUILD: true } : {}) })
   if (s.verify) {
     show('verify', 'verify', {
       ...common,
@@ -378,5 +438,6 @@ function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, r
       FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
       FD_HTTP_PY: '(src/scripts/http-get.py)'
     })
+    if (s.postDeploy) show('smoke', 'post-deploy', { ...common, ...target.hookVars(s.postDeploy, '(the image the snapshot found)'), FD_KNOWN_CID: '(the container the rebuild created)' })
   }
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { makeExcluder } from './glob.js'
 import type { RemoteRecord } from './transport.js'
 
-export type ProbeName = 'recreated' | 'image' | 'source' | 'bytecode' | 'health' | 'http'
+export type ProbeName = 'recreated' | 'image' | 'source' | 'bytecode' | 'health' | 'http' | 'smoke'
 export type ProbeVerdict = 'pass' | 'fail' | 'skip'
 export type Verdict = 'fresh' | 'stale' | 'unhealthy' | 'error' | 'dry-run' | 'unverified'
 
@@ -232,6 +232,18 @@ export function probeHttp(f: VerifyFacts, c: ProbeContext): Probe {
     return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale')
   }
   return pass('http', expected, found)
+}
+
+/** The post-deploy hook's result: pass on exit 0 within hook-timeout; evidence its last lines. */
+export function probeSmoke(hook: { exitCode: number; timedOut: boolean; tail: string[] } | undefined, c: { postDeploy: string; hookTimeout: number }, skipReason = ''): Probe {
+  if (!c.postDeploy) return skip('smoke', 'post-deploy is not set')
+  if (!hook) return skip('smoke', skipReason || 'post-deploy did not run')
+  const expected = `post-deploy exits 0 within ${c.hookTimeout} s`
+  const last = hook.tail.join('\n')
+  const found = `${hook.timedOut ? `stopped after hook-timeout (${c.hookTimeout} s)` : `exit ${hook.exitCode}`}${last ? `; last lines:\n${last}` : ''}`
+  if (!hook.timedOut && hook.exitCode === 0) return pass('smoke', expected, found)
+  const why = hook.timedOut ? `the smoke test (post-deploy) ran longer than hook-timeout (${c.hookTimeout} s) and was stopped` : `the smoke test (post-deploy) failed with exit ${hook.exitCode}`
+  return fail('smoke', expected, found, why, 'unhealthy')
 }
 
 export function runProbes(f: VerifyFacts, c: ProbeContext): Probe[] {

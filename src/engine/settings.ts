@@ -44,6 +44,11 @@ export interface Settings {
   verifyTimeout: number
   verifyInterval: number
   staleRetries: number
+  /** Shell command run in a one-off container of the new image before the switch ('' none). */
+  preDeploy: string
+  /** Shell command run in the new container after the probes passed: the smoke probe ('' none). */
+  postDeploy: string
+  hookTimeout: number
   rollback: boolean
   lockTimeout: number
   dryRun: boolean

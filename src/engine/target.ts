@@ -60,13 +60,29 @@ export interface StepRun {
   done(name: ScriptName): Promise<RemoteRecord[]>
   /** From now on the step's log lines go to the log; those that came before are written first. */
   attach(name: ScriptName): void
+  /** The step's last log lines (HOOK_TAIL_LINES at most), kept whether attached or not. */
+  tail(name: ScriptName): string[]
 }
+
+/** What a hook did: its exit status, whether hook-timeout stopped it, its last output lines. */
+export interface HookResult {
+  exitCode: number
+  timedOut: boolean
+  tail: string[]
+}
+
+/** How many of a hook's last output lines the report keeps. */
+export const HOOK_TAIL_LINES = 20
 
 /** Target.deploy in flight: each step's typed result as soon as that step is done. */
 export interface DeployRun {
   attach(name: ScriptName): void
   snapshot: Promise<Snapshot | undefined>
   purge: Promise<PurgeResult | undefined>
+  /** The image build before a pre-deploy hook (undefined without one). */
+  build: Promise<void>
+  /** The pre-deploy hook; rejects when it failed (the old container still serves). */
+  preDeploy: Promise<HookResult | undefined>
   rebuild: Promise<Container>
   /** The verify's result lines (see probes.parseVerifyRecords); undefined without verify. */
   verify: Promise<RemoteRecord[] | undefined>
@@ -169,6 +185,14 @@ export class Target {
     if (inputError) {
       const space = inputError.value.indexOf(' ')
       throw new TargetInputError(inputError.value.slice(0, space), inputError.value.slice(space + 1))
+    }
+    if (name === 'predeploy') {
+      const m = recordsToMap(result.records)
+      if (m.has('hook-exit')) {
+        const how = m.has('hook-timeout') ? `ran longer than hook-timeout (${m.get('hook-timeout')} s) and was stopped` : `exited with ${m.get('hook-exit')}`
+        const last = result.outputTail.trim().split('\n').slice(-HOOK_TAIL_LINES).join('\n')
+        throw new RemoteError('pre-deploy', result.code, `the pre-deploy hook ${how}; the running container was not touched and still serves.${last ? ` Last output:\n${last}` : ''}`)
+      }
     }
     const tail = result.outputTail.trim().split('\n').slice(-8).join('\n')
     if (result.code === 255 && this.transport.where.startsWith('ssh')) {
@@ -283,6 +307,7 @@ export class Target {
   runSteps(names: ScriptName[], vars: ScriptVars, options: { quiet?: ScriptName[]; last?: boolean } = {}): StepRun {
     const records: RemoteRecord[][] = names.map(() => [])
     const lines: string[][] = names.map(() => [])
+    const tails: string[][] = names.map(() => [])
     const attached = names.map(() => false)
     const settle = names.map(() => {
       let resolve!: (r: RemoteRecord[]) => void
@@ -300,6 +325,8 @@ export class Target {
       },
       onLine: line => {
         const i = at()
+        tails[i].push(line)
+        if (tails[i].length > HOOK_TAIL_LINES) tails[i].shift()
         if (options.quiet?.includes(names[i])) return
         if (attached[i]) this.log.untrusted(line)
         else lines[i].push(line)
@@ -329,7 +356,8 @@ export class Target {
         const i = names.indexOf(name)
         attached[i] = true
         for (const line of lines[i].splice(0)) this.log.untrusted(line)
-      }
+      },
+      tail: name => tails[names.indexOf(name)] ?? []
     }
   }
 
@@ -338,11 +366,20 @@ export class Target {
    * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
    * the same without the snapshot and the purge.
    */
-  deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string }): DeployRun {
-    const names: ScriptName[] = [...(o.snapshot ? ['snapshot' as const] : []), ...(o.purge ? ['purge' as const] : []), 'rebuild', ...(o.verify ? ['verify' as const] : [])]
+  deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string; preDeploy?: boolean }): DeployRun {
+    const hook = o.preDeploy === true && this.s.preDeploy !== ''
+    const names: ScriptName[] = [
+      ...(o.snapshot ? ['snapshot' as const] : []),
+      ...(o.purge ? ['purge' as const] : []),
+      // With a pre-deploy hook: build, run the hook in the new image, then recreate without building.
+      ...(hook ? ['build' as const, 'predeploy' as const] : []),
+      'rebuild',
+      ...(o.verify ? ['verify' as const] : [])
+    ]
     const vars: ScriptVars = {
       ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
       ...this.rebuildVars(o.noCache),
+      ...(hook ? { ...this.hookVars(this.s.preDeploy), FD_NO_BUILD: true } : {}),
       ...(o.verify ? this.verifyVars() : {}),
       FD_LOCK_PID: o.lockPid
     }
@@ -352,6 +389,8 @@ export class Target {
       attach: name => run.attach(name),
       snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
       purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
+      build: hook ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
+      preDeploy: hook ? settled(run.done('predeploy').then(r => hookOf(r, run.tail('predeploy')))) : Promise.resolve(undefined),
       rebuild: settled(run.done('rebuild').then(containerOf)),
       verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
     }
@@ -373,6 +412,25 @@ export class Target {
       FD_RENEW_ANON: this.s.renewAnonVolumes,
       FD_STOP_TIMEOUT: this.s.stopTimeout
     }
+  }
+
+  /** A hook's command and environment: data for predeploy.sh / smoke.sh, never code. */
+  hookVars(command: string, previousImage = ''): ScriptVars {
+    return { FD_HOOK: command, FD_HOOK_TIMEOUT: this.s.hookTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_PREVIOUS_IMAGE: previousImage }
+  }
+
+  /** The post-deploy hook in the container cid, its output streamed as it comes (the smoke probe). */
+  async postDeploy(cid: string, lockPid: string, previousImage: string): Promise<HookResult> {
+    const tail: string[] = []
+    const result = await this.transport.run(this.script('smoke', { ...this.hookVars(this.s.postDeploy, previousImage), FD_KNOWN_CID: cid, FD_LOCK_PID: lockPid }), {
+      onLine: line => {
+        tail.push(line)
+        if (tail.length > HOOK_TAIL_LINES) tail.shift()
+        this.log.untrusted(line)
+      }
+    })
+    this.check('smoke', result)
+    return hookOf(result.records, tail)
   }
 
   /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
@@ -437,6 +495,13 @@ function snapshotOf(records: RemoteRecord[]): Snapshot | undefined {
     revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
     previousTag: m.get('previous-tag') ?? ''
   }
+}
+
+function hookOf(records: RemoteRecord[], tail: string[]): HookResult {
+  const m = recordsToMap(records)
+  // The hook's own lines, without the script's "+ command" line before them.
+  const lines = tail.filter(l => !/^\+ .* <(pre|post)-deploy> \(hook-timeout \d+ s\)$/.test(l))
+  return { exitCode: Number(m.get('hook-exit') ?? '-1'), timedOut: m.has('hook-timeout'), tail: lines }
 }
 
 function containerOf(records: RemoteRecord[]): Container {

@@ -237,3 +237,43 @@ fd_report_container() {
   fd_out started-at "$started"
   fd_out config-image "$config_image"
 }
+
+# POSIX sh that kills every process whose environment holds $1 (NAME=VALUE, unique to one hook):
+# the hook's processes, children included, wherever it runs (`docker exec` into a container).
+# One grep over every environ file: a process per pid would take seconds on a busy host.
+# shellcheck disable=SC2016,SC2034 # expanded by the sh that runs it; used by smoke.sh
+FD_KILL_BY_ENV='grep -lF -- "$1" /proc/[0-9]*/environ 2>/dev/null | while IFS= read -r f; do p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null; done; exit 0'
+
+# fd_hook_run WHAT TIMEOUT STOP_FUNCTION COMMAND...: runs a hook with its output streamed to the
+# runner as it comes; once TIMEOUT seconds have passed, STOP_FUNCTION stops it (the hook's own
+# processes, not only the client that started them). Prints hook-exit CODE and, when stopped,
+# hook-timeout TIMEOUT; returns the hook's status (124 when stopped).
+fd_hook_run() {
+  local what=$1 timeout=$2 stop=$3 pid watchdog rc=0 flag
+  shift 3
+  flag=$(mktemp -d "${TMPDIR:-/tmp}/fresh-deploy-hook.XXXXXX")
+  "$@" </dev/null 2>&1 &
+  pid=$!
+  # The watchdog's sleep must not hold the session's output open after the hook is done.
+  (
+    trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$timeout" &
+    s=$!
+    wait "$s"
+    : >"$flag/timeout"
+    "$stop"
+    kill "$pid"
+  ) </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$pid" || rc=$?
+  kill "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+  fd_out hook-exit "$rc"
+  if [ -e "$flag/timeout" ]; then
+    fd_out hook-timeout "$timeout"
+    echo "fresh-deploy: $what ran longer than hook-timeout ($timeout s) and was stopped"
+    rc=124
+  fi
+  rm -rf -- "$flag"
+  return "$rc"
+}

@@ -16,6 +16,8 @@ else
   IFS=$'\t' read -r id image started FD_KNOWN_RUNNING config_image revision < <(docker inspect --format \
     '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$FD_KNOWN_CID")
   FD_KNOWN_CID=$id
+  # shellcheck disable=SC2034 # read by predeploy.sh when it runs in the same script
+  FD_SNAPSHOT_IMAGE=$image
   fd_out container-id "$id"
   fd_out image-id "$image"
   fd_out started-at "$started"
