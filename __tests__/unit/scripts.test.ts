@@ -219,46 +219,6 @@ describe('forBashStdin: the script read in one head -c, then evaluated', () => {
   })
 })
 
-describe('lock.sh held open, as the runner holds it', () => {
-  // The lock lasts until the runner closes the script's stdin, with a heartbeat (a touch of the
-  // holder file) every FD_LOCK_HEARTBEAT s meanwhile: a mkdir lock whose holder file is older
-  // than lock-timeout is taken over. A read timeout once ended the loop after the first beat.
-  test.each([
-    ['flock', 'yes'],
-    ['mkdir lock', 'no']
-  ])('%s: held over several heartbeats, the holder file kept fresh; released when stdin closes', async (_kind, flock) => {
-    const project = join(dir, 'project')
-    mkdirSync(project)
-    const script = forBashStdin(
-      buildScript('lock', {
-        FD_PROJECT_DIR: project, FD_PROJECT_NAME: 'p', FD_LOCK_TIMEOUT: 30, FD_RUN_ID: 'run-1', FD_REF: 'main', FD_HAVE_FLOCK: flock, FD_LOCK_HEARTBEAT: 1
-      })
-    )
-    const child = spawn('bash', ['-s'], { env: { ...process.env, TMPDIR: dir }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', d => (out += d))
-    const exited = new Promise<number | null>(res => child.on('close', code => res(code)))
-    child.stdin.write(script)
-    const deadline = Date.now() + 10_000
-    while (!out.includes('@@fd locked') && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
-    expect(out).toContain('@@fd locked')
-    const locks = join(dir, 'fresh-deploy-locks')
-    const holderFile = (): string => {
-      const names = readdirSync(locks)
-      const d = names.find(n => n.endsWith('.d'))
-      return d ? join(locks, d, 'holder') : join(locks, names.find(n => n.endsWith('.info')) ?? 'none')
-    }
-    const info = holderFile()
-    const first = statSync(info).mtimeMs
-    await new Promise(r => setTimeout(r, 3200))
-    expect(child.exitCode).toBeNull()
-    expect(statSync(info).mtimeMs).toBeGreaterThan(first)
-    child.stdin.end()
-    expect(await exited).toBe(0)
-    expect(existsSync(info)).toBe(false)
-  }, 20_000)
-})
-
 describe('fd_hook_run (lib.sh): a hook streamed, stopped at hook-timeout', () => {
   // A script that defines a stop function and runs a command through fd_hook_run, as
   // predeploy.sh and smoke.sh do; FD_CMD is the hook's text, run by sh -c as data. The hook runs

@@ -55,6 +55,10 @@ describe('buildSshConfig', () => {
       expect(valueOf(c, 'ForwardAgent')).toEqual(['no'])
       expect(valueOf(c, 'UpdateHostKeys')).toEqual(['no'])
       expect(valueOf(c, 'ProxyCommand')).toEqual([])
+      // A dead server or path ends the session (and the deploy) within a minute, instead of
+      // whatever TCP's own timeouts say; the runner side is covered by the lock's keepalive.
+      expect(valueOf(c, 'ServerAliveInterval')).toEqual(['15'])
+      expect(valueOf(c, 'ServerAliveCountMax')).toEqual(['4'])
     }
   })
 

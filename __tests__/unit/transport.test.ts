@@ -181,6 +181,19 @@ describe('LocalTransport', () => {
     expect(await held.done).toBe(result)
   })
 
+  test('hold with keepalive: a newline on the held script\'s stdin every period, none after release', async () => {
+    // The lock releases itself when these stop for three periods (a runner that went silent).
+    const t = new LocalTransport()
+    const script = '{\necho "@@fd locked here"\nwhile IFS= read -r line; do echo "@@fd beat [$line] $SECONDS"; done\n}\n'
+    const held = t.hold(script, { quiet: true, keepalive: 1 })
+    await new Promise(r => setTimeout(r, 3500))
+    const result = await held.release()
+    const beats = result.records.filter(r => r.key === 'beat')
+    expect(beats.length).toBeGreaterThanOrEqual(2)
+    expect(beats.length).toBeLessThanOrEqual(4)
+    for (const b of beats) expect(b.value).toMatch(/^\[\] \d+$/)
+  })
+
   test('a held script that ends on its own resolves done without release', async () => {
     const held = new LocalTransport(logRemoteLine).hold('echo "@@fd lock-timeout run 1"\nexit 4\n', { quiet: true })
     const r = await held.done

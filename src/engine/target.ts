@@ -103,6 +103,16 @@ export function yamlString(value: string): string {
   return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
+/**
+ * Seconds between the runner's keepalives to the held lock script, which also touches its
+ * holder file that often; three silent periods release the lock, and a mkdir lock whose holder
+ * file is three periods old is taken over. FRESH_DEPLOY_LOCK_HEARTBEAT (1-3600) is for tests.
+ */
+export function lockHeartbeat(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.FRESH_DEPLOY_LOCK_HEARTBEAT)
+  return Number.isInteger(n) && n >= 1 && n <= 3600 ? n : 5
+}
+
 export function recordsToMap(records: RemoteRecord[]): Map<string, string> {
   return new Map(records.map(r => [r.key, r.value]))
 }
@@ -181,6 +191,8 @@ export class Target {
     if (lost) {
       throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir} was lost (its holder on the target is gone); stopped before the ${lost.value} step so that two deploys cannot overlap`)
     }
+    const lockError = result.records.find(r => r.key === 'lock-error')
+    if (lockError) throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir}: ${lockError.value}`)
     const inputError = result.records.find(r => r.key === 'input-error')
     if (inputError) {
       const space = inputError.value.indexOf(' ')
@@ -230,7 +242,13 @@ export class Target {
 
   /** flock: what the preflight found; left empty when the preflight runs in the same script. */
   lockVars(flock?: boolean): ScriptVars {
-    return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no' }
+    return {
+      FD_LOCK_TIMEOUT: this.s.lockTimeout,
+      FD_RUN_ID: this.runId,
+      FD_REF: this.s.ref,
+      FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no',
+      FD_LOCK_HEARTBEAT: lockHeartbeat()
+    }
   }
 
   /**
@@ -251,6 +269,7 @@ export class Target {
     const lockedNow = new Promise<void>(resolve => (locked = resolve))
     const held = this.transport.hold(this.script(['preflight', 'lock'], { ...this.preflightVars(checkService), ...this.lockVars() }), {
       quiet: true,
+      keepalive: lockHeartbeat(),
       onRecord: r => {
         records.push(r)
         if (r.key === 'step-done' && r.value === 'preflight') preflightDone(this.preflightOf(records))

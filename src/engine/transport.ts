@@ -30,6 +30,12 @@ export interface RunOptions {
    * spare session is opened for it. A later script, if any (heal, rollback, logs), opens its own.
    */
   last?: boolean
+  /**
+   * hold() only: write a newline to the script's stdin every this many seconds, so that the
+   * held script knows the runner is still there (the lock releases itself after three silent
+   * periods, whatever TCP says).
+   */
+  keepalive?: number
 }
 
 /** A long-running script whose stdin stays open until release() (the deploy lock). */
@@ -157,9 +163,18 @@ function feedScript(
 
 function holdWith(session: Session, script: string, options: RunOptions = {}): Held {
   const { child, done } = feedScript(session, script, { ...options, keepOpen: true })
+  const keepalive = options.keepalive
+    ? setInterval(() => {
+        if (!child.stdin.writableEnded && !child.stdin.destroyed) child.stdin.write('\n')
+      }, options.keepalive * 1000)
+    : undefined
+  keepalive?.unref()
+  const stop = (): void => clearInterval(keepalive)
+  done.then(stop, stop)
   return {
     done,
     async release() {
+      stop()
       child.stdin.end()
       const timer = setTimeout(() => child.kill('SIGTERM'), 10_000)
       try {

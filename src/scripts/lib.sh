@@ -31,6 +31,77 @@ fd_tag_wait() {
   FD_TAG_PID=""
 }
 
+# Whether process $1 lives. kill -0 fails with EPERM for another user's process, which lives
+# all the same: only "No such process" (ESRCH) means gone.
+fd_pid_alive() {
+  local err
+  err=$(export LC_ALL=C; kill -0 "$1" 2>&1) && return 0
+  case $err in *"No such process"*) return 1 ;; esac
+  return 0
+}
+
+# A lock directory or file that fresh-deploy will not use: a record for the runner, then exit 3.
+fd_lock_refuse() {
+  fd_out lock-error "$1"
+  fd_die "$1"
+}
+
+# The directory of the deploy locks (lock.sh) and of the busy lock (fd_detached), per deploy
+# user: ~/.cache/fresh-deploy/locks, made 0700 and checked, in FD_LOCK_DIR.
+# Not ${TMPDIR:-/tmp}: a shared, predictable name that another local user can create first (the
+# deploy user then cannot write it), fill with symlinks (KEY.info -> ~/.ssh/authorized_keys,
+# truncated by the next deploy), or whose flock they can hold forever.
+# Not $XDG_RUNTIME_DIR: a runner service has none (a deploy from a terminal and one from the
+# runner would take different locks), and logind deletes it when the user's last session ends,
+# with the busy lock of a compose command that a dropped connection left running.
+# The price: deploys of one project by two different users do not exclude each other (README).
+FD_LOCK_DIR=""
+fd_lock_dir() {
+  local uid home d p owner mode i=0 paths=()
+  [ -z "$FD_LOCK_DIR" ] || return 0
+  uid=$(id -u)
+  home=${HOME:-}
+  if [ -z "$home" ]; then home=$(getent passwd "$uid" 2>/dev/null | cut -d: -f6) || home=""; fi
+  case $home in
+    /*) ;;
+    *) fd_lock_refuse "the deploy user (uid $uid) has no home directory (HOME=${HOME:-unset}), and the deploy lock lives in ~/.cache/fresh-deploy/locks: give the user a home directory" ;;
+  esac
+  d=${home%/}/.cache/fresh-deploy/locks
+  if ! mkdir -p -- "$d" 2>/dev/null; then
+    fd_lock_refuse "cannot create the deploy lock directory $d ($(mkdir -p -- "$d" 2>&1 || true)): the deploy user must be able to write its home directory"
+  fi
+  # The two directories made here must be real directories (no symlink) of the deploy user;
+  # above them (.cache, the home, its parents) each is the user's or root's. None may be
+  # writable by group or others (above them: unless sticky, as /tmp), or another user could
+  # swap or fill the lock directory.
+  for p in "$d" "${d%/*}"; do
+    if [ -L "$p" ] || [ ! -d "$p" ]; then
+      fd_lock_refuse "the deploy lock directory $p is a symbolic link or not a directory; fresh-deploy never follows one there: remove it (rm $p) and deploy again"
+    fi
+  done
+  p=$(cd -P -- "$d" && pwd)
+  while :; do
+    paths+=("$p")
+    [ "$p" != / ] || break
+    p=${p%/*}
+    p=${p:-/}
+  done
+  while read -r owner mode; do
+    p=${paths[i]}
+    i=$((i + 1))
+    if [ "$owner" != "$uid" ] && { [ "$i" -le 2 ] || [ "$owner" != 0 ]; }; then
+      fd_lock_refuse "the deploy lock directory $p belongs to uid $owner, not to the deploy user (uid $uid): another user could take or plant the lock there. Remove it, or give it to the deploy user (chown), and deploy again"
+    fi
+    if (( 8#$mode & 8#022 )) && { [ "$i" -le 2 ] || (( (8#$mode & 8#1000) == 0 )); }; then
+      fd_lock_refuse "the deploy lock directory $p is writable by group or others (mode $mode): another user could take or plant the lock there. Run chmod go-w $p and deploy again"
+    fi
+  done < <(stat -c '%u %a' -- "${paths[@]}")
+  FD_LOCK_DIR=$d
+}
+
+# The lock key of a project: its real path ($1) and the compose project name.
+fd_lock_key() { printf '%s\n%s' "$1" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16; }
+
 # Steps that run after the lock, in a script of their own, check that its holder (FD_LOCK_PID,
 # the lock script's shell) still lives: if it is gone, another deploy may hold the lock now.
 fd_lock_guard() {
@@ -207,8 +278,9 @@ fd_detached() {
   local log pid rc=0 busy=""
   if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
   if command -v flock >/dev/null 2>&1; then
-    mkdir -p -- "${TMPDIR:-/tmp}/fresh-deploy-locks"
-    busy="${TMPDIR:-/tmp}/fresh-deploy-locks/$(printf '%s\n%s' "$(pwd -P)" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16).busy"
+    fd_lock_dir
+    busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
+    if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
   fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
   (
