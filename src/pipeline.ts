@@ -186,15 +186,18 @@ export async function run(): Promise<void> {
     })
     report.previousImageId = snapshot?.imageId ?? ''
 
+    // A heal purges too: its counts add up with the first purge's.
+    const purgeStep = async (deploy: DeployRun): Promise<string> => {
+      deploy.attach('purge')
+      const purged = (await deploy.purge) as PurgeResult
+      report.purgedHost += purged.host
+      report.purgedContainer += purged.container
+      report.purgeNotes.push(...purged.notes, ...purged.warnings)
+      for (const w of purged.warnings) core.warning(`purge: ${w}`)
+      return `${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`
+    }
     if (s.purge) {
-      await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
-        run.attach('purge')
-        const purged = (await run.purge) as PurgeResult
-        report.purgedHost = purged.host
-        report.purgedContainer = purged.container
-        report.purgeNotes = purged.notes
-        note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
-      })
+      await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => note(await purgeStep(run)))
     } else {
       report.skipStep('purge', 'purge: false')
     }
@@ -252,8 +255,9 @@ export async function run(): Promise<void> {
       report.healAttempts++
       const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
       report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async note => {
-        core.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`)
-        const heal = t.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: lock?.pid ?? '' })
+        core.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and recreating, then verifying again`)
+        const heal = t.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: lock?.pid ?? '' })
+        if (s.purge) core.info(`purge: ${await purgeStep(heal)}`)
         container = await rebuildStep(heal, () => undefined)
         setContainer(container)
         return verifyOnce(heal, note)
