@@ -2,7 +2,7 @@
 // stdin like the runner holds it, with or without the runner's keepalive newlines.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { buildScript, forBashStdin } from '../src/scripts.js'
+import { buildScript, forBashStdin } from '../src/engine/scripts.js'
 
 export interface LockRun {
   child: ChildProcessWithoutNullStreams

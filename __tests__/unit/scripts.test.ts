@@ -309,22 +309,139 @@ describe('purge-tree.sh on a real tree', () => {
     expect(existsSync(join(weird, '__pycache__'))).toBe(false)
   })
 
-  test.each(ways)('%s: an rm that fails fails the purge (exit non-zero)', (_way, noXargs) => {
+  const tree = (root: string, env: NodeJS.ProcessEnv = process.env): { status: number | null; lines: string[]; stderr: string } => {
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', root], { env, encoding: 'utf8' })
+    return { status: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr }
+  }
+
+  test.each(ways)('%s: what rm cannot delete is left: not counted, named with its error, exit 1', (_way, noXargs) => {
     // A stand-in rm that refuses, as on a read-only mount (root ignores file permissions).
     const bin = join(dir, 'bin')
     mkdirSync(bin)
     writeFileSync(join(bin, 'rm'), '#!/bin/sh\necho "rm: cannot remove: Read-only file system" >&2\nexit 1\n', { mode: 0o755 })
     if (noXargs) writeFileSync(join(bin, 'xargs'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
-    mkdirSync(join(dir, 'src', 'a', '__pycache__'), { recursive: true })
-    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'src')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } })
-    expect(r.status).not.toBe(0)
-    expect(r.stderr.toString('utf8')).toContain('Read-only file system')
-    expect(existsSync(join(dir, 'src', 'a', '__pycache__'))).toBe(true)
+    const src = join(dir, 'src')
+    mkdirSync(join(src, 'a', '__pycache__'), { recursive: true })
+    writeFileSync(join(src, 'a', '__pycache__', 'm.cpython-311.pyc'), 'x')
+    writeFileSync(join(src, 'loose.pyc'), 'x')
+    const r = tree(src, { ...process.env, PATH: `${bin}:${process.env.PATH}` })
+    expect(r.status).toBe(1)
+    expect(r.lines[0]).toBe('0 0')
+    expect(r.lines[1]).toBe('left 2')
+    expect(r.lines.slice(2, 4).sort()).toEqual([`path ${src}/a/__pycache__`, `path ${src}/loose.pyc`])
+    expect(r.lines[4]).toBe('error rm: cannot remove: Read-only file system')
+    expect(r.lines).toHaveLength(5)
+    expect(existsSync(join(src, 'a', '__pycache__', 'm.cpython-311.pyc'))).toBe(true)
+  })
+
+  test.each(ways)('%s: a __pycache__ that cannot go but was emptied (a mount point) is neither left nor counted', (_way, noXargs) => {
+    // A stand-in rm that deletes files but no directory, as with a volume mounted there (EBUSY).
+    const bin = join(dir, 'bin')
+    mkdirSync(bin)
+    writeFileSync(
+      join(bin, 'rm'),
+      '#!/bin/sh\nrc=0\nfor a do case $a in -*) continue ;; esac\n  if [ -d "$a" ]; then find "$a" -type f -exec /bin/rm -f {} +; echo "rm: cannot remove \'$a\': Device or resource busy" >&2; rc=1; else /bin/rm -f -- "$a"; fi\ndone\nexit $rc\n',
+      { mode: 0o755 }
+    )
+    if (noXargs) writeFileSync(join(bin, 'xargs'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
+    const src = join(dir, 'src')
+    mkdirSync(join(src, 'a', '__pycache__'), { recursive: true })
+    writeFileSync(join(src, 'a', '__pycache__', 'm.cpython-311.pyc'), 'x')
+    writeFileSync(join(src, 'loose.pyc'), 'x')
+    const r = tree(src, { ...process.env, PATH: `${bin}:${process.env.PATH}` })
+    expect([r.status, r.lines]).toEqual([0, ['0 1']])
+    expect(readdirSync(join(src, 'a', '__pycache__'))).toEqual([])
+  })
+
+  test('a root that is itself a __pycache__ (a volume mounted there) is walked into, not removed', () => {
+    const root = join(dir, 'v', '__pycache__')
+    mkdirSync(join(root, 'sub'), { recursive: true })
+    writeFileSync(join(root, 'a.cpython-311.pyc'), 'x')
+    writeFileSync(join(root, 'b.cpython-311.pyc'), 'x')
+    writeFileSync(join(root, 'sub', 'c.pyc'), 'x')
+    writeFileSync(join(root, 'keep.txt'), 'x')
+    expect(tree(root)).toEqual({ status: 0, lines: ['0 3'], stderr: '' })
+    expect(readdirSync(root).sort()).toEqual(['keep.txt', 'sub'])
   })
 
   test('a missing directory is "missing", not an error', () => {
     const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'nope')])
     expect([r.status, r.stdout.toString('utf8')]).toEqual([0, 'missing\n'])
+  })
+})
+
+describe('purge.sh: what it purges in the container (a stand-in docker answers inspect and exec)', () => {
+  // inspect: the fields purge.sh asks for (\x1f between fields, \x1e between items, \x1d
+  // between a mount's fields); exec: writes the trees it was given, one per line.
+  function purge(env: string[], mounts: string[][], workdir = '/app'): { targets: string[]; out: Record<string, string[]>; status: number | null; stderr: string } {
+    const project = join(dir, 'project')
+    const bin = join(dir, 'bin')
+    for (const d of [join(project, 'src'), bin]) mkdirSync(d, { recursive: true })
+    writeFileSync(join(project, 'compose.yaml'), 'services: {}\n')
+    const inspect = ['true', 'sha256:abc', workdir, env.map(e => `${e}\x1e`).join(''), mounts.map(m => `${m.join('\x1d')}\x1e`).join('')].join('\x1f')
+    writeFileSync(join(dir, 'inspect'), inspect)
+    const targets = join(dir, 'targets')
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/bash\ncase $1 in\n  inspect) cat '${join(dir, 'inspect')}' ;;\n  exec) printf '%s\\n' "\${@:10}" >'${targets}'; cat >/dev/null; for t in "\${@:10}"; do echo "0 1"; done ;;\n  *) exit 1 ;;\nesac\n`,
+      { mode: 0o755 }
+    )
+    const script = buildScript('purge', {
+      FD_PROJECT_DIR: project, FD_COMPOSE_CMD: 'docker compose', FD_COMPOSE_FILES: '', FD_PROJECT_NAME: 'p', FD_RESOLVED_PROJECT: '', FD_SERVICE: 'backend',
+      FD_SOURCE_DIR: 'src', FD_CONTAINER_SOURCE_DIR: '/app/src/', FD_PURGE_SH: readScript('purge-tree.sh'), FD_KNOWN_CID_SET: 'yes', FD_KNOWN_CID: 'c0ffee'
+    })
+    const r = spawnSync('bash', ['-s'], { input: script, env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' })
+    const out: Record<string, string[]> = {}
+    for (const l of r.stdout.split('\n').filter(x => x.startsWith('@@fd '))) {
+      const [, key, ...rest] = l.split(' ')
+      ;(out[key] ??= []).push(rest.join(' '))
+    }
+    return { targets: existsSync(targets) ? readFileSync(targets, 'utf8').split('\n').filter(Boolean) : [], out, status: r.status, stderr: r.stderr }
+  }
+  const host = (): string => join(dir, 'project', 'src')
+
+  test('volumes and bind mounts at, under or above container-source-dir, and the PYTHONPYCACHEPREFIX one; not tmpfs, not elsewhere, not the host\'s source-dir', () => {
+    const r = purge(
+      ['PATH=/usr/bin', 'PYTHONPYCACHEPREFIX=/pycache/py'],
+      [
+        ['volume', '/var/lib/docker/volumes/v/_data', '/app/src/app/__pycache__', 'true'],
+        ['bind', host(), '/app/src', 'true'],
+        ['tmpfs', '', '/app/src/tmp', 'true'],
+        ['volume', '/var/lib/docker/volumes/c/_data', '/pycache', 'true'],
+        ['volume', '/var/lib/docker/volumes/d/_data', '/data', 'true'],
+        ['bind', '/srv/other', '/app/src/lib', 'false']
+      ]
+    )
+    expect(r.status).toBe(0)
+    expect(r.targets).toEqual(['/app/src/app/__pycache__', '/pycache/py', '/app/src/lib'])
+    expect(r.out['purged-host']).toEqual(['0 0'])
+    expect(r.out['purged-container']).toEqual(['0 3'])
+    expect(r.out['purge-warning']).toBeUndefined()
+  })
+
+  test('a mount above container-source-dir is purged from container-source-dir down, with what it holds inside; a relative prefix is the working dir\'s', () => {
+    const r = purge(
+      ['PYTHONPYCACHEPREFIX=cache'],
+      [
+        ['bind', '/srv/checkout', '/app', 'true'],
+        ['volume', '/var/lib/docker/volumes/v/_data', '/app/src/app/__pycache__', 'true']
+      ],
+      '/app'
+    )
+    expect(r.targets).toEqual(['/app/src', '/app/cache'])
+    expect(r.out['purged-container']).toEqual(['0 2'])
+  })
+
+  test('only the host\'s source-dir bind-mounted: nothing to do inside, said so', () => {
+    const r = purge([], [['bind', host(), '/app/src', 'true']])
+    expect(r.targets).toEqual([])
+    expect(r.out['purged-container']).toEqual(['skip its bind mount at /app/src is source-dir on the host, purged there'])
+  })
+
+  test('no mount at all: the writable layer is left to the recreate', () => {
+    const r = purge(['PYTHONPYCACHEPREFIX=/pycache'], [['volume', '/v', '/data', 'true']])
+    expect(r.targets).toEqual([])
+    expect(r.out['purged-container']).toEqual(['skip no volume or bind mount at, under or above /app/src (the recreate replaces the rest)'])
   })
 })
 

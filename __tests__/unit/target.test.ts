@@ -250,12 +250,33 @@ describe('Target with a stand-in transport', () => {
   test('purge: "missing" on the host and a skipped container are notes, not counts', async () => {
     const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', 'missing'), rec('purged-container', 'skip container not running')])])
     const t = new Target(tr, settings({ sourceDir: 'app/src' }), 'r')
-    expect(await t.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'] })
+    expect(await t.deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir app/src does not exist', 'container: container not running'], warnings: [] })
+  })
+
+  test('purge: what could not be deleted comes as warnings, one per record, beside the counts', async () => {
+    const tr = new StubTransport('local', [
+      result(0, [
+        rec('step-done', 'snapshot'),
+        rec('purged-host', '1 0'),
+        rec('purge-warning', 'could not delete 2 bytecode path(s) under /srv/app/src on the host: a, b'),
+        rec('purged-container', '0 3'),
+        rec('purge-warning', 'could not delete 1 bytecode path(s) in container 0123456789ab, even as root (rm: Read-only file system): /app/src/x.pyc')
+      ])
+    ])
+    expect(await new Target(tr, settings(), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({
+      host: 1,
+      container: 3,
+      notes: [],
+      warnings: [
+        'could not delete 2 bytecode path(s) under /srv/app/src on the host: a, b',
+        'could not delete 1 bytecode path(s) in container 0123456789ab, even as root (rm: Read-only file system): /app/src/x.pyc'
+      ]
+    })
   })
 
   test('purge: counts on both sides', async () => {
     const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', '2 5'), rec('purged-container', '1 0')])])
-    expect(await new Target(tr, settings(), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 7, container: 1, notes: [] })
+    expect(await new Target(tr, settings(), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 7, container: 1, notes: [], warnings: [] })
   })
 
   test('deploy: one script, the snapshot resolves first, a purge failure is named purge', async () => {
@@ -314,7 +335,7 @@ describe('Target with a stand-in transport', () => {
     ])
     const run = new Target(tr, settings(), 'r').deploy(full)
     expect(await run.snapshot).toBeUndefined()
-    expect(await run.purge).toEqual({ host: 1, container: 0, notes: [] })
+    expect(await run.purge).toEqual({ host: 1, container: 0, notes: [], warnings: [] })
     expect(await run.rebuild).toEqual({ containerId: 'c2', imageId: 'sha256:2', startedAt: '', configImage: 'app-web' })
     // verify ends the script (exit 0) without a step-done line: its records are what came after rebuild's.
     expect(await run.verify).toEqual([rec('health', 'pass healthy'), rec('running', 'true')])
@@ -331,7 +352,7 @@ describe('Target with a stand-in transport', () => {
   test('deploy: a failed rebuild rejects rebuild and verify, and keeps what came before', async () => {
     const tr = new StubTransport('local', [result(3, [rec('step-done', 'snapshot'), rec('purged-host', '0 0'), rec('step-done', 'purge')], 'fresh-deploy: the rebuild of service web failed (compose exit 17)')])
     const run = new Target(tr, settings(), 'r').deploy(full)
-    await expect(run.purge).resolves.toEqual({ host: 0, container: 0, notes: [] })
+    await expect(run.purge).resolves.toEqual({ host: 0, container: 0, notes: [], warnings: [] })
     const e = (await run.rebuild.catch((x: unknown) => x)) as RemoteError
     expect([e.step, e.code]).toEqual(['rebuild', 3])
     expect(e.message).toContain('compose exit 17')

@@ -224,14 +224,19 @@ async function purgeStep(run: Run, deployRun: DeployRun): Promise<void> {
     report.skipStep('purge', 'purge: false')
     return
   }
-  await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => {
-    deployRun.attach('purge')
-    const purged = (await deployRun.purge) as PurgeResult
-    report.purgedHost += purged.host
-    report.purgedContainer += purged.container
-    report.purgeNotes.push(...purged.notes)
-    note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`)
-  })
+  await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async note => note(await purgeCounts(run, deployRun)))
+}
+
+/** Adds a purge's counts to the report (a heal purges too); warnings for what could not be deleted. */
+async function purgeCounts(run: Run, deployRun: DeployRun): Promise<string> {
+  const { report, log } = run
+  deployRun.attach('purge')
+  const purged = (await deployRun.purge) as PurgeResult
+  report.purgedHost += purged.host
+  report.purgedContainer += purged.container
+  report.purgeNotes.push(...purged.notes, ...purged.warnings)
+  for (const w of purged.warnings) log.warning(`purge: ${w}`)
+  return `${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`
 }
 
 /**
@@ -350,8 +355,9 @@ async function healWhileStale(run: Run): Promise<void> {
     const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
     try {
       report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async note => {
-        log.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`)
-        const heal = target.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: run.lock.pid })
+        log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and recreating, then verifying again`)
+        const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid })
+        if (s.purge) log.info(`purge: ${await purgeCounts(run, heal)}`)
         run.container = await rebuildStep(run, heal, () => undefined)
         return verifyOnce(run, heal, note)
       })

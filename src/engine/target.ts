@@ -92,6 +92,8 @@ export interface PurgeResult {
   host: number
   container: number
   notes: string[]
+  /** What could not be deleted, with its paths: the purge never fails the deploy for it. */
+  warnings: string[]
 }
 
 /**
@@ -383,7 +385,7 @@ export class Target {
   /**
    * What a deploy does after the lock, as one script: snapshot, purge, rebuild, verify (each when
    * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
-   * the same without the snapshot and the purge.
+   * the same without the snapshot.
    */
   deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string; preDeploy?: boolean }): DeployRun {
     const hook = o.preDeploy === true && this.s.preDeploy !== ''
@@ -419,7 +421,8 @@ export class Target {
     const m = recordsToMap(records)
     const notes: string[] = []
     const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host')
-    return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes }
+    const warnings = records.filter(r => r.key === 'purge-warning').map(r => r.value)
+    return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes, warnings }
   }
 
   rebuildVars(noCache: boolean): ScriptVars {
