@@ -41,7 +41,7 @@ async function connect(s: Settings, onFiles: (files: SshFiles) => void): Promise
 
 function logProbes(probes: Probe[]): void {
   for (const p of probes) {
-    const evidence = p.verdict === 'pass' ? p.found : p.reason
+    const evidence = p.verdict === 'pass' ? [p.found, p.reason].filter(Boolean).join('; ') : p.reason
     core.info(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`)
   }
 }
@@ -228,7 +228,9 @@ export async function run(): Promise<void> {
       hasBuild,
       sourceDir: s.sourceDir,
       containerSourceDir: s.containerSourceDir,
+      sourceInclude: s.sourceInclude,
       sourceExclude: s.sourceExclude,
+      ...t.sourceFacts,
       verifyUrl: s.verifyUrl,
       verifyExpect: s.verifyExpect,
       verifyTimeout: s.verifyTimeout
@@ -308,9 +310,10 @@ function mergeConnectSteps(report: Report): void {
 }
 
 function failureMessage(report: Report): string {
-  if (report.verdict === 'error') return report.error
+  // error: either the deploy stopped before verifying (report.error), or a probe could not run.
+  if (report.verdict === 'error' && report.error) return report.error
   const failed = report.probes.filter(p => p.verdict === 'fail')
-  const first = failed.find(p => p.leadsTo === (report.verdict === 'unhealthy' ? 'unhealthy' : 'stale')) ?? failed[0]
+  const first = failed.find(p => p.leadsTo === report.verdict) ?? failed[0]
   const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : ''
   const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : ''
   const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : ''
