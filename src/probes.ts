@@ -199,7 +199,8 @@ export function probeImage(f: VerifyFacts, c: ProbeContext): Probe {
 /** Whether a path in the build context is left out of it by the .dockerignore rules. */
 function dockerignored(c: ProbeContext): (path: string) => boolean {
   if (c.dockerignore === undefined || c.sourceInContext === undefined) return () => false
-  const ig = ignore().add(c.dockerignore)
+  // Case-sensitive, as Docker matches (the library's default is not).
+  const ig = ignore({ ignorecase: false }).add(c.dockerignore)
   const prefix = c.sourceInContext === '.' ? '' : `${c.sourceInContext.replace(/\/+$/, '')}/`
   return path => ig.ignores(`${prefix}${path}`)
 }

@@ -368,6 +368,9 @@ describe('source: files made by the build, .dockerignore', () => {
     const back = probeSource(facts(withTests()), ctx({ dockerignore: '**/tests\n!src/tests/test_app.py\n', sourceInContext: 'src' }))
     expect(back.reason).toContain('only on host: tests/test_app.py')
   })
+  test('.dockerignore rules match case-sensitively, as Docker does', () => {
+    expect(probeSource(facts(withTests()), ctx({ dockerignore: '**/Tests\n', sourceInContext: 'src' })).verdict).toBe('fail')
+  })
   test('.dockerignore does not apply when source-dir is not inside the build context', () => {
     expect(probeSource(facts(withTests()), ctx({ dockerignore: '**/tests\n' })).verdict).toBe('fail')
   })
