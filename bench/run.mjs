@@ -359,7 +359,8 @@ async function treeBench() {
     ]
     const t0 = now()
     const facts = probes.parseVerifyRecords(records)
-    const probe = probes.probeSource(facts, { sourceDir: 'src', containerSourceDir: '/t', sourceExclude: ['nothing/**'] })
+    // With a .dockerignore to apply (source-dir inside the build context), as most apps have.
+    const probe = probes.probeSource(facts, { sourceDir: 'src', containerSourceDir: '/t', sourceInclude: ['**/*.py'], sourceExclude: ['nothing/**'], dockerignore: '**/tests\n*.md\n.git\n', sourceInContext: 'src' })
     r.tsCompare.push(now() - t0)
     if (probe.verdict !== 'pass') throw new Error(`source probe on identical trees: ${probe.verdict} ${probe.reason}`)
   }

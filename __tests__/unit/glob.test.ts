@@ -1,6 +1,7 @@
-// source-exclude globs: "*" and "?" stay inside one path segment, "**" spans segments, and
-// every other character is literal (regex metacharacters included).
-import { globToRegExp, makeExcluder } from '../../src/engine/glob.js'
+// source-include / source-exclude globs: "*" and "?" stay inside one path segment, "**" spans
+// segments, [...] is a character class of one segment character, and every other character is
+// literal (regex metacharacters included).
+import { globToRegExp, makeExcluder, namePatterns } from '../../src/engine/glob.js'
 
 const matches = (pattern: string, path: string): boolean => globToRegExp(pattern).test(path)
 
@@ -40,8 +41,23 @@ describe('globToRegExp', () => {
     ['a+b.py', 'aab.py', false],
     ['(x)|y.py', '(x)|y.py', true],
     ['(x)|y.py', 'y.py', false],
-    ['[abc].py', '[abc].py', true],
-    ['[abc].py', 'a.py', false],
+    ['[abc].py', 'a.py', true],
+    ['[abc].py', 'd.py', false],
+    ['[abc].py', '[abc].py', false],
+    ['[a-c]x.py', 'bx.py', true],
+    ['[a-c]x.py', 'dx.py', false],
+    ['[!a-c]x.py', 'dx.py', true],
+    ['[!a-c]x.py', 'ax.py', false],
+    ['[^a-c]x.py', 'dx.py', true],
+    ['a[!x]b.py', 'a/b.py', false],
+    ['a[/]b.py', 'a/b.py', false],
+    ['[]]x.py', ']x.py', true],
+    ['[!]]x.py', 'ax.py', true],
+    ['[!]]x.py', ']x.py', false],
+    ['x[.py', 'x[.py', true],
+    ['**/*.[jt]s', 'web/app.ts', true],
+    ['**/*.[jt]s', 'web/app.cs', false],
+    ['[\\]x', '\\x', true],
     ['$x^{2}.py', '$x^{2}.py', true],
     ['back\\slash.py', 'back\\slash.py', true],
     ['back\\slash.py', 'backslash.py', false],
@@ -71,5 +87,18 @@ describe('makeExcluder', () => {
     expect(ex('pkg/conftest.py')).toBe(true)
     expect(ex('pkg/app.py')).toBe(false)
     expect(makeExcluder([])('tests/test_a.py')).toBe(false)
+  })
+})
+
+describe('namePatterns', () => {
+  test.each([
+    [['**/*.py'], ['*.py']],
+    [['**/*.py', '**/*.html', 'templates/*.html'], ['*.py', '*.html']],
+    [['templates/**'], ['*']],
+    [['**/*.py', 'static/**/'], ['*']],
+    [['Makefile', 'conf/settings.[ch]fg'], ['Makefile', 'settings.[ch]fg']],
+    [['**'], ['*']]
+  ])('%j → %j', (patterns, expected) => {
+    expect(namePatterns(patterns)).toEqual(expected)
   })
 })

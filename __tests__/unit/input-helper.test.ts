@@ -43,6 +43,8 @@ describe('defaults', () => {
       purge: 'true',
       'source-dir': 'src',
       'container-source-dir': '/app/src',
+      'source-include': '**/*.py',
+      'source-exclude': '',
       'renew-anon-volumes': 'true',
       'stop-timeout': '',
       'health-timeout': '120',
@@ -73,6 +75,7 @@ describe('defaults', () => {
       purge: true,
       sourceDir: 'src',
       containerSourceDir: '/app/src',
+      sourceInclude: ['**/*.py'],
       sourceExclude: [],
       buildNoCache: false,
       buildPull: false,
@@ -375,7 +378,7 @@ describe('paths', () => {
     expectBad({ 'container-source-dir': value }, 'container-source-dir', value)
   })
 
-  test.each(['../src', 'src/../../etc', '..', 'a/..', '/srv/app/src', ''])('source-dir %j is refused', value => {
+  test.each(['../src', 'src/../../etc', '..', 'a/..', '/srv/app/src'])('source-dir %j is refused', value => {
     expectBad({ 'source-dir': value }, 'source-dir', value)
   })
 
@@ -469,6 +472,25 @@ describe('lists', () => {
   test('compose-files: one per line or comma-separated, blanks dropped', () => {
     const s = getSettings(inputs({ 'compose-files': 'compose.yml\n  compose.prod.yml , extra.yml,\n\n,  ' }))
     expect(s.composeFiles).toEqual(['compose.yml', 'compose.prod.yml', 'extra.yml'])
+  })
+
+  test('source-dir empty turns the source and bytecode probes off (kept empty, not ".")', () => {
+    expect(getSettings(inputs({ 'source-dir': '' })).sourceDir).toBe('')
+    expect(getSettings(inputs({ 'source-dir': '  ' })).sourceDir).toBe('')
+  })
+
+  test('source-include: default **/*.py; one per line, comments and blanks dropped', () => {
+    expect(getSettings(inputs({})).sourceInclude).toEqual(['**/*.py'])
+    expect(getSettings(inputs({ 'source-include': '**/*.py\n# templates\n\n  **/*.html  \n' })).sourceInclude).toEqual(['**/*.py', '**/*.html'])
+  })
+
+  test.each(['', '  \n# nothing\n'])('an empty source-include %j is refused, pointing at source-dir for turning the probe off', value => {
+    const e = expectBad({ 'source-include': value }, 'source-include', value)
+    expect(e.message).toContain("set source-dir to ''")
+  })
+
+  test.each(['/abs/**', '../x/*.py', 'a/../../b.py'])('a source-include pattern %j outside source-dir is refused', value => {
+    expectBad({ 'source-include': `**/*.py\n${value}` }, 'source-include', value)
   })
 
   test('source-exclude: one per line, comments and blanks dropped', () => {

@@ -35,6 +35,7 @@ function ctx(over: Partial<ProbeContext> = {}): ProbeContext {
     hasBuild: true,
     sourceDir: 'src',
     containerSourceDir: '/app/src',
+    sourceInclude: ['**/*.py'],
     sourceExclude: [],
     verifyUrl: 'http://127.0.0.1:8000/version',
     verifyExpect: 'rev-42',
@@ -66,6 +67,8 @@ function facts(over: Partial<VerifyFacts> = {}): VerifyFacts {
     ]),
     python: '/usr/local/bin/python3',
     pyc: [{ status: 'ok', path: 'pkg/__pycache__/models.cpython-312.pyc', detail: '' }],
+    mounts: [],
+    csdHint: '',
     http: { attempts: 1, status: '200', body: '{"revision":"rev-42"}', from: 'host' },
     ...over
   }
@@ -82,7 +85,7 @@ describe('all pass', () => {
   })
 
   test('skips alone are still fresh', () => {
-    const probes = runProbes(facts({ hostDir: false, python: 'none', http: undefined }), ctx({ hasBuild: false, verifyUrl: '' }))
+    const probes = runProbes(facts({ hostDir: false, python: 'none', http: undefined }), ctx({ hasBuild: false, verifyUrl: '', sourceDir: '' }))
     expect(probes.map(p => p.verdict)).toEqual(['pass', 'skip', 'skip', 'skip', 'pass', 'skip'])
     expect(verdictOf(probes)).toBe('fresh')
   })
@@ -165,15 +168,19 @@ describe('source', () => {
   test('skip: container not running', () => {
     expect(probeSource(facts({ running: false }), ctx())).toMatchObject({ verdict: 'skip', reason: 'container not running' })
   })
-  test('skip: no source-dir on the host', () => {
-    const p = probeSource(facts({ hostDir: false }), ctx())
-    expect(p.verdict).toBe('skip')
-    expect(p.reason).toContain('source-dir src')
+  test('source-dir empty: skip (turned off on purpose), whatever the facts', () => {
+    expect(probeSource(facts({ hostDir: false, containerDir: 'no' }), ctx({ sourceDir: '' }))).toMatchObject({ verdict: 'skip', reason: 'source-dir empty' })
   })
-  test('skip: no container-source-dir in the container', () => {
-    const p = probeSource(facts({ containerDir: 'no' }), ctx())
-    expect(p.verdict).toBe('skip')
-    expect(p.reason).toContain('/app/src')
+  test('fail, verdict error: no source-dir on the host (a bad input, never a skip)', () => {
+    const p = probeSource(facts({ hostDir: false }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'error' })
+    expect(p.reason).toContain('source-dir src does not exist')
+  })
+  test('fail, verdict error: no container-source-dir in the container, with the hint verify.sh found', () => {
+    const p = probeSource(facts({ containerDir: 'no', csdHint: "the image's WORKDIR is /srv; of the likely places, these exist in the container: /srv/src" }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'error', found: 'no such directory' })
+    expect(p.reason).toBe("container-source-dir /app/src does not exist in the container (a configuration error): the image's WORKDIR is /srv; of the likely places, these exist in the container: /srv/src")
+    expect(verdictOf(runProbes(facts({ containerDir: 'no' }), ctx()))).toBe('error')
   })
   test('skip: listing failed in the container, with its message', () => {
     const p = probeSource(facts({ containerDir: 'error neither sha256sum nor python found' }), ctx())
@@ -199,7 +206,8 @@ describe('source', () => {
     )
     expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
     expect(p.reason).toBe(
-      '3 file(s) differ between src on the host and /app/src in the container: content differs: app.py; only on host: new_feature.py; only in container: old_module.py'
+      '3 file(s) differ between src on the host and /app/src in the container: content differs: app.py; only on host: new_feature.py; only in container: old_module.py. ' +
+        'Files deliberately on one side only (not shipped in the image, or made in the container) can be left out with source-exclude (globs, one per line, relative to source-dir), e.g. "new_feature.py"'
     )
     expect(p.expected).toMatch(/^sha256:[0-9a-f]{64} \(3 files on the host\)$/)
     expect(p.found).toMatch(/^sha256:[0-9a-f]{64} \(3 files in the container\)$/)
@@ -216,7 +224,7 @@ describe('source', () => {
     expect(p.reason).toContain('mod_09.py')
     expect(p.reason).not.toContain('mod_10.py')
     expect(p.reason).toMatch(/^25 file\(s\) differ/)
-    expect(p.reason).toMatch(/; and 15 more$/)
+    expect(p.reason).toMatch(/; and 15 more\. Files deliberately on one side only/)
   })
 
   test('exactly 10 differences: no "more"', () => {
@@ -253,6 +261,126 @@ describe('source', () => {
   })
 })
 
+describe('source: source-include', () => {
+  const withTemplates = (container: string): Partial<VerifyFacts> => ({
+    hostFiles: new Map([
+      ['app.py', h(1)],
+      ['templates/index.html', h(2)],
+      ['static/app.js', h(3)]
+    ]),
+    containerFiles: new Map([
+      ['app.py', h(1)],
+      ['templates/index.html', h(Number(container))],
+      ['static/app.js', h(3)]
+    ])
+  })
+  test('default **/*.py: a changed template is not compared', () => {
+    const p = probeSource(facts(withTemplates('9')), ctx())
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toContain('(1 files on the host)')
+  })
+  test('with **/*.html the changed template is stale', () => {
+    const p = probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['**/*.py', '**/*.html'] }))
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
+    expect(p.reason).toMatch(/^1 file\(s\) differ .*: content differs: templates\/index\.html$/)
+    expect(p.expected).toContain('(2 files on the host)')
+    expect(probeSource(facts(withTemplates('2')), ctx({ sourceInclude: ['**/*.py', '**/*.html'] })).verdict).toBe('pass')
+  })
+  test('"dir/**", character classes and "?" select files as in find -name', () => {
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['templates/**'] })).verdict).toBe('fail')
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['**/*.[hj]tml'] })).verdict).toBe('fail')
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['**/*.[!h]*'] })).verdict).toBe('pass')
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['templates/inde?.html'] })).verdict).toBe('fail')
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['static/**'] })).verdict).toBe('pass')
+  })
+  test('source-exclude still wins over source-include', () => {
+    expect(probeSource(facts(withTemplates('9')), ctx({ sourceInclude: ['**/*'], sourceExclude: ['templates/**'] })).verdict).toBe('pass')
+  })
+  test('a pattern that matches nothing on the host is a warning in the evidence, not a failure', () => {
+    const p = probeSource(facts(), ctx({ sourceInclude: ['**/*.py', '**/*.html', 'static/**'] }))
+    expect(p.verdict).toBe('pass')
+    expect(p.reason).toBe('warning: source-include pattern "**/*.html" matches no file under src on the host; warning: source-include pattern "static/**" matches no file under src on the host')
+    const failed = probeSource(facts({ containerFiles: new Map() }), ctx({ sourceInclude: ['**/*.py', '**/*.txt'] }))
+    expect(failed.verdict).toBe('fail')
+    expect(failed.reason).toMatch(/; warning: source-include pattern "\*\*\/\*\.txt" matches no file/)
+  })
+})
+
+describe('source: files made by the build, .dockerignore', () => {
+  const generated = (): Partial<VerifyFacts> => ({
+    containerFiles: new Map([
+      ['app.py', h(1)],
+      ['pkg/models.py', h(2)],
+      ['app/_build.py', h(7)]
+    ])
+  })
+  test('a file only in the container, in the image layers of an image this deploy built, is made by the build: pass, listed', () => {
+    const p = probeSource(facts(generated()), ctx(), true)
+    expect(p.verdict).toBe('pass')
+    expect(p.reason).toBe("made by the build (only in the container, in the image's own layers, not in a mount): app/_build.py")
+    expect(p.found).toBe(`${treeFingerprint(facts().hostFiles)} (2 files in the container, and 1 made by the build)`)
+    expect(runProbes(facts(generated()), ctx()).find(x => x.name === 'source')?.verdict).toBe('pass')
+  })
+  test('the same file in a mount (volume or bind mount at, under or above the dir) is stale', () => {
+    for (const mounts of [['/app/src'], ['/app/src/app'], ['/app'], ['/app/src/']]) {
+      const p = probeSource(facts({ ...generated(), mounts }), ctx(), true)
+      expect(p.verdict).toBe('fail')
+      expect(p.reason).toContain('only in container: app/_build.py')
+    }
+    // A mount beside it does not count.
+    expect(probeSource(facts({ ...generated(), mounts: ['/app/srcx', '/data'] }), ctx(), true).verdict).toBe('pass')
+  })
+  test('without build: or when the image probe failed, a file only in the container is stale', () => {
+    expect(probeSource(facts(generated()), ctx(), false).verdict).toBe('fail')
+    const noBuild = runProbes(facts(generated()), ctx({ hasBuild: false }))
+    expect(noBuild.find(x => x.name === 'source')?.verdict).toBe('fail')
+    const otherImage = runProbes(facts({ ...generated(), imageId: OTHER_IMAGE }), ctx())
+    expect(otherImage.find(x => x.name === 'image')?.verdict).toBe('fail')
+    expect(otherImage.find(x => x.name === 'source')?.verdict).toBe('fail')
+  })
+  test('a content difference is never excused as made by the build', () => {
+    const p = probeSource(facts({ containerFiles: new Map([['app.py', h(9)], ['pkg/models.py', h(2)]]) }), ctx(), true)
+    expect(p.verdict).toBe('fail')
+  })
+  const withTests = (): Partial<VerifyFacts> => ({
+    hostFiles: new Map([
+      ['app.py', h(1)],
+      ['tests/test_app.py', h(5)],
+      ['pkg/tests/test_models.py', h(6)],
+      ['keep/tests.py', h(8)]
+    ]),
+    containerFiles: new Map([
+      ['app.py', h(1)],
+      ['keep/tests.py', h(8)]
+    ])
+  })
+  test('.dockerignore rules of the build context leave files out, relative to where source-dir lies in it', () => {
+    expect(probeSource(facts(withTests()), ctx()).verdict).toBe('fail')
+    const p = probeSource(facts(withTests()), ctx({ dockerignore: '# tests are not shipped\n**/tests\n', sourceInContext: 'src' }))
+    expect(p.verdict).toBe('pass')
+    expect(p.expected).toContain('(2 files on the host)')
+    // Rules are relative to the context: "src/tests" is src/tests only.
+    const narrow = probeSource(facts(withTests()), ctx({ dockerignore: 'src/tests\n', sourceInContext: 'src' }))
+    expect(narrow.reason).toContain('only on host: pkg/tests/test_models.py')
+    expect(narrow.reason).not.toContain('only on host: tests/test_app.py')
+    // source-dir is the context itself.
+    expect(probeSource(facts(withTests()), ctx({ dockerignore: 'tests\npkg/tests\n', sourceInContext: '.' })).verdict).toBe('pass')
+    // An exception (!) brings a file back.
+    const back = probeSource(facts(withTests()), ctx({ dockerignore: '**/tests\n!src/tests/test_app.py\n', sourceInContext: 'src' }))
+    expect(back.reason).toContain('only on host: tests/test_app.py')
+  })
+  test('.dockerignore rules match case-sensitively, as Docker does', () => {
+    expect(probeSource(facts(withTests()), ctx({ dockerignore: '**/Tests\n', sourceInContext: 'src' })).verdict).toBe('fail')
+  })
+  test('.dockerignore does not apply when source-dir is not inside the build context', () => {
+    expect(probeSource(facts(withTests()), ctx({ dockerignore: '**/tests\n' })).verdict).toBe('fail')
+  })
+  test('the hint names a source-exclude pattern for the first one-sided file', () => {
+    const p = probeSource(facts(withTests()), ctx())
+    expect(p.reason).toContain('can be left out with source-exclude (globs, one per line, relative to source-dir), e.g. "pkg/**"')
+  })
+})
+
 describe('bytecode', () => {
   test('skip: container not running', () => {
     expect(probeBytecode(facts({ running: false }), ctx())).toMatchObject({ verdict: 'skip', reason: 'container not running' })
@@ -260,10 +388,33 @@ describe('bytecode', () => {
   test.each(['', 'none'])('skip: no python (%j)', python => {
     expect(probeBytecode(facts({ python }), ctx())).toMatchObject({ verdict: 'skip', reason: 'no python in the container' })
   })
-  test('skip: the directory is missing in the container', () => {
-    const p = probeBytecode(facts({ pyc: [{ status: 'missing', path: '/app/src', detail: '' }] }), ctx())
-    expect(p.verdict).toBe('skip')
-    expect(p.reason).toContain('/app/src')
+  test('fail, verdict error: the directory is missing in the container (a configuration error)', () => {
+    const p = probeBytecode(facts({ pyc: [{ status: 'missing', path: '/app/src', detail: '' }], csdHint: "the image's WORKDIR is /app" }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'error' })
+    expect(p.reason).toContain("container-source-dir /app/src does not exist in the container (a configuration error): the image's WORKDIR is /app")
+  })
+  test('source-dir empty: skip', () => {
+    expect(probeBytecode(facts({ pyc: [{ status: 'stale', path: 'a.pyc', detail: '' }] }), ctx({ sourceDir: '' }))).toMatchObject({ verdict: 'skip', reason: 'source-dir empty' })
+  })
+  test('a checker that did not finish is a failed probe with its error (verdict error), never a pass', () => {
+    const crashed = probeBytecode(facts({ pyc: [], pycError: 'exit 1: Traceback (most recent call last): MemoryError' }), ctx())
+    expect(crashed).toMatchObject({ verdict: 'fail', leadsTo: 'error' })
+    expect(crashed.reason).toBe('the .pyc checker (/usr/local/bin/python3 -I -B) did not finish in the container: exit 1: Traceback (most recent call last): MemoryError')
+    expect(crashed.found).toBe('the .pyc checker did not finish (0 .pyc checked before it ended)')
+    // Some ok lines before the crash do not make it a pass.
+    const partial = probeBytecode(facts({ pycError: 'it was cut off' }), ctx())
+    expect(partial).toMatchObject({ verdict: 'fail', leadsTo: 'error' })
+    expect(partial.found).toContain('1 .pyc checked before it ended')
+    expect(verdictOf(runProbes(facts({ pycError: 'exit 2: Unknown option: -I' }), ctx()))).toBe('error')
+  })
+  test('a stale .pyc under PYTHONPYCACHEPREFIX (full path) fails like one under container-source-dir', () => {
+    const pyc = [
+      { status: 'ok', path: 'app/__pycache__/a.cpython-312.pyc', detail: '' },
+      { status: 'stale', path: '/pycache/app/src/app/version.cpython-312.pyc', detail: "header matches the source's mtime and size, but the code differs: python would run the old code" }
+    ]
+    const p = probeBytecode(facts({ pyc }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale', found: '1 bad .pyc of 2' })
+    expect(p.reason).toBe("stale: /pycache/app/src/app/version.cpython-312.pyc (header matches the source's mtime and size, but the code differs: python would run the old code)")
   })
   test('pass: no .pyc at all, or only ok ones', () => {
     expect(probeBytecode(facts({ pyc: [] }), ctx())).toMatchObject({ verdict: 'pass', found: '0 .pyc checked, all match their source' })
@@ -348,8 +499,12 @@ describe('http', () => {
 
 describe('verdict', () => {
   const pass = (name: ProbeName): Probe => ({ name, verdict: 'pass', expected: '', found: '', reason: '' })
-  const failed = (name: ProbeName, leadsTo: 'stale' | 'unhealthy'): Probe => ({ name, verdict: 'fail', expected: '', found: '', reason: 'x', leadsTo })
+  const failed = (name: ProbeName, leadsTo: 'stale' | 'unhealthy' | 'error'): Probe => ({ name, verdict: 'fail', expected: '', found: '', reason: 'x', leadsTo })
 
+  test('error (a probe that could not run) wins over unhealthy and stale', () => {
+    expect(verdictOf([failed('health', 'unhealthy'), failed('source', 'error'), failed('image', 'stale'), pass('http')])).toBe('error')
+    expect(verdictOf([failed('bytecode', 'error')])).toBe('error')
+  })
   test('unhealthy wins over stale, in any order', () => {
     expect(verdictOf([failed('source', 'stale'), failed('health', 'unhealthy')])).toBe('unhealthy')
     expect(verdictOf([failed('health', 'unhealthy'), failed('source', 'stale')])).toBe('unhealthy')
@@ -419,6 +574,14 @@ describe('parseVerifyRecords', () => {
     rec('http-body', Buffer.from('{"revision": "rev-42", "name": "grüße"}\n').toString('base64')),
     rec('unknown-key', 'ignored')
   ]
+
+  test('pyc-error, mounts and the container-source-dir hint', () => {
+    const f = parseVerifyRecords([rec('mount', '/app/src'), rec('mount', '/data'), rec('pyc-error', 'exit 1: boom'), rec('csd-hint', "the image's WORKDIR is /app")])
+    expect(f.mounts).toEqual(['/app/src', '/data'])
+    expect(f.pycError).toBe('exit 1: boom')
+    expect(f.csdHint).toBe("the image's WORKDIR is /app")
+    expect(parseVerifyRecords([]).pycError).toBeUndefined()
+  })
 
   test('a realistic record list', () => {
     const f = parseVerifyRecords(realistic())

@@ -461,6 +461,39 @@ describe('Target with a stand-in transport', () => {
     expect(new Target(new StubTransport('local', []), settings({ verifyUrl: url, verifyFrom: 'runner' }), 'r').verifyVars().FD_VERIFY_URL).toBe('')
   })
 
+  test('source facts: the preflight (or the sync) tells where source-dir lies in the build context and its .dockerignore', async () => {
+    const ignore = '# not shipped\ntests\n'
+    const tr = new StubTransport('local', [
+      result(0, [rec('now', '1'), rec('compose', 'docker compose'), rec('service-build', 'yes'), rec('source-in-context', 'src'), rec('dockerignore', Buffer.from(ignore).toString('base64'))]),
+      result(0, [rec('head', 'abc'), rec('service-build', 'yes')])
+    ])
+    const t = new Target(tr, settings({ sourceDir: 'src', sourceInclude: ['**/*.py', 'templates/**'] }), 'r')
+    await t.preflight(true)
+    expect(tr.scripts[0]).toContain("FD_SOURCE_DIR='src'")
+    expect(t.sourceFacts).toEqual({ sourceInContext: 'src', dockerignore: ignore })
+    const verify = t.verifyVars()
+    expect(verify.FD_SOURCE_IN_CONTEXT).toBe('src')
+    expect(verify.FD_SOURCE_NAMES).toBe('*')
+    expect(t.snapshotVars(true)).toEqual({ FD_CHECK_CSD: 'yes', FD_SOURCE_DIR: 'src', FD_CONTAINER_SOURCE_DIR: '/app/src', FD_SOURCE_IN_CONTEXT: 'src' })
+    // After a sync the facts are the synced tree's: here, source-dir outside the context.
+    await t.sync()
+    expect(tr.scripts[1]).toContain("FD_SOURCE_DIR='src'")
+    expect(t.sourceFacts).toEqual({})
+  })
+
+  test('snapshot variables: the container-source-dir check only when the source probe will run', () => {
+    const t = (over: Partial<Settings>): Target => new Target(new StubTransport('local', []), settings(over), 'r')
+    expect(t({}).snapshotVars(false).FD_CHECK_CSD).toBe('no')
+    expect(t({ sourceDir: '' }).snapshotVars(true).FD_CHECK_CSD).toBe('no')
+    expect(t({}).verifyVars().FD_SOURCE_NAMES).toBe('*.py')
+    expect(t({ sourceInclude: ['**/*.py', '**/*.html'] }).verifyVars().FD_SOURCE_NAMES).toBe('*.py\n*.html')
+  })
+
+  test('purge with source-dir empty: a note, not an error', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', 'missing'), rec('purged-container', '0 0')])])
+    expect(await new Target(tr, settings({ sourceDir: '' }), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir empty'] })
+  })
+
   test('logs never throw', async () => {
     const t = new Target(new StubTransport('local', []), settings(), 'r')
     await expect(t.logs()).resolves.toContain('could not read the logs')

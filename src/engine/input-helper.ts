@@ -77,6 +77,16 @@ function checkRelativePath(name: string, value: string): void {
   if (value.split('/').includes('..')) fail(name, value, 'a path relative to project-dir must not contain ".."')
 }
 
+/** Glob patterns, one per line, relative to source-dir (see glob.ts). */
+function parseGlobs(get: InputGetter, name: string): string[] {
+  const patterns = parseLines(get(name))
+  for (const p of patterns) {
+    if (p.startsWith('/')) fail(name, p, 'patterns are relative to source-dir')
+    if (p.split('/').includes('..')) fail(name, p, 'a pattern relative to source-dir must not contain ".."')
+  }
+  return patterns
+}
+
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/
 const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/
 // Compose itself restricts service names to this set.
@@ -189,16 +199,15 @@ export function getSettings(get: InputGetter): Settings {
     if (ref.startsWith('-')) fail('ref', ref, 'a git ref cannot start with "-"')
   }
 
+  // Empty: the source and bytecode probes are off, on purpose (they skip with "source-dir empty").
   const sourceDir = get('source-dir').trim()
-  if (sourceDir === '') fail('source-dir', sourceDir, 'expected a directory relative to project-dir')
-  checkRelativePath('source-dir', sourceDir)
+  if (sourceDir !== '') checkRelativePath('source-dir', sourceDir)
   const containerSourceDir = get('container-source-dir').trim()
   checkNoControl('container-source-dir', containerSourceDir)
   if (!containerSourceDir.startsWith('/')) fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container')
-  const sourceExclude = parseLines(get('source-exclude'))
-  for (const p of sourceExclude) {
-    if (p.startsWith('/')) fail('source-exclude', p, 'patterns are relative to source-dir')
-  }
+  const sourceInclude = parseGlobs(get, 'source-include')
+  if (sourceInclude.length === 0) fail('source-include', get('source-include'), 'expected at least one glob pattern (the default is **/*.py); to turn the source probe off, set source-dir to \'\'')
+  const sourceExclude = parseGlobs(get, 'source-exclude')
 
   const stopRaw = get('stop-timeout').trim()
   const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1)
@@ -240,8 +249,9 @@ export function getSettings(get: InputGetter): Settings {
     syncDiscardChanges,
     ref,
     purge: parseBoolean(get, 'purge'),
-    sourceDir: sourceDir.replace(/\/+$/, '') || '.',
+    sourceDir: sourceDir === '' ? '' : sourceDir.replace(/\/+$/, '') || '.',
     containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
+    sourceInclude,
     sourceExclude,
     buildNoCache: parseBoolean(get, 'build-no-cache'),
     buildPull: parseBoolean(get, 'build-pull'),

@@ -314,7 +314,9 @@ function probeContext(run: Run): ProbeContext {
     hasBuild: run.hasBuild,
     sourceDir: s.sourceDir,
     containerSourceDir: s.containerSourceDir,
+    sourceInclude: s.sourceInclude,
     sourceExclude: s.sourceExclude,
+    ...run.target.sourceFacts,
     verifyUrl: s.verifyUrl,
     verifyExpect: s.verifyExpect,
     verifyTimeout: s.verifyTimeout
@@ -336,7 +338,7 @@ async function verifyOnce(run: Run, deployRun: DeployRun, note: (text: string) =
 
 function logProbes(log: Reporter, probes: Probe[]): void {
   for (const p of probes) {
-    const evidence = p.verdict === 'pass' ? p.found : p.reason
+    const evidence = p.verdict === 'pass' ? [p.found, p.reason].filter(Boolean).join('; ') : p.reason
     const line = `${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`
     // Evidence quotes the target (file names, an http body): shown, never obeyed.
     log.untrusted(line)

@@ -1,12 +1,19 @@
 // The six probes and the verdict, as pure functions of the facts that verify.sh (and the
 // runner-side http probe) collected. No I/O here, so every rule is unit-tested.
+import dockerignore from '@balena/dockerignore'
 import { createHash } from 'node:crypto'
-import { makeExcluder } from './glob.js'
+import { globToRegExp, makeExcluder } from './glob.js'
 import type { RemoteRecord } from './transport.js'
+
+// A CommonJS module whose module.exports is the factory: that is the default import at run
+// time (node, and ncc's bundle), while its typings declare it as exports.default.
+const ignore = dockerignore as unknown as typeof dockerignore.default
 
 export type ProbeName = 'recreated' | 'image' | 'source' | 'bytecode' | 'health' | 'http' | 'smoke'
 export type ProbeVerdict = 'pass' | 'fail' | 'skip'
 export type Verdict = 'fresh' | 'stale' | 'unhealthy' | 'error' | 'dry-run' | 'unverified'
+
+export type LeadsTo = 'stale' | 'unhealthy' | 'error'
 
 export interface Probe {
   name: ProbeName
@@ -14,8 +21,9 @@ export interface Probe {
   expected: string
   found: string
   reason: string
-  /** For a failed probe: which verdict it leads to. Not part of the output. */
-  leadsTo?: 'stale' | 'unhealthy'
+  /** For a failed probe: which verdict it leads to ('error': the probe could not run, e.g. a
+   * wrong configuration). Not part of the output. */
+  leadsTo?: LeadsTo
 }
 
 export interface HttpResult {
@@ -42,6 +50,12 @@ export interface VerifyFacts {
   containerFiles: Map<string, string>
   python: string
   pyc: { status: string; path: string; detail: string }[]
+  /** The .pyc checker did not finish (crashed, cut off): how it ended, with its output. */
+  pycError?: string
+  /** The container's mount destinations (volumes, bind mounts, tmpfs). */
+  mounts: string[]
+  /** Where the source may be in the container, when container-source-dir is missing there. */
+  csdHint: string
   http?: HttpResult
 }
 
@@ -52,9 +66,15 @@ export interface ProbeContext {
   deployStartedAt: number
   runId: string
   hasBuild: boolean
+  /** '' turns the source and bytecode probes off. */
   sourceDir: string
   containerSourceDir: string
+  sourceInclude: string[]
   sourceExclude: string[]
+  /** The build context's .dockerignore rules, when source-dir lies inside the context. */
+  dockerignore?: string
+  /** Where source-dir lies in the build context ("." for the context itself); undefined: outside it. */
+  sourceInContext?: string
   verifyUrl: string
   verifyExpect: string
   verifyTimeout: number
@@ -85,7 +105,9 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
     containerDir: '',
     containerFiles: new Map(),
     python: '',
-    pyc: []
+    pyc: [],
+    mounts: [],
+    csdHint: ''
   }
   const http: Partial<HttpResult> = {}
   for (const { key, value } of records) {
@@ -113,6 +135,9 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
         if (status && path) facts.pyc.push({ status, path, detail: detail.join(' ') })
         break
       }
+      case 'pyc-error': facts.pycError = value; break
+      case 'mount': facts.mounts.push(value); break
+      case 'csd-hint': facts.csdHint = value; break
       case 'http-attempts': http.attempts = Number(value); break
       case 'http-status': http.status = value; break
       case 'http-body': http.body = Buffer.from(value, 'base64').toString('utf8'); break
@@ -140,7 +165,7 @@ function pass(name: ProbeName, expected: string, found: string, reason = ''): Pr
 function skip(name: ProbeName, reason: string): Probe {
   return { name, verdict: 'skip', expected: '', found: '', reason }
 }
-function fail(name: ProbeName, expected: string, found: string, reason: string, leadsTo: 'stale' | 'unhealthy'): Probe {
+function fail(name: ProbeName, expected: string, found: string, reason: string, leadsTo: LeadsTo): Probe {
   return { name, verdict: 'fail', expected, found, reason, leadsTo }
 }
 
@@ -171,39 +196,98 @@ export function probeImage(f: VerifyFacts, c: ProbeContext): Probe {
   return pass('image', f.builtImageId, f.imageId)
 }
 
-export function probeSource(f: VerifyFacts, c: ProbeContext): Probe {
+/** Whether a path in the build context is left out of it by the .dockerignore rules. */
+function dockerignored(c: ProbeContext): (path: string) => boolean {
+  if (c.dockerignore === undefined || c.sourceInContext === undefined) return () => false
+  // Case-sensitive, as Docker matches (the library's default is not).
+  const ig = ignore({ ignorecase: false }).add(c.dockerignore)
+  const prefix = c.sourceInContext === '.' ? '' : `${c.sourceInContext.replace(/\/+$/, '')}/`
+  return path => ig.ignores(`${prefix}${path}`)
+}
+
+/** A source-exclude pattern for a path: its top directory's tree, or the file itself. */
+function excludeExample(path: string): string {
+  const slash = path.indexOf('/')
+  return slash > 0 ? `${path.slice(0, slash)}/**` : path
+}
+
+function containerSourceDirMissing(name: ProbeName, f: VerifyFacts, c: ProbeContext): Probe {
+  return fail(name, `directory ${c.containerSourceDir} in the container`, 'no such directory', `container-source-dir ${c.containerSourceDir} does not exist in the container (a configuration error)${f.csdHint ? `: ${f.csdHint}` : ''}`, 'error')
+}
+
+/**
+ * builtHere: the service has build: and the image probe passed, so the container's own layers
+ * are this deploy's build: a file only in the container that lies in none of its mounts was made
+ * by that build (a generated _version.py), not left over.
+ */
+export function probeSource(f: VerifyFacts, c: ProbeContext, builtHere = false): Probe {
+  if (!c.sourceDir) return skip('source', 'source-dir empty')
   if (!f.running) return skip('source', 'container not running')
-  if (!f.hostDir) return skip('source', `source-dir ${c.sourceDir} does not exist on the host`)
-  if (f.containerDir === 'no') return skip('source', `container-source-dir ${c.containerSourceDir} does not exist in the container`)
+  if (!f.hostDir) return fail('source', `directory ${c.sourceDir} on the host`, 'no such directory', `source-dir ${c.sourceDir} does not exist on the target`, 'error')
+  if (f.containerDir === 'no') return containerSourceDirMissing('source', f, c)
   if (f.containerDir.startsWith('error')) return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`)
+  const included = c.sourceInclude.map(globToRegExp)
   const excluded = makeExcluder(c.sourceExclude)
-  const host = new Map([...f.hostFiles].filter(([p]) => !excluded(p)))
-  const ctr = new Map([...f.containerFiles].filter(([p]) => !excluded(p)))
-  const expected = `${treeFingerprint(host)} (${host.size} files on the host)`
-  const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container)`
+  const ignored = dockerignored(c)
+  const compared = (p: string): boolean => included.some(r => r.test(p)) && !excluded(p) && !ignored(p)
+  const host = new Map([...f.hostFiles].filter(([p]) => compared(p)))
+  const ctr = new Map([...f.containerFiles].filter(([p]) => compared(p)))
+  const notes: string[] = []
+  const unmatched = c.sourceInclude.filter((_, i) => ![...f.hostFiles.keys()].some(p => included[i].test(p)))
+  const warnings = unmatched.map(p => `warning: source-include pattern ${JSON.stringify(p)} matches no file under ${c.sourceDir} on the host`)
+
+  const inMount = (p: string): boolean => {
+    const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`
+    return f.mounts.some(m => {
+      const dest = m.replace(/\/+$/, '')
+      return dest === '' || abs === dest || abs.startsWith(`${dest}/`)
+    })
+  }
+  const madeByBuild: string[] = []
   const diffs: string[] = []
+  const oneSided: string[] = []
   const paths = [...new Set([...host.keys(), ...ctr.keys()])].sort()
   let count = 0
   for (const p of paths) {
     const h = host.get(p)
     const k = ctr.get(p)
     if (h === k) continue
+    if (h === undefined && builtHere && !inMount(p)) {
+      madeByBuild.push(p)
+      ctr.delete(p)
+      continue
+    }
     count++
+    if (h === undefined || k === undefined) oneSided.push(p)
     if (diffs.length < 10) diffs.push(h === undefined ? `only in container: ${p}` : k === undefined ? `only on host: ${p}` : `content differs: ${p}`)
   }
-  if (count === 0) return pass('source', expected, found)
+  if (madeByBuild.length > 0) {
+    const listed = madeByBuild.slice(0, 10).join(', ')
+    notes.push(`made by the build (only in the container, in the image's own layers, not in a mount): ${listed}${madeByBuild.length > 10 ? ` and ${madeByBuild.length - 10} more` : ''}`)
+  }
+  const expected = `${treeFingerprint(host)} (${host.size} files on the host)`
+  const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container${madeByBuild.length ? `, and ${madeByBuild.length} made by the build` : ''})`
+  if (count === 0) return pass('source', expected, found, [...notes, ...warnings].join('; '))
   const more = count > diffs.length ? `; and ${count - diffs.length} more` : ''
-  return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale')
+  const hint = oneSided.length
+    ? `. Files deliberately on one side only (not shipped in the image, or made in the container) can be left out with source-exclude (globs, one per line, relative to source-dir), e.g. ${JSON.stringify(excludeExample(oneSided[0]))}`
+    : ''
+  const tail = [...notes, ...warnings].map(n => `; ${n}`).join('')
+  return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}${hint}${tail}`, 'stale')
 }
 
 export function probeBytecode(f: VerifyFacts, c: ProbeContext): Probe {
+  if (!c.sourceDir) return skip('bytecode', 'source-dir empty')
   if (!f.running) return skip('bytecode', 'container not running')
   if (!f.python || f.python === 'none') return skip('bytecode', 'no python in the container')
-  const missing = f.pyc.find(p => p.status === 'missing')
-  if (missing) return skip('bytecode', `container-source-dir ${c.containerSourceDir} does not exist in the container`)
+  if (f.pyc.some(p => p.status === 'missing')) return containerSourceDirMissing('bytecode', f, c)
+  const expected = 'no stale or orphan .pyc'
+  if (f.pycError !== undefined) {
+    // A checker that did not finish checked nothing for sure: never a pass.
+    return fail('bytecode', expected, `the .pyc checker did not finish (${f.pyc.length} .pyc checked before it ended)`, `the .pyc checker (${f.python} -I -B) did not finish in the container: ${f.pycError}`, 'error')
+  }
   const bad = f.pyc.filter(p => p.status === 'stale' || p.status === 'orphan')
   const okCount = f.pyc.filter(p => p.status === 'ok').length
-  const expected = 'no stale or orphan .pyc'
   if (bad.length === 0) return pass('bytecode', expected, `${okCount} .pyc checked, all match their source`)
   const listed = bad.slice(0, 10).map(p => `${p.status}: ${p.path}${p.detail ? ` (${p.detail})` : ''}`)
   const more = bad.length > 10 ? `; and ${bad.length - 10} more` : ''
@@ -247,11 +331,13 @@ export function probeSmoke(hook: { exitCode: number; timedOut: boolean; tail: st
 }
 
 export function runProbes(f: VerifyFacts, c: ProbeContext): Probe[] {
-  return [probeRecreated(f, c), probeImage(f, c), probeSource(f, c), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)]
+  const image = probeImage(f, c)
+  return [probeRecreated(f, c), image, probeSource(f, c, c.hasBuild && image.verdict === 'pass'), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)]
 }
 
-/** Unhealthy wins over stale; fresh only when nothing failed. */
+/** error (a probe that could not run) > unhealthy > stale; fresh only when nothing failed. */
 export function verdictOf(probes: Probe[]): Verdict {
+  if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'error')) return 'error'
   if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'unhealthy')) return 'unhealthy'
   if (probes.some(p => p.verdict === 'fail')) return 'stale'
   return 'fresh'

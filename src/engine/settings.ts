@@ -29,8 +29,11 @@ export interface Settings {
   syncDiscardChanges: boolean
   ref: string
   purge: boolean
+  /** '' turns the source and bytecode probes off. */
   sourceDir: string
   containerSourceDir: string
+  /** source-include globs (default "**" + "/*.py"): the files the source probe compares. */
+  sourceInclude: string[]
   sourceExclude: string[]
   buildNoCache: boolean
   buildPull: boolean

@@ -1,5 +1,6 @@
 // A typed wrapper around the target-side scripts: one method per step, each building the
 // script's variables from the settings and turning its result lines into typed values.
+import { namePatterns } from './glob.js'
 import { buildScript, forBashStdin, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
 import { silentReporter, type Reporter } from './reporter.js'
@@ -88,6 +89,22 @@ export interface DeployRun {
   verify: Promise<RemoteRecord[] | undefined>
 }
 
+/** Where source-dir lies in the service's build context, and that context's .dockerignore. */
+export interface SourceFacts {
+  /** Relative to the context ("." for the context itself); undefined: not inside it. */
+  sourceInContext?: string
+  /** The .dockerignore's text; undefined: none, or source-dir outside the context. */
+  dockerignore?: string
+}
+
+export function sourceFactsOf(records: RemoteRecord[]): SourceFacts {
+  const m = recordsToMap(records)
+  const facts: SourceFacts = {}
+  if (m.has('source-in-context')) facts.sourceInContext = m.get('source-in-context')
+  if (m.has('dockerignore')) facts.dockerignore = Buffer.from(m.get('dockerignore') ?? '', 'base64').toString('utf8')
+  return facts
+}
+
 export interface PurgeResult {
   host: number
   container: number
@@ -132,6 +149,8 @@ export class Target {
   compose: 'docker compose' | 'docker-compose' | 'auto'
   /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
   resolvedProject = ''
+  /** What the preflight (or, with sync: git, the sync) found about source-dir. */
+  sourceFacts: SourceFacts = {}
 
   constructor(
     private readonly transport: Transport,
@@ -218,7 +237,7 @@ export class Target {
   }
 
   preflightVars(checkService: boolean): ScriptVars {
-    return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' }
+    return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir }
   }
 
   /** The preflight alone (a dry-run, which takes no lock). */
@@ -230,6 +249,7 @@ export class Target {
     const m = recordsToMap(records)
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
     this.resolvedProject = m.get('project-name') ?? ''
+    this.sourceFacts = sourceFactsOf(records)
     return {
       now: Number(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
@@ -304,7 +324,7 @@ export class Target {
   }
 
   async sync(): Promise<{ head: string; previous: string; hasBuild: boolean }> {
-    const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges }))
+    const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir }))
     const dirty = result.records.filter(r => r.key === 'dirty').map(r => r.value)
     if (result.code === 5 && dirty.length > 0) {
       throw new RemoteError(
@@ -316,6 +336,7 @@ export class Target {
     this.check('sync', result)
     const m = recordsToMap(result.records)
     this.resolvedProject = m.get('project-name') ?? ''
+    this.sourceFacts = sourceFactsOf(result.records)
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
@@ -399,6 +420,7 @@ export class Target {
     ]
     const vars: ScriptVars = {
       ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
+      ...(o.snapshot ? this.snapshotVars(o.verify) : {}),
       ...this.rebuildVars(o.noCache),
       ...(hook ? { ...this.hookVars(this.s.preDeploy), FD_NO_BUILD: true } : {}),
       ...(o.verify ? this.verifyVars() : {}),
@@ -420,9 +442,19 @@ export class Target {
   private purgeOf(records: RemoteRecord[]): PurgeResult {
     const m = recordsToMap(records)
     const notes: string[] = []
-    const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host')
+    const hostValue = m.get('purged-host') === 'missing' ? (this.s.sourceDir ? `skip source-dir ${this.s.sourceDir} does not exist` : 'skip source-dir empty') : m.get('purged-host')
     const warnings = records.filter(r => r.key === 'purge-warning').map(r => r.value)
     return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes, warnings }
+  }
+
+  /** verify: the source probe will run, so the snapshot checks container-source-dir first. */
+  snapshotVars(verify: boolean): ScriptVars {
+    return {
+      FD_CHECK_CSD: verify && this.s.sourceDir !== '' ? 'yes' : 'no',
+      FD_SOURCE_DIR: this.s.sourceDir,
+      FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+      FD_SOURCE_IN_CONTEXT: this.sourceFacts.sourceInContext ?? ''
+    }
   }
 
   rebuildVars(noCache: boolean): ScriptVars {
@@ -461,6 +493,8 @@ export class Target {
       FD_KNOWN_CID: cid,
       FD_SOURCE_DIR: this.s.sourceDir,
       FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+      FD_SOURCE_NAMES: namePatterns(this.s.sourceInclude).join('\n'),
+      FD_SOURCE_IN_CONTEXT: this.sourceFacts.sourceInContext ?? '',
       FD_HEALTH_TIMEOUT: this.s.healthTimeout,
       FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
       FD_BYTECODE_PY: readScript('bytecode.py'),

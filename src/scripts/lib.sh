@@ -178,31 +178,91 @@ fd_write_override() {
   printf '%s' "$file"
 }
 
-# Reports whether the service is defined in the compose files, and whether it has build:.
-# $1: the output of compose config (read here when not given).
+# Reports whether the service is defined in the compose files, and whether it has build:; then
+# checks source-dir (fd_source_info). $1: the output of compose config (read here when not given).
 fd_service_info() {
-  local config info
+  local config info found build ctx dockerfile
   if [ $# -gt 0 ]; then
     config=$1
   else
     config=$(fd_compose config 2>&1) || { printf '%s\n' "$config" >&2; fd_die "compose config failed for the files in $(pwd)"; }
   fi
   info=$(printf '%s\n' "$config" | awk -v svc="$FD_SERVICE" '
+    function value(line) { sub(/^ *[a-z]+: */, "", line); if (line ~ /^["\047].*["\047]$/) line = substr(line, 2, length(line) - 2); return line }
     /^services:/ { in_services = 1; next }
     in_services && /^[^ ]/ { in_services = 0 }
     in_services && /^  [^ ]/ {
       cur = $0; sub(/^  /, "", cur); sub(/:[[:space:]]*$/, "", cur); gsub(/["\047]/, "", cur)
       if (cur == svc) found = 1
+      in_build = 0
       next
     }
-    in_services && cur == svc && /^    build:/ { build = 1 }
-    END { printf "%s %s\n", (found ? "yes" : "no"), (build ? "yes" : "no") }')
-  if [ "${info%% *}" != "yes" ]; then
+    in_services && cur == svc && /^    build:/ { build = 1; in_build = 1; next }
+    in_build && /^    [^ ]/ { in_build = 0 }
+    in_build && /^      context:/ { ctx = value($0) }
+    in_build && /^      dockerfile:/ { dockerfile = value($0) }
+    END { printf "%s\037%s\037%s\037%s\n", (found ? "yes" : "no"), (build ? "yes" : "no"), ctx, dockerfile }')
+  IFS=$'\x1f' read -r found build ctx dockerfile <<<"$info"
+  if [ "$found" != "yes" ]; then
     fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
   fi
-  fd_out service-build "${info##* }"
+  fd_out service-build "$build"
   # compose v2 prints the project's name first; later steps look containers up by it.
   fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
+  fd_source_info "$ctx" "$dockerfile"
+}
+
+# source-dir (FD_SOURCE_DIR, empty: the source and bytecode probes are off) must exist in
+# project-dir: a bad input otherwise, refused before anything changes. When it lies inside the
+# service's build context ($1, $2 its Dockerfile): where it lies there (source-in-context), and
+# the .dockerignore that the build applies (Dockerfile.dockerignore first, as BuildKit does).
+fd_source_info() {
+  local ctx=$1 dockerfile=$2 src rel ignore="" ctx_shown dirs
+  [ -n "${FD_SOURCE_DIR:-}" ] || return 0
+  if [ ! -d "$FD_SOURCE_DIR" ]; then
+    ctx_shown=""
+    if [ -n "$ctx" ] && [ -d "$ctx" ]; then
+      ctx=$(cd -- "$ctx" && pwd -P)
+      case "$ctx/" in "$(pwd -P)/"*) rel=${ctx#"$(pwd -P)"}; ctx_shown=".$rel" ;; *) ctx_shown=$ctx ;; esac
+      ctx_shown="; the service's build context is $ctx_shown"
+    fi
+    dirs=$(find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2>/dev/null | sed 's|^\./||' | sort | head -n 10 | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $0 }')
+    fd_input_error source-dir "no such directory in project-dir $(pwd -P)${ctx_shown}; its directories: ${dirs:-none}. Set source-dir to the directory (relative to project-dir) that holds the code the image is built from, or to '' to turn the source and bytecode probes off"
+  fi
+  [ -n "$ctx" ] && [ -d "$ctx" ] || return 0
+  src=$(cd -- "$FD_SOURCE_DIR" && pwd -P)
+  ctx=$(cd -- "$ctx" && pwd -P)
+  case "$src/" in
+    "$ctx/"*) rel=${src#"$ctx"}; rel=${rel#/} ;;
+    *) return 0 ;;
+  esac
+  fd_out source-in-context "${rel:-.}"
+  case "$dockerfile" in /*) ;; '') dockerfile=$ctx/Dockerfile ;; *) dockerfile=$ctx/$dockerfile ;; esac
+  if [ -f "$dockerfile.dockerignore" ]; then ignore=$dockerfile.dockerignore; elif [ -f "$ctx/.dockerignore" ]; then ignore=$ctx/.dockerignore; fi
+  [ -z "$ignore" ] || fd_out dockerignore "$(head -c 65536 -- "$ignore" | base64 | tr -d '\n')"
+}
+
+# A hint for a container-source-dir that does not exist in container $1 ($2: its working
+# directory, read here when not given): the image's WORKDIR, where the build context puts
+# source-dir under it, and which of these places exist in the container.
+fd_csd_hint() {
+  local cid=$1 workdir=${2-} w cands=() found
+  [ -n "$workdir" ] || workdir=$(docker inspect --format '{{.Config.WorkingDir}}' "$cid" 2>/dev/null || true)
+  [ -n "$workdir" ] || workdir=/
+  w=${workdir%/}
+  case "${FD_SOURCE_IN_CONTEXT:-}" in
+    "") ;;
+    .) cands+=("$workdir") ;;
+    *) cands+=("$w/$FD_SOURCE_IN_CONTEXT") ;;
+  esac
+  cands+=("$w/${FD_SOURCE_DIR##*/}" "$workdir")
+  # shellcheck disable=SC2016 # expanded in the container
+  found=$(docker exec "$cid" sh -c 'for d do [ -d "$d" ] && printf "%s\n" "$d"; done; exit 0' sh "${cands[@]}" 2>/dev/null | awk '!seen[$0]++' | tr '\n' ' ')
+  printf "the image's WORKDIR is %s" "$workdir"
+  [ -z "${FD_SOURCE_IN_CONTEXT:-}" ] || printf ", and source-dir is %s in the service's build context" "$FD_SOURCE_IN_CONTEXT"
+  if [ -n "$found" ]; then printf '; of the likely places, these exist in the container: %s(set container-source-dir to where the Dockerfile copies source-dir)' "$found"
+  else printf '; none of %s exists in the container (set container-source-dir to where the Dockerfile copies source-dir)' "${cands[*]}"; fi
+  printf ", or set source-dir: '' to turn the source and bytecode probes off"
 }
 
 # Whether the Docker engine answers. While the engine restarts, every docker command fails;

@@ -2,7 +2,8 @@
 # connect: checks the target before anything changes (read-only), and detects compose.
 # In: FD_PROJECT_DIR FD_COMPOSE_CMD(auto|...) FD_COMPOSE_FILES FD_PROJECT_NAME FD_SERVICE FD_SYNC
 #     FD_CHECK_SERVICE FD_SOURCE_DIR
-# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head
+# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head,
+#      source-in-context, dockerignore (fd_source_info: a missing source-dir is refused here)
 # Sets FD_COMPOSE_CMD (detected) and FD_HAVE_FLOCK for a lock.sh that runs in the same script.
 
 fd_out now "$(fd_now)"
