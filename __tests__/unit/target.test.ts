@@ -491,7 +491,7 @@ describe('Target with a stand-in transport', () => {
 
   test('purge with source-dir empty: a note, not an error', async () => {
     const tr = new StubTransport('local', [result(0, [rec('step-done', 'snapshot'), rec('purged-host', 'missing'), rec('purged-container', '0 0')])])
-    expect(await new Target(tr, settings({ sourceDir: '' }), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir empty'] })
+    expect(await new Target(tr, settings({ sourceDir: '' }), 'r').deploy({ snapshot: true, purge: true, noCache: false, verify: false, lockPid: '' }).purge).toEqual({ host: 0, container: 0, notes: ['host: source-dir empty'], warnings: [] })
   })
 
   test('logs never throw', async () => {
