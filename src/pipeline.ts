@@ -14,6 +14,7 @@ import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
 import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type Preflight, type PurgeResult, type Snapshot } from './target.js'
 import { LocalTransport, logUntrusted, type Held, type Transport } from './transport.js'
+import { breakLegacy, neutralize } from './workflow-commands.js'
 
 const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'] as const
 
@@ -42,7 +43,8 @@ async function connect(s: Settings, onFiles: (files: SshFiles) => void): Promise
 function logProbes(probes: Probe[]): void {
   for (const p of probes) {
     const evidence = p.verdict === 'pass' ? p.found : p.reason
-    core.info(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`)
+    // The evidence holds what the target showed (an http body, file names): no command in it may act.
+    core.info(neutralize(`${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`))
   }
 }
 
@@ -352,6 +354,6 @@ async function finish(report: Report, target: Target | undefined, deployment: De
   } catch (e) {
     core.debug(`job summary not written: ${(e as Error).message}`)
   }
-  if (failed) core.setFailed(failureMessage(report))
+  if (failed) core.setFailed(breakLegacy(failureMessage(report)))
   else core.info(report.verdict === 'dry-run' ? 'dry-run: nothing was changed' : `verdict fresh: ${report.verifySkipped ? 'deployed, not verified (verify: false)' : 'the new code is what runs'}`)
 }

@@ -2,6 +2,7 @@
 // into outputs and the job summary at the end (report step).
 import * as core from './actions-core.js'
 import type { Probe, Verdict } from './probes.js'
+import { neutralize } from './workflow-commands.js'
 
 export type StepName = 'connect' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'heal' | 'rollback' | 'report'
 
@@ -46,7 +47,7 @@ export class Report {
 
   skipStep(name: StepName, note: string): void {
     this.steps.push({ name, status: 'skipped', seconds: 0, note })
-    core.info(`${name}: skipped (${note})`)
+    core.info(neutralize(`${name}: skipped (${note})`))
   }
 
   /** Called before each step starts; throws to stop the run there (a lost deploy lock). */
@@ -68,7 +69,8 @@ export class Report {
       throw e
     } finally {
       record.seconds = (Date.now() - t0) / 1000
-      core.info(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`)
+      // A note can hold what the target showed (paths, compose output): no command in it may act.
+      core.info(neutralize(`${name} ${record.status === 'ok' ? 'done' : 'failed'} in ${record.seconds.toFixed(1)} s${record.note ? `: ${record.note}` : ''}`))
       core.endGroup()
     }
   }

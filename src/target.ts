@@ -14,6 +14,21 @@ export class TargetInputError extends Error {
   }
 }
 
+/**
+ * The inputs that a target-side script may report as wrong (fd_input_error): an error names
+ * the input and quotes its value, so only these names are taken from the target.
+ */
+export const TARGET_CHECKED_INPUTS: ReadonlySet<string> = new Set([
+  'project-dir',
+  'compose-files',
+  'compose-command',
+  'service',
+  'sync',
+  'ref',
+  'source-dir',
+  'container-source-dir'
+])
+
 export class RemoteError extends Error {
   constructor(
     readonly step: string,
@@ -84,6 +99,20 @@ export interface PurgeResult {
  */
 export function yamlString(value: string): string {
   return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/**
+ * The target's "now" (epoch seconds, fractional where its date has %N; lib.sh's fd_now already
+ * falls back to whole seconds). A fraction that is not digits (BSD date prints "%N" as "N") is
+ * dropped: whole seconds only move the deploy's start earlier. Without any seconds (no date on
+ * the target), 0: the recreated probe still needs another container carrying this run's label,
+ * which only this run's rebuild can have made. Never NaN, which made the verdict an error.
+ */
+export function parseTargetTime(value: string | undefined): number {
+  const text = (value ?? '').trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text)
+  const seconds = /^(\d+)(?:\.|$)/.exec(text)
+  return seconds ? Number(seconds[1]) : 0
 }
 
 export function recordsToMap(records: RemoteRecord[]): Map<string, string> {
@@ -166,7 +195,10 @@ export class Target {
     const inputError = result.records.find(r => r.key === 'input-error')
     if (inputError) {
       const space = inputError.value.indexOf(' ')
-      throw new TargetInputError(inputError.value.slice(0, space), inputError.value.slice(space + 1))
+      const input = space < 0 ? inputError.value : inputError.value.slice(0, space)
+      const detail = space < 0 ? '' : inputError.value.slice(space + 1)
+      if (TARGET_CHECKED_INPUTS.has(input)) throw new TargetInputError(input, detail)
+      throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code}): ${inputError.value}`)
     }
     const tail = result.outputTail.trim().split('\n').slice(-8).join('\n')
     if (result.code === 255 && this.transport.where.startsWith('ssh')) {
@@ -191,7 +223,7 @@ export class Target {
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
     this.resolvedProject = m.get('project-name') ?? ''
     return {
-      now: Number(m.get('now')),
+      now: parseTargetTime(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
       compose: this.compose,
       composeVersion: m.get('compose-version') ?? '',

@@ -1,11 +1,12 @@
 // Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
 import * as core from './actions-core.js'
+import { RECORD_PREFIX } from './records.js'
+import { neutralize } from './workflow-commands.js'
 
-/** A result line of a target-side script: "@@fd KEY VALUE". */
+/** A result line of a target-side script: "@@fd-NONCE KEY VALUE" (see records.ts). */
 export interface RemoteRecord {
   key: string
   value: string
@@ -48,12 +49,12 @@ export interface Transport {
   close(): void
 }
 
-const RECORD_PREFIX = '@@fd '
 const OUTPUT_TAIL_LINES = 30
 
-export function parseRecord(line: string): RemoteRecord | undefined {
-  if (!line.startsWith(RECORD_PREFIX)) return undefined
-  const rest = line.slice(RECORD_PREFIX.length)
+/** A result line of this run (its nonce); any other line, "@@fd …" included, is log text. */
+export function parseRecord(line: string, prefix = RECORD_PREFIX): RemoteRecord | undefined {
+  if (!line.startsWith(prefix)) return undefined
+  const rest = line.slice(prefix.length)
   const space = rest.indexOf(' ')
   return space < 0 ? { key: rest, value: '' } : { key: rest.slice(0, space), value: rest.slice(space + 1) }
 }
@@ -82,29 +83,20 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): vo
 
 /**
  * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ * "::add-mask::", "::set-output" or "##[stop-commands]" printed by a build or the app must not
+ * act on the runner (see workflow-commands.ts).
  */
 export function logRemoteLine(line: string): void {
-  const token = randomBytes(8).toString('hex')
-  if (line.includes('::')) {
-    process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`)
-  } else {
-    process.stdout.write(`${line}\n`)
-  }
+  process.stdout.write(`${neutralize(line)}\n`)
 }
 
 /**
  * Logs text that came from the target (e.g. the service's own log lines) in one block, with
  * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
+ * "##[add-mask]" must not act on the runner.
  */
 export function logUntrusted(text: string): void {
-  if (!text.includes('::')) {
-    process.stdout.write(`${text}\n`)
-    return
-  }
-  const token = randomBytes(8).toString('hex')
-  process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`)
+  process.stdout.write(`${neutralize(text)}\n`)
 }
 
 /**

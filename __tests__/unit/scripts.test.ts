@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { RECORD_NONCE, RECORD_PREFIX } from '../../src/records.js'
 import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/scripts.js'
 
 let dir = ''
@@ -113,8 +114,8 @@ describe('buildScript', () => {
     const vars = { FD_PROJECT_DIR: "/srv/it's here", FD_SERVICE: 'web' }
     const text = buildScript(name, vars)
     const expectedRedirect = name === 'lock' ? '' : ' </dev/null'
-    expect(text).toBe(`${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${expectedRedirect}\n`)
-    expect(text.startsWith("FD_PROJECT_DIR='/srv/it'\\''s here'\nFD_SERVICE='web'\n{\n")).toBe(true)
+    expect(text).toBe(`${preamble({ FD_NONCE: RECORD_NONCE, ...vars })}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${expectedRedirect}\n`)
+    expect(text.startsWith(`FD_NONCE='${RECORD_NONCE}'\nFD_PROJECT_DIR='/srv/it'\\''s here'\nFD_SERVICE='web'\n{\n`)).toBe(true)
     if (name === 'lock') {
       expect(text.endsWith('\n}\n')).toBe(true)
       expect(text).not.toMatch(/}\s*<\/dev\/null\n$/)
@@ -159,7 +160,7 @@ describe('buildScript', () => {
     const [a, b] = names.map(n => readScript(`${n}.sh`))
     const lockLast = names[1] === 'lock'
     expect(text).toBe(
-      `${preamble(vars)}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\nfd_out step-done ${names[0]}\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\nfd_out step-done ${names[1]}\n}\n`
+      `${preamble({ FD_NONCE: RECORD_NONCE, ...vars })}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\nfd_out step-done ${names[0]}\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\nfd_out step-done ${names[1]}\n}\n`
     )
     expect(text.split('# Common helpers').length).toBe(2)
     expect(firstRedirect === '' ? lockLast : !lockLast).toBe(true)
@@ -240,8 +241,8 @@ describe('lock.sh held open, as the runner holds it', () => {
     const exited = new Promise<number | null>(res => child.on('close', code => res(code)))
     child.stdin.write(script)
     const deadline = Date.now() + 10_000
-    while (!out.includes('@@fd locked') && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
-    expect(out).toContain('@@fd locked')
+    while (!out.includes(`${RECORD_PREFIX}locked`) && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+    expect(out).toContain(`${RECORD_PREFIX}locked`)
     const locks = join(dir, 'fresh-deploy-locks')
     const holderFile = (): string => {
       const names = readdirSync(locks)
@@ -318,8 +319,8 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
   // The v2 plugin is run directly from the first plugin directory the docker CLI searches
   // ($DOCKER_CONFIG/cli-plugins here); `docker` itself answers only the engine check.
   const records = (stdout: string): Record<string, string> =>
-    Object.fromEntries(stdout.split('\n').filter(l => l.startsWith('@@fd ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
-  function preflight(plugin: string | undefined, v1Works: boolean): { status: number | null; out: Record<string, string>; stderr: string } {
+    Object.fromEntries(stdout.split('\n').filter(l => l.startsWith(RECORD_PREFIX)).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
+  function preflight(plugin: string | undefined, v1Works: boolean, date?: string): { status: number | null; out: Record<string, string>; stderr: string } {
     const project = join(dir, 'project')
     const bin = join(dir, 'bin')
     const plugins = join(dir, 'docker-config', 'cli-plugins')
@@ -328,6 +329,7 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
     const log = join(dir, 'calls')
     writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "docker $*" >>'${log}'\n[ "$1" = version ] && { echo 99.0.0; exit 0; }\nexit 1\n`, { mode: 0o755 })
     if (plugin !== undefined) writeFileSync(join(plugins, 'docker-compose'), plugin, { mode: 0o755 })
+    if (date !== undefined) writeFileSync(join(bin, 'date'), date, { mode: 0o755 })
     // A v1 that fails stands first in PATH in place of this machine's real one.
     if (!v1Works) writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
     else writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\ncase "$*" in *version*) echo 1.29.2 ;; *config*) printf \'services:\\n  backend:\\n    image: x\\n\' ;; esac\n', { mode: 0o755 })
@@ -360,6 +362,24 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
     const r = preflight(v2('1.29.2', goodConfig), true)
     expect(r.status).toBe(0)
     expect([r.out.compose, r.out['compose-version'], r.out['service-build']]).toEqual(['docker-compose', '1.29.2', 'no'])
+  })
+
+  test('now: GNU date gives fractional seconds', () => {
+    const r = preflight(v2('2.40.0', goodConfig), true)
+    expect(r.out.now).toMatch(/^\d{10}\.\d{9}$/)
+  })
+
+  // BSD date prints an unknown %N as "N"; some print it as is, or nothing after the dot.
+  test.each([
+    ['BSD (%N → N)', 'N'],
+    ['%N printed as is', '%N'],
+    ['nothing after the dot', '']
+  ])('now: a date without %%N (%s) falls back to whole seconds, never text', (_label, frac) => {
+    const bsd = `#!/bin/sh\nif [ "$1" = "+%s.%N" ]; then printf '%s.%s\\n' "$(/bin/date +%s)" '${frac}'; else exec /bin/date "$@"; fi\n`
+    const r = preflight(v2('2.40.0', goodConfig), true, bsd)
+    expect(r.status).toBe(0)
+    expect(r.out.now).toMatch(/^\d{10}$/)
+    expect(Math.abs(Number(r.out.now) - Date.now() / 1000)).toBeLessThan(60)
   })
 
   test('a plugin that does not run, and no v1: neither works, said so', () => {

@@ -39,17 +39,17 @@ container_script() {
     'echo "@@fd-section python $py"; "$py" -c "$pyc" "$dir" 2>&1'
 }
 container_checks() {
-  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" <<<"$(container_script)" 2>&1 | awk '
+  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" <<<"$(container_script)" 2>&1 | awk -v rec="$FD_REC" '
     /^@@fd-section fp / { sec = "fp"; rc = $3; seen = 1
-      if (rc == 0) print "@@fd container-dir yes"; else if (rc == 3) print "@@fd container-dir no"
+      if (rc == 0) print rec "container-dir yes"; else if (rc == 3) print rec "container-dir no"
       next }
-    /^@@fd-section python / { sec = "py"; print "@@fd python " substr($0, 21); next }
-    sec == "fp" { if (rc == 0) { if ($0 != "") print "@@fd cf " $0 } else if (rc != 3) err = err $0 " "; next }
-    sec == "py" { print "@@fd pyc " $0; next }
+    /^@@fd-section python / { sec = "py"; print rec "python " substr($0, 21); next }
+    sec == "fp" { if (rc == 0) { if ($0 != "") print rec "cf " $0 } else if (rc != 3) err = err $0 " "; next }
+    sec == "py" { print rec "pyc " $0; next }
     { err = err $0 " " }
     END {
-      if (!seen || (rc != 0 && rc != 3)) print "@@fd container-dir error " substr(err, 1, 300)
-      if (sec != "py") print "@@fd python none"
+      if (!seen || (rc != 0 && rc != 3)) print rec "container-dir error " substr(err, 1, 300)
+      if (sec != "py") print rec "python none"
     }'
 }
 
@@ -64,7 +64,7 @@ trap 'rm -f -- "$early" "$host_fp" "$built"' EXIT
 container_checks >"$early" &
 early_pid=$!
 if [ -d "$FD_SOURCE_DIR" ]; then
-  { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" | sed 's/^/@@fd hf /'; } >"$host_fp" &
+  { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" | sed "s/^/${FD_REC}hf /"; } >"$host_fp" &
 else
   fd_out host-dir no >"$host_fp" &
 fi
@@ -90,7 +90,7 @@ wait "$host_pid"
 cat -- "$host_fp"
 wait "$early_pid"
 if [ "$running" = "true" ]; then
-  if grep -q '^@@fd container-dir error' "$early"; then container_checks; else cat -- "$early"; fi
+  if grep -q "^${FD_REC}container-dir error" "$early"; then container_checks; else cat -- "$early"; fi
 fi
 report_built() {
   wait "$built_pid"
