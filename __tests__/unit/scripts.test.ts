@@ -309,6 +309,23 @@ describe('purge-tree.sh on a real tree', () => {
     expect(existsSync(join(dir, 'src', 'a', '__pycache__'))).toBe(true)
   })
 
+  test('a directory named like an option ("-src", given as is) is purged, not taken for a find expression', () => {
+    mkdirSync(join(dir, '-src', '__pycache__'), { recursive: true })
+    writeFileSync(join(dir, '-src', '__pycache__', 'm.pyc'), 'x')
+    writeFileSync(join(dir, '-src', 'loose.pyc'), 'x')
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', '-src'], { cwd: dir, encoding: 'utf8' })
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, '1 1\n', ''])
+    expect(existsSync(join(dir, '-src', '__pycache__'))).toBe(false)
+  })
+
+  test('fingerprint.sh: a directory named like an option is entered, not parsed', () => {
+    mkdirSync(join(dir, '-P'))
+    writeFileSync(join(dir, '-P', 'a.py'), 'A = 1\n')
+    const r = spawnSync('sh', ['-c', readScript('fingerprint.sh'), 'fingerprint', '-P'], { cwd: dir, encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^[0-9a-f]{64} {2}\.\/a\.py\n$/)
+  })
+
   test('a missing directory is "missing", not an error', () => {
     const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'nope')])
     expect([r.status, r.stdout.toString('utf8')]).toEqual([0, 'missing\n'])

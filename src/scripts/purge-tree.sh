@@ -9,6 +9,8 @@
 # non-zero).
 set -eu
 root=$1
+# find takes a path that begins with "-" for an expression.
+case $root in -*) root=./$root ;; esac
 if [ ! -d "$root" ]; then echo "missing"; exit 0; fi
 
 list=""

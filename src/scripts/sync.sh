@@ -27,6 +27,12 @@ fi
 
 full_sha=no
 if [[ "$FD_REF" =~ ^[0-9a-f]{40}$ ]]; then full_sha=yes; fi
+# The runner refuses these already (input ref); here too, as git fetch would take "a:b" for a
+# refspec and "-x" for an option.
+if [ "$full_sha" = no ]; then
+  case $FD_REF in -* | +*) fd_input_error ref "is not a branch, tag or commit SHA" ;; esac
+  git check-ref-format --allow-onelevel "$FD_REF" || fd_input_error ref "is not a branch, tag or commit SHA (git check-ref-format)"
+fi
 target=""
 if [ "$full_sha" = no ] && [ -n "${remote:-}" ] && git show-ref --verify --quiet "refs/remotes/$remote/$FD_REF"; then
   target=$(git rev-parse --verify --end-of-options "refs/remotes/$remote/$FD_REF^{commit}")
