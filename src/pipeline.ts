@@ -305,6 +305,7 @@ function mergeConnectSteps(report: Report): void {
   for (const p of rest) {
     first.seconds += p.seconds
     first.note = [first.note, p.note].filter(Boolean).join('; ')
+    if (p.status === 'failed') first.status = 'failed'
     report.steps.splice(report.steps.indexOf(p), 1)
   }
 }
@@ -320,6 +321,8 @@ function failureMessage(report: Report): string {
 }
 
 async function finish(report: Report, target: Target | undefined, deployment: DeploymentHandle | undefined): Promise<void> {
+  // Also when the preflight failed: the summary lists connect once.
+  mergeConnectSteps(report)
   const failed = report.verdict !== 'fresh' && report.verdict !== 'dry-run'
   if (failed && target) {
     if (report.failedLogs !== undefined) {

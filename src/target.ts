@@ -298,6 +298,14 @@ export class Target {
         `the checkout in ${this.s.projectDir} has uncommitted changes to tracked files: ${dirty.join(', ')}. Commit or revert them on the host, or set sync-discard-changes: true to discard them. Nothing was changed.`
       )
     }
+    const untracked = result.records.filter(r => r.key === 'untracked').map(r => r.value)
+    if (result.code === 7 && untracked.length > 0) {
+      throw new RemoteError(
+        'sync',
+        7,
+        `checking out ${this.s.ref} in ${this.s.projectDir} would overwrite untracked files: ${untracked.join(', ')}. fresh-deploy never deletes untracked files (sync-discard-changes only discards changes to tracked files): move or delete them on the host, then deploy again. Nothing was changed.`
+      )
+    }
     this.check('sync', result)
     const m = recordsToMap(result.records)
     this.resolvedProject = m.get('project-name') ?? ''

@@ -406,6 +406,88 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
   })
 })
 
+describe('sync.sh and preflight.sh with a real git repository (stand-in docker)', () => {
+  // A stand-in `docker compose … config` that prints one service with build:.
+  const records = (stdout: string): [string, string][] =>
+    stdout.split('\n').filter(l => l.startsWith(RECORD_PREFIX)).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')])
+  const git = (cwd: string, ...args: string[]): string =>
+    spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).stdout.trim()
+  function setup(): { project: string; env: NodeJS.ProcessEnv; commit(files: Record<string, string>, msg: string): string } {
+    const project = join(dir, 'project')
+    const bin = join(dir, 'bin')
+    for (const d of [project, bin]) mkdirSync(d, { recursive: true })
+    writeFileSync(join(bin, 'docker'), "#!/bin/sh\ncase \"$*\" in *config*) printf 'name: p\\nservices:\\n  backend:\\n    build:\\n      context: .\\n' ;; *version*) echo 99.0.0 ;; esac\n", { mode: 0o755 })
+    git(project, 'init', '-q')
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, DOCKER_CONFIG: join(dir, 'no-docker-config') }
+    return {
+      project,
+      env,
+      commit(files, msg) {
+        for (const [f, text] of Object.entries(files)) writeFileSync(join(project, f), text)
+        git(project, 'add', '-f', ...Object.keys(files))
+        git(project, 'commit', '-qm', msg)
+        return git(project, 'rev-parse', 'HEAD')
+      }
+    }
+  }
+  const vars = (project: string, extra: Record<string, string>) => ({
+    FD_PROJECT_DIR: project, FD_COMPOSE_CMD: 'docker compose', FD_COMPOSE_FILES: '', FD_PROJECT_NAME: 'p', FD_RESOLVED_PROJECT: '', FD_SERVICE: 'backend', ...extra
+  })
+  const runScript = (name: ScriptName, v: Record<string, string>, env: NodeJS.ProcessEnv) =>
+    spawnSync('bash', ['-s'], { input: buildScript(name, v), env, encoding: 'utf8' })
+
+  test('C4: ref adds the compose file: preflight (sync: git) does not look for it, sync checks it after the checkout', () => {
+    const s = setup()
+    const first = s.commit({ README: 'x\n' }, 'no compose file yet')
+    const second = s.commit({ 'compose.yaml': 'services: {}\n' }, 'the app')
+    git(s.project, 'checkout', '-q', first)
+    const pre = runScript('preflight', vars(s.project, { FD_COMPOSE_CMD: 'auto', FD_SYNC: 'git', FD_CHECK_SERVICE: '0' }), s.env)
+    expect([pre.status, pre.stderr]).toEqual([0, ''])
+    expect(records(pre.stdout).find(([k]) => k === 'input-error')).toBeUndefined()
+    const sync = runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: 'false' }), s.env)
+    expect(sync.status).toBe(0)
+    expect(records(sync.stdout)).toEqual(expect.arrayContaining([['head', second], ['service-build', 'yes']]))
+    // Without the compose file in ref either: refused after the sync, the checkout at ref.
+    const third = s.commit({ 'compose.yaml': 'services: {}\n' }, 'again')
+    git(s.project, 'rm', '-q', 'compose.yaml')
+    git(s.project, 'commit', '-qm', 'compose file gone')
+    const fourth = git(s.project, 'rev-parse', 'HEAD')
+    git(s.project, 'checkout', '-q', third)
+    const gone = runScript('sync', vars(s.project, { FD_REF: fourth, FD_DISCARD: 'false' }), s.env)
+    expect(gone.status).toBe(2)
+    expect(records(gone.stdout)).toContainEqual(['input-error', expect.stringMatching(/^compose-files no compose.yaml/)])
+    expect(git(s.project, 'rev-parse', 'HEAD')).toBe(fourth)
+  })
+
+  test.each([
+    ['untracked, sync-discard-changes: true', 'notes.txt', '', 'true'],
+    ['ignored, sync-discard-changes: false', 'local.secret', 'local.secret\n', 'false'],
+    ['untracked in a subdirectory', 'conf/app.ini', '', 'true']
+  ])('17: ref tracks a file that is %s on the host: exit 7 with the list, nothing changed', (_label, file, ignore, discard) => {
+    const s = setup()
+    const first = s.commit({ '.gitignore': ignore, 'compose.yaml': 'services: {}\n' }, 'v1')
+    mkdirSync(join(s.project, 'conf'), { recursive: true })
+    const second = s.commit({ [file]: 'from the repository\n' }, 'track it')
+    git(s.project, 'checkout', '-q', first)
+    mkdirSync(join(s.project, 'conf'), { recursive: true })
+    writeFileSync(join(s.project, file), 'only on the host\n')
+    // A tracked change too, which discard: true may drop, but not the untracked file.
+    writeFileSync(join(s.project, 'compose.yaml'), 'services: {}\n# edited\n')
+    const r = runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: discard }), s.env)
+    if (discard === 'false') {
+      // The tracked change is refused first (exit 5); reverted, the untracked file still is.
+      expect(r.status).toBe(5)
+      git(s.project, 'checkout', '-q', '--', 'compose.yaml')
+    }
+    const again = discard === 'false' ? runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: discard }), s.env) : r
+    expect(again.status).toBe(7)
+    expect(records(again.stdout).filter(([k]) => k === 'untracked')).toEqual([['untracked', file]])
+    expect(readFileSync(join(s.project, file), 'utf8')).toBe('only on the host\n')
+    expect(git(s.project, 'rev-parse', 'HEAD')).toBe(first)
+    if (discard === 'true') expect(readFileSync(join(s.project, 'compose.yaml'), 'utf8')).toContain('# edited')
+  })
+})
+
 function __dirnameOf(): string {
   return new URL('.', import.meta.url).pathname
 }

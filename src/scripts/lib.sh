@@ -84,9 +84,15 @@ fd_compose() {
   "${FD_COMPOSE[@]}" "${args[@]}" "$@"
 }
 
-fd_enter_project() {
+# Into project-dir, without looking for the compose files: with sync: git they are those of
+# ref, which may not be checked out yet (the commit that adds them, an empty work tree).
+fd_enter_dir() {
   cd -- "$FD_PROJECT_DIR" 2>/dev/null || fd_input_error project-dir "no such directory on the target"
   read -r -a FD_COMPOSE <<<"${FD_COMPOSE_CMD:-docker compose}"
+}
+
+fd_enter_project() {
+  fd_enter_dir
   fd_resolve_files
 }
 
