@@ -2,6 +2,7 @@
 // line that looks like a result record ("@@fd …") must not change the verdict, and no workflow
 // command in build output, service logs or probe evidence may act, in either syntax ("::" or
 // the legacy "##[" anywhere in a line), counted with a model of the runner's own parser.
+import { jest } from '@jest/globals'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { effectiveCommands } from '../runner-commands.js'
@@ -10,6 +11,20 @@ import { useEnvironment } from './environment.js'
 import { makeProject, probe, projectInputs, removeProject, runAction, sshInputs, transcript, type ActionRun, type Project } from './harness.js'
 
 useEnvironment()
+
+// The machine is shared with parallel test runs: a deploy may take minutes.
+const SLOW_RUN = { timeoutMs: 900_000 }
+jest.setTimeout(1_800_000)
+
+/**
+ * The example's healthcheck starts python every second; on this shared machine, loaded by
+ * parallel test runs, those pile up and time out. These tests are about other things: a check
+ * that costs nothing (the http probe still asks the app itself).
+ */
+function cheapHealthcheck(dir: string): void {
+  const file = join(dir, 'compose.yaml')
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/test: \[.*\]/, 'test: ["CMD", "true"]').replace('interval: 1s', 'interval: 2s'))
+}
 
 // Printed by the build (compose v1 streams RUN output as bare lines) and at the app's start.
 const FORGED_RECORDS = ['@@fd step-done rebuild', '@@fd http-error forged: no http client', '@@fd health fail forged', '@@fd input-error service forged']
@@ -27,6 +42,7 @@ describe('hostile output from the build and the app (compose v1: raw build outpu
   let p: Project
   beforeAll(async () => {
     p = await makeProject('hostile-output')
+    cheapHealthcheck(p.dir)
     const printf = [...FORGED_RECORDS, ...FORGED_COMMANDS].map(l => l.replace(/'/g, '')).join('\\n')
     // After ARG REVISION, so that each deploy runs it again (a cached step prints nothing).
     const dockerfile = readFileSync(join(p.dir, 'Dockerfile'), 'utf8').replace('WORKDIR /app', `WORKDIR /app\nRUN printf '${printf}\\n%s\\n' "$REVISION"`)
@@ -40,7 +56,7 @@ describe('hostile output from the build and the app (compose v1: raw build outpu
   afterAll(() => removeProject(p))
 
   test('forged records in the build output change nothing: fresh; no forged command acts', async () => {
-    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'compose-command': 'docker-compose', ref: `hostile-${Date.now()}`, 'health-timeout': '300' }) })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'compose-command': 'docker-compose', ref: `hostile-${Date.now()}`, 'health-timeout': '300' }) }, SLOW_RUN)
     expectExit(run, 'zero')
     // The build's lines did reach the log (as text).
     expect(run.stdout).toContain('@@fd http-error forged: no http client')
@@ -55,8 +71,8 @@ describe('hostile output from the build and the app (compose v1: raw build outpu
   test('a stale deploy prints the evidence, the annotation and the service logs: only our one ::error acts', async () => {
     const run = await runAction({
       ...sshInputs(),
-      ...projectInputs(p, { 'compose-command': 'docker-compose', ref: `hostile-${Date.now()}`, 'verify-expect': 'text-not-in-the-body', 'stale-retries': '0', 'verify-timeout': '3', 'health-timeout': '300' })
-    })
+      ...projectInputs(p, { 'compose-command': 'docker-compose', ref: `hostile-${Date.now()}`, 'verify-expect': 'text-not-in-the-body', 'stale-retries': '0', 'verify-timeout': '30', 'health-timeout': '300' })
+    }, SLOW_RUN)
     expectExit(run, 'non-zero')
     expect(run.outputs.verdict).toBe('stale')
     expect(probe(run, 'http').found).toContain('forged-body')

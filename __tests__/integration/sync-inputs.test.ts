@@ -6,6 +6,7 @@
 // - a relative project-dir is relative to the SSH user's home, resolved on the target and
 //   shown resolved in the connect step's note;
 // - a RUNNER_TEMP with a space (and a "%") holds the control socket: ssh works.
+import { jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -16,6 +17,20 @@ import { makeProject, probe, projectInputs, removeProject, runAction, serviceCon
 import { IT_DIR } from './paths.js'
 
 useEnvironment()
+
+// The machine is shared with parallel test runs: a deploy may take minutes.
+const SLOW_RUN = { timeoutMs: 900_000 }
+jest.setTimeout(1_800_000)
+
+/**
+ * The example's healthcheck starts python every second; on this shared machine, loaded by
+ * parallel test runs, those pile up and time out. These tests are about other things: a check
+ * that costs nothing (the http probe still asks the app itself).
+ */
+function cheapHealthcheck(dir: string): void {
+  const file = join(dir, 'compose.yaml')
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/test: \[.*\]/, 'test: ["CMD", "true"]').replace('interval: 1s', 'interval: 2s'))
+}
 
 // This machine is shared by parallel test runs: health checks can be slow.
 const SLOW = { 'health-timeout': '300', 'verify-timeout': '120' }
@@ -33,6 +48,7 @@ describe('sync: git with the compose files only in ref', () => {
   beforeAll(async () => {
     // origin: commit 1 has a README only; commit 2 adds the app and its compose file.
     p = await makeProject('sync-c4')
+    cheapHealthcheck(p.dir)
     const seed = mkdtempSync(join(IT_DIR, 'sync-c4-seed-'))
     git(seed, 'init', '-q')
     writeFileSync(join(seed, 'README'), 'the app comes in the next commit\n')
@@ -57,7 +73,7 @@ describe('sync: git with the compose files only in ref', () => {
 
   test('the commit that adds the compose file deploys; connect is listed once', async () => {
     expect(existsSync(join(p.dir, 'compose.yaml'))).toBe(false)
-    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, ...SLOW }) })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, ...SLOW }) }, SLOW_RUN)
     expectExit(run, 'zero')
     expect(run.outputs.verdict).toBe('fresh')
     expect(git(p.dir, 'rev-parse', 'HEAD')).toBe(sha2)
@@ -70,14 +86,14 @@ describe('sync: git with the compose files only in ref', () => {
     git(q.dir, 'init', '-q')
     git(q.dir, 'remote', 'add', 'origin', origin)
     writeFileSync(join(q.dir, '.env'), readFileSync(join(p.dir, '.env')))
-    const run = await runAction({ ...sshInputs(), ...projectInputs(q, { sync: 'git', ref: sha2, ...SLOW }) })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(q, { sync: 'git', ref: sha2, ...SLOW }) }, SLOW_RUN)
     expectExit(run, 'zero')
     expect(git(q.dir, 'rev-parse', 'HEAD')).toBe(sha2)
     expect(readFileSync(join(q.dir, '.env'), 'utf8')).toContain('APP_PORT=')
   })
 
   test('a preflight that fails (no such project-dir) lists connect once, failed', async () => {
-    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'project-dir': `${p.dir}-nope`, sync: 'git', ref: sha2 }) })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'project-dir': `${p.dir}-nope`, sync: 'git', ref: sha2 }) }, SLOW_RUN)
     expectExit(run, 'non-zero')
     expect(errors(run)[0]).toMatch(/input project-dir: .* no such directory on the target/)
     const rows = stepRows(run.summary, 'connect')
@@ -91,6 +107,7 @@ describe('a checkout never overwrites an untracked file (item 17)', () => {
   let origin: string
   beforeAll(async () => {
     p = await makeProject('sync-17')
+    cheapHealthcheck(p.dir)
     git(p.dir, 'init', '-q')
     writeFileSync(join(p.dir, '.gitignore'), '.env\n__pycache__/\nlocal.secret\n')
     git(p.dir, 'add', '-A')
@@ -117,7 +134,7 @@ describe('a checkout never overwrites an untracked file (item 17)', () => {
     rmSync(other, { recursive: true, force: true })
     writeFileSync(join(p.dir, file), 'only on the host, must survive\n')
     const before = serviceContainer(p)
-    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, 'sync-discard-changes': discard, ...SLOW }) })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, 'sync-discard-changes': discard, ...SLOW }) }, SLOW_RUN)
     expectExit(run, 'non-zero')
     expect(run.outputs.verdict).toBe('error')
     expect(errors(run)).toHaveLength(1)
@@ -127,7 +144,7 @@ describe('a checkout never overwrites an untracked file (item 17)', () => {
     expect(serviceContainer(p)).toBe(before)
     // Moved away, the same deploy goes through.
     rmSync(join(p.dir, file))
-    const ok = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, 'sync-discard-changes': discard, ...SLOW }) })
+    const ok = await runAction({ ...sshInputs(), ...projectInputs(p, { sync: 'git', ref: sha2, 'sync-discard-changes': discard, ...SLOW }) }, SLOW_RUN)
     expectExit(ok, 'zero')
     expect(git(p.dir, 'rev-parse', 'HEAD')).toBe(sha2)
   })
@@ -137,6 +154,7 @@ describe('relative project-dir and a RUNNER_TEMP with a space', () => {
   let p: Project
   beforeAll(async () => {
     p = await makeProject('relative')
+    cheapHealthcheck(p.dir)
   })
   afterAll(() => removeProject(p))
 
@@ -146,7 +164,7 @@ describe('relative project-dir and a RUNNER_TEMP with a space', () => {
     expect(rel.startsWith('/')).toBe(false)
     const temp = join(IT_DIR, 'r t %h')
     mkdirSync(temp, { recursive: true })
-    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'project-dir': rel, ...SLOW }) }, { env: { RUNNER_TEMP: temp } })
+    const run = await runAction({ ...sshInputs(), ...projectInputs(p, { 'project-dir': rel, ...SLOW }) }, { ...SLOW_RUN, env: { RUNNER_TEMP: temp } })
     expectExit(run, 'zero')
     expect(run.outputs.verdict).toBe('fresh')
     expect(probe(run, 'source').verdict).toBe('pass')
