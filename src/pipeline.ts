@@ -129,7 +129,7 @@ export async function run(): Promise<void> {
       ? undefined
       : t.preflightAndLock(
           s.sync !== 'git',
-          holder => core.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
+          holder => core.info(neutralize(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`)),
           holder => core.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
         )
     const pre = await report.step('connect', 'preflight checks on the target', async note => {
