@@ -1,5 +1,6 @@
 // The deploy lock's script (lock.sh, as the runner builds it) run by a test: held open on its
 // stdin like the runner holds it, with or without the runner's keepalive newlines.
+import { RECORD_PREFIX } from '../src/engine/records.js'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { buildScript, forBashStdin } from '../src/engine/scripts.js'
@@ -50,7 +51,8 @@ export function startLock(o: LockOptions): LockRun {
   const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
-  child.stdout.on('data', d => (out += d))
+  // Result lines carry this run's nonce (records.ts); shown here as plain "@@fd KEY" lines.
+  child.stdout.on('data', d => (out += String(d).split(RECORD_PREFIX).join('@@fd ')))
   child.stderr.on('data', d => (err += d))
   child.stdin.on('error', () => undefined)
   const exited = new Promise<number | null>(res => child.on('close', code => res(code)))

@@ -2,86 +2,371 @@ export const id = 370;
 export const ids = [370];
 export const modules = {
 
-/***/ 8592:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   Uy: () => (/* binding */ ActionReporter)
-/* harmony export */ });
-/* unused harmony exports logRemoteLine, logUntrusted */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7119);
-// The action's side of the engine's Reporter: log groups per step, annotations, masks, and
-// target output printed with workflow commands switched off.
+/***/ 4158:
+/***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 /**
- * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ * @license
+ * Copyright 2020 Balena Ltd.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *    http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ *
+ * ------------------------------------------------------------------------
+ *
+ * Copyright 2018 Zeit, Inc.
+ * Licensed under the MIT License. See file LICENSE.md for a full copy.
+ *
+ * ------------------------------------------------------------------------
  */
-function logRemoteLine(line) {
-    const token = randomBytes(8).toString('hex');
-    if (line.includes('::')) {
-        process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`);
-    }
-    else {
-        process.stdout.write(`${line}\n`);
-    }
-}
+
 /**
- * Logs text that came from the target (e.g. the service's own log lines) in one block, with
- * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
+ * This module implements the [dockerignore
+ * spec](https://docs.docker.com/engine/reference/builder/#dockerignore-file),
+ * closely following Docker's (Moby) Golang implementation:
+ * https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/archive/archive.go#L825
+ *
+ * Something the spec is not clear about, but we discovered by reading source code
+ * and testing against the "docker build" command, is the handling of backslashes and
+ * forward slashes as path separators and escape characters in the .dockerignore file
+ * across platforms including Windows, Linux and macOS:
+ *
+ * * On Linux and macOS, only forward slashes can be used as path separators in the
+ *   .dockerignore file, and the backslash works as an escape character.
+ * * On Windows, both forward slashes and backslashes are allowed as path separators
+ *   in the .dockerignore file, and the backslash is not used as an escape character.
+ *
+ * This is consistent with how Windows works generally: both forward slashes and
+ * backslashes are accepted as path separators by the cmd.exe Command Prompt or
+ * PowerShell, and by library functions like the Golang filepath.Clean or the
+ * Node.js path.normalize.
+ *
+ * Similarly, path strings provided to the IgnoreBase.ignores() and IgnoreBase.filter()
+ * methods can use either forward slashes or backslashes as path separators on Windows,
+ * but only forward slashes are accepted as path separators on Linux and macOS.
  */
-function logUntrusted(text) {
-    if (!text.includes('::')) {
-        process.stdout.write(`${text}\n`);
-        return;
-    }
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(8).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`);
+
+const path = __webpack_require__(6928);
+
+const factory = options => new IgnoreBase(options); // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L538-L539
+// Fixes typescript module import
+
+
+factory.default = factory;
+module.exports = factory;
+
+function make_array(subject) {
+  return Array.isArray(subject) ? subject : [subject];
 }
-/** Each step is a log group titled "NAME: TITLE", closed with its time and note. */
-class ActionReporter {
-    open;
-    stepStarted(name, title) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(`${name}: ${title}`);
-        this.open = name;
+
+const REGEX_TRAILING_SLASH = /(?<=.)\/$/;
+const REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
+const REGEX_TRAILING_PATH_SEP = path.sep === '\\' ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+const KEY_IGNORE = typeof Symbol !== 'undefined' ? Symbol.for('dockerignore') : 'dockerignore'; // An implementation of Go's filepath.Clean
+// https://golang.org/pkg/path/filepath/#Clean
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Note that, like Go, on Windows this function converts forward slashes
+// to backslashes.
+
+function cleanPath(file) {
+  return path.normalize(file).replace(REGEX_TRAILING_PATH_SEP, '');
+} // Javascript port of Golang's filepath.ToSlash
+// https://golang.org/pkg/path/filepath/#ToSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Convert any OS-specific path separator to '/'. Backslash is converted
+// to forward slash on Windows, but not on Linux/macOS.
+// Note that both forward slashes and backslashes are valid path separators on
+// Windows. As a result, code such as `pattern.split(path.sep).join('/')` fails
+// on Windows when forward slashes are used as path separators.
+
+
+function toSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\\/g, '/');
+} // Javascript port of Golang's filepath.FromSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+
+
+function fromSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\//g, path.sep);
+}
+
+class IgnoreBase {
+  constructor({
+    // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
+    ignorecase = true
+  } = {}) {
+    this._rules = [];
+    this._ignorecase = ignorecase;
+    this[KEY_IGNORE] = true;
+
+    this._initCache();
+  }
+
+  _initCache() {
+    this._cache = {};
+  } // @param {Array.<string>|string|Ignore} pattern
+
+
+  add(pattern) {
+    this._added = false;
+
+    if (typeof pattern === 'string') {
+      pattern = pattern.split(/\r?\n/g);
     }
-    stepEnded(step) {
-        if (step.status === 'skipped') {
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name}: skipped (${step.note})`);
-            return;
+
+    make_array(pattern).forEach(this._addPattern, this); // Some rules have just added to the ignore,
+    // making the behavior changed.
+
+    if (this._added) {
+      this._initCache();
+    }
+
+    return this;
+  } // legacy
+
+
+  addPattern(pattern) {
+    return this.add(pattern);
+  }
+
+  _addPattern(pattern) {
+    // https://github.com/kaelzhang/node-ignore/issues/32
+    if (pattern && pattern[KEY_IGNORE]) {
+      this._rules = this._rules.concat(pattern._rules);
+      this._added = true;
+      return;
+    }
+
+    if (this._checkPattern(pattern)) {
+      const rule = this._createRule(pattern.trim());
+
+      if (rule !== null) {
+        this._added = true;
+
+        this._rules.push(rule);
+      }
+    }
+  }
+
+  _checkPattern(pattern) {
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L34-L40
+    return pattern && typeof pattern === 'string' && pattern.indexOf('#') !== 0 && pattern.trim() !== "";
+  }
+
+  filter(paths) {
+    return make_array(paths).filter(path => this._filter(path));
+  }
+
+  createFilter() {
+    return path => this._filter(path);
+  }
+
+  ignores(path) {
+    return !this._filter(path);
+  } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
+
+
+  _createRule(pattern) {
+    const origin = pattern;
+    let negative = false; // > An optional prefix "!" which negates the pattern;
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L43-L46
+
+    if (pattern[0] === '!') {
+      negative = true;
+      pattern = pattern.substring(1).trim();
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L47-L53
+
+
+    if (pattern.length > 0) {
+      pattern = cleanPath(pattern);
+      pattern = toSlash(pattern);
+
+      if (pattern.length > 1 && pattern[0] === '/') {
+        pattern = pattern.slice(1);
+      }
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L54-L55
+
+
+    if (negative) {
+      pattern = '!' + pattern;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L30
+
+
+    pattern = pattern.trim();
+
+    if (pattern === "") {
+      return null;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L34
+    // convert forward slashes to backslashes on Windows
+
+
+    pattern = cleanPath(pattern); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L36-L42
+
+    if (pattern[0] === '!') {
+      if (pattern.length === 1) {
+        return null;
+      }
+
+      negative = true;
+      pattern = pattern.substring(1);
+    } else {
+      negative = false;
+    }
+
+    return {
+      origin,
+      pattern,
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
+      dirs: pattern.split(path.sep),
+      negative
+    };
+  } // @returns `Boolean` true if the `path` is NOT ignored
+
+
+  _filter(path) {
+    if (!path) {
+      return false;
+    }
+
+    if (path in this._cache) {
+      return this._cache[path];
+    }
+
+    return this._cache[path] = this._test(path);
+  } // @returns {Boolean} true if a file is NOT ignored
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
+
+
+  _test(file) {
+    file = fromSlash(file); // equivalent to golang filepath.Dir() https://golang.org/src/path/filepath/path.go
+
+    const parentPath = cleanPath(path.dirname(file));
+    const parentPathDirs = parentPath.split(path.sep);
+    let matched = false;
+
+    this._rules.forEach(rule => {
+      let match = this._match(file, rule); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L80
+
+
+      if (!match && parentPath !== ".") {
+        // Check to see if the pattern matches one of our parent dirs.
+        if (rule.dirs.includes('**')) {
+          // Ah shucks! We have to test every possible parent path that has 
+          // a number of dirs _n_ where 
+          // `rule.dirs.filter(doubleStar).length <= _n_ <= parentPathDirs.length`
+          // since the ** can imply any number of directories including 0
+          for (let i = rule.dirs.filter(x => x !== '**').length; i <= parentPathDirs.length; i++) {
+            match = match || this._match(parentPathDirs.slice(0, i).join(path.sep), rule);
+          }
+        } else if (rule.dirs.length <= parentPathDirs.length) {
+          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L83
+          match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path.sep), rule);
         }
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${step.name} ${step.status === 'ok' ? 'done' : 'failed'} in ${step.seconds.toFixed(1)} s${step.note ? `: ${step.note}` : ''}`);
-        if (this.open !== undefined)
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
-        this.open = undefined;
+      }
+
+      if (match) {
+        matched = !rule.negative;
+      }
+    });
+
+    return !matched;
+  } // @returns {Boolean} true if a file is matched by a rule
+
+
+  _match(file, rule) {
+    return this._compile(rule).regexp.test(file);
+  } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
+
+
+  _compile(rule) {
+    if (rule.regexp) {
+      return rule;
     }
-    info(text) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
+
+    let regStr = '^'; // Go through the pattern and convert it to a regexp.
+
+    let escapedSlash = path.sep === '\\' ? '\\\\' : path.sep;
+
+    for (let i = 0; i < rule.pattern.length; i++) {
+      const ch = rule.pattern[i];
+
+      if (ch === '*') {
+        if (rule.pattern[i + 1] === '*') {
+          // is some flavor of "**"
+          i++; // Treat **/ as ** so eat the "/"
+
+          if (rule.pattern[i + 1] === path.sep) {
+            i++;
+          }
+
+          if (rule.pattern[i + 1] === undefined) {
+            // is "**EOF" - to align with .gitignore just accept all
+            regStr += ".*";
+          } else {
+            // is "**"
+            // Note that this allows for any # of /'s (even 0) because
+            // the .* will eat everything, even /'s
+            regStr += `(.*${escapedSlash})?`;
+          }
+        } else {
+          // is "*" so map it to anything but "/"
+          regStr += `[^${escapedSlash}]*`;
+        }
+      } else if (ch === '?') {
+        // "?" is any char except "/"
+        regStr += `[^${escapedSlash}]`;
+      } else if (ch === '.' || ch === '$') {
+        // Escape some regexp special chars that have no meaning
+        // in golang's filepath.Match
+        regStr += `\\${ch}`;
+      } else if (ch === '\\') {
+        // escape next char. Note that a trailing \ in the pattern
+        // will be left alone (but need to escape it)
+        if (path.sep === '\\') {
+          // On windows map "\" to "\\", meaning an escaped backslash,
+          // and then just continue because filepath.Match on
+          // Windows doesn't allow escaping at all
+          regStr += escapedSlash;
+          continue;
+        }
+
+        if (rule.pattern[i + 1] !== undefined) {
+          regStr += '\\' + rule.pattern[i + 1];
+          i++;
+        } else {
+          regStr += '\\';
+        }
+      } else {
+        regStr += ch;
+      }
     }
-    warning(text) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(text);
-    }
-    debug(text) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .debug */ .Yz(text);
-    }
-    untrusted(text) {
-        logUntrusted(text);
-    }
-    block(title, text, options = {}) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(title);
-        if (options.untrusted)
-            logUntrusted(text);
-        else
-            _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(text);
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
-    }
-    secret(value) {
-        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .setSecret */ .Pq(value);
-    }
+
+    regStr += "$";
+    rule.regexp = new RegExp(regStr, this._ignorecase ? 'i' : '');
+    return rule;
+  }
+
 }
 
 
@@ -98,11 +383,33 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: failureMessage
 
+// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
+var ignore = __webpack_require__(4158);
+var ignore_default = /*#__PURE__*/__webpack_require__.n(ignore);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/glob.ts
-// Glob patterns of source-exclude: "*" and "?" stay within one path segment, "**" spans
-// segments ("tests/**" is everything under tests/, "**/conftest.py" any conftest.py).
+// Glob patterns of source-include and source-exclude: "*" and "?" stay within one path segment,
+// "**" spans segments ("tests/**" is everything under tests/, "**/conftest.py" any conftest.py),
+// "[abc]", "[a-z]", "[!abc]" (or "[^abc]") match one character of a segment, as in find -name.
+/** The character class that starts at p[start] ("["), as a regex, and where it ends; none if unclosed. */
+function charClass(p, start) {
+    let i = start + 1;
+    let negate = false;
+    if (p[i] === '!' || p[i] === '^') {
+        negate = true;
+        i++;
+    }
+    const first = i;
+    // A "]" right after the opening (or after "!") is a member, as in fnmatch.
+    while (i < p.length && (p[i] !== ']' || i === first))
+        i++;
+    if (i >= p.length)
+        return undefined;
+    const members = p.slice(first, i).replace(/[\\\]^[]/g, '\\$&');
+    // Never "/": a class matches within one segment, like "?".
+    return { re: negate ? `[^/${members}]` : `(?:(?!/)[${members}])`, end: i };
+}
 function globToRegExp(pattern) {
     let re = '';
     const p = pattern.replace(/^\.\//, '');
@@ -126,6 +433,11 @@ function globToRegExp(pattern) {
         else if (c === '?') {
             re += '[^/]';
         }
+        else if (c === '[' && charClass(p, i)) {
+            const cls = charClass(p, i);
+            re += cls.re;
+            i = cls.end;
+        }
         else {
             re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
         }
@@ -136,12 +448,28 @@ function makeExcluder(patterns) {
     const res = patterns.map(globToRegExp);
     return path => res.some(r => r.test(path));
 }
+/**
+ * The file-name patterns (`find -name`) that preselect, on the target, the files a set of
+ * source-include globs can match: each glob's last segment, "*" where that segment spans
+ * directories ("templates/**"). The runner then applies the full globs to the listed paths.
+ */
+function namePatterns(patterns) {
+    const names = patterns.map(p => {
+        const last = p.replace(/\/+$/, '').split('/').pop() ?? '';
+        return last === '' || last.includes('**') ? '*' : last;
+    });
+    return names.includes('*') ? ['*'] : [...new Set(names)];
+}
 
 ;// CONCATENATED MODULE: ./src/engine/probes.ts
 // The six probes and the verdict, as pure functions of the facts that verify.sh (and the
 // runner-side http probe) collected. No I/O here, so every rule is unit-tested.
 
 
+
+// A CommonJS module whose module.exports is the factory: that is the default import at run
+// time (node, and ncc's bundle), while its typings declare it as exports.default.
+const probes_ignore = (ignore_default());
 /** "./a/b.py" → "a/b.py"; sha256sum escapes odd names with a leading backslash. */
 function normalizePath(path) {
     return path.replace(/^\\/, '').replace(/^\.\//, '');
@@ -166,7 +494,9 @@ function parseVerifyRecords(records) {
         containerDir: '',
         containerFiles: new Map(),
         python: '',
-        pyc: []
+        pyc: [],
+        mounts: [],
+        csdHint: ''
     };
     const http = {};
     for (const { key, value } of records) {
@@ -221,6 +551,15 @@ function parseVerifyRecords(records) {
                     facts.pyc.push({ status, path, detail: detail.join(' ') });
                 break;
             }
+            case 'pyc-error':
+                facts.pycError = value;
+                break;
+            case 'mount':
+                facts.mounts.push(value);
+                break;
+            case 'csd-hint':
+                facts.csdHint = value;
+                break;
             case 'http-attempts':
                 http.attempts = Number(value);
                 break;
@@ -285,21 +624,58 @@ function probeImage(f, c) {
     }
     return pass('image', f.builtImageId, f.imageId);
 }
-function probeSource(f, c) {
+/** Whether a path in the build context is left out of it by the .dockerignore rules. */
+function dockerignored(c) {
+    if (c.dockerignore === undefined || c.sourceInContext === undefined)
+        return () => false;
+    // Case-sensitive, as Docker matches (the library's default is not).
+    const ig = probes_ignore({ ignorecase: false }).add(c.dockerignore);
+    const prefix = c.sourceInContext === '.' ? '' : `${c.sourceInContext.replace(/\/+$/, '')}/`;
+    return path => ig.ignores(`${prefix}${path}`);
+}
+/** A source-exclude pattern for a path: its top directory's tree, or the file itself. */
+function excludeExample(path) {
+    const slash = path.indexOf('/');
+    return slash > 0 ? `${path.slice(0, slash)}/**` : path;
+}
+function containerSourceDirMissing(name, f, c) {
+    return fail(name, `directory ${c.containerSourceDir} in the container`, 'no such directory', `container-source-dir ${c.containerSourceDir} does not exist in the container (a configuration error)${f.csdHint ? `: ${f.csdHint}` : ''}`, 'error');
+}
+/**
+ * builtHere: the service has build: and the image probe passed, so the container's own layers
+ * are this deploy's build: a file only in the container that lies in none of its mounts was made
+ * by that build (a generated _version.py), not left over.
+ */
+function probeSource(f, c, builtHere = false) {
+    if (!c.sourceDir)
+        return skip('source', 'source-dir empty');
     if (!f.running)
         return skip('source', 'container not running');
     if (!f.hostDir)
-        return skip('source', `source-dir ${c.sourceDir} does not exist on the host`);
+        return fail('source', `directory ${c.sourceDir} on the host`, 'no such directory', `source-dir ${c.sourceDir} does not exist on the target`, 'error');
     if (f.containerDir === 'no')
-        return skip('source', `container-source-dir ${c.containerSourceDir} does not exist in the container`);
+        return containerSourceDirMissing('source', f, c);
     if (f.containerDir.startsWith('error'))
         return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`);
+    const included = c.sourceInclude.map(globToRegExp);
     const excluded = makeExcluder(c.sourceExclude);
-    const host = new Map([...f.hostFiles].filter(([p]) => !excluded(p)));
-    const ctr = new Map([...f.containerFiles].filter(([p]) => !excluded(p)));
-    const expected = `${treeFingerprint(host)} (${host.size} files on the host)`;
-    const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container)`;
+    const ignored = dockerignored(c);
+    const compared = (p) => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
+    const host = new Map([...f.hostFiles].filter(([p]) => compared(p)));
+    const ctr = new Map([...f.containerFiles].filter(([p]) => compared(p)));
+    const notes = [];
+    const unmatched = c.sourceInclude.filter((_, i) => ![...f.hostFiles.keys()].some(p => included[i].test(p)));
+    const warnings = unmatched.map(p => `warning: source-include pattern ${JSON.stringify(p)} matches no file under ${c.sourceDir} on the host`);
+    const inMount = (p) => {
+        const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`;
+        return f.mounts.some(m => {
+            const dest = m.replace(/\/+$/, '');
+            return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
+        });
+    };
+    const madeByBuild = [];
     const diffs = [];
+    const oneSided = [];
     const paths = [...new Set([...host.keys(), ...ctr.keys()])].sort();
     let count = 0;
     for (const p of paths) {
@@ -307,26 +683,48 @@ function probeSource(f, c) {
         const k = ctr.get(p);
         if (h === k)
             continue;
+        if (h === undefined && builtHere && !inMount(p)) {
+            madeByBuild.push(p);
+            ctr.delete(p);
+            continue;
+        }
         count++;
+        if (h === undefined || k === undefined)
+            oneSided.push(p);
         if (diffs.length < 10)
             diffs.push(h === undefined ? `only in container: ${p}` : k === undefined ? `only on host: ${p}` : `content differs: ${p}`);
     }
+    if (madeByBuild.length > 0) {
+        const listed = madeByBuild.slice(0, 10).join(', ');
+        notes.push(`made by the build (only in the container, in the image's own layers, not in a mount): ${listed}${madeByBuild.length > 10 ? ` and ${madeByBuild.length - 10} more` : ''}`);
+    }
+    const expected = `${treeFingerprint(host)} (${host.size} files on the host)`;
+    const found = `${treeFingerprint(ctr)} (${ctr.size} files in the container${madeByBuild.length ? `, and ${madeByBuild.length} made by the build` : ''})`;
     if (count === 0)
-        return pass('source', expected, found);
+        return pass('source', expected, found, [...notes, ...warnings].join('; '));
     const more = count > diffs.length ? `; and ${count - diffs.length} more` : '';
-    return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}`, 'stale');
+    const hint = oneSided.length
+        ? `. Files deliberately on one side only (not shipped in the image, or made in the container) can be left out with source-exclude (globs, one per line, relative to source-dir), e.g. ${JSON.stringify(excludeExample(oneSided[0]))}`
+        : '';
+    const tail = [...notes, ...warnings].map(n => `; ${n}`).join('');
+    return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}${hint}${tail}`, 'stale');
 }
 function probeBytecode(f, c) {
+    if (!c.sourceDir)
+        return skip('bytecode', 'source-dir empty');
     if (!f.running)
         return skip('bytecode', 'container not running');
     if (!f.python || f.python === 'none')
         return skip('bytecode', 'no python in the container');
-    const missing = f.pyc.find(p => p.status === 'missing');
-    if (missing)
-        return skip('bytecode', `container-source-dir ${c.containerSourceDir} does not exist in the container`);
+    if (f.pyc.some(p => p.status === 'missing'))
+        return containerSourceDirMissing('bytecode', f, c);
+    const expected = 'no stale or orphan .pyc';
+    if (f.pycError !== undefined) {
+        // A checker that did not finish checked nothing for sure: never a pass.
+        return fail('bytecode', expected, `the .pyc checker did not finish (${f.pyc.length} .pyc checked before it ended)`, `the .pyc checker (${f.python} -I -B) did not finish in the container: ${f.pycError}`, 'error');
+    }
     const bad = f.pyc.filter(p => p.status === 'stale' || p.status === 'orphan');
     const okCount = f.pyc.filter(p => p.status === 'ok').length;
-    const expected = 'no stale or orphan .pyc';
     if (bad.length === 0)
         return pass('bytecode', expected, `${okCount} .pyc checked, all match their source`);
     const listed = bad.slice(0, 10).map(p => `${p.status}: ${p.path}${p.detail ? ` (${p.detail})` : ''}`);
@@ -360,11 +758,28 @@ function probeHttp(f, c) {
     }
     return pass('http', expected, found);
 }
-function runProbes(f, c) {
-    return [probeRecreated(f, c), probeImage(f, c), probeSource(f, c), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)];
+/** The post-deploy hook's result: pass on exit 0 within hook-timeout; evidence its last lines. */
+function probeSmoke(hook, c, skipReason = '') {
+    if (!c.postDeploy)
+        return skip('smoke', 'post-deploy is not set');
+    if (!hook)
+        return skip('smoke', skipReason || 'post-deploy did not run');
+    const expected = `post-deploy exits 0 within ${c.hookTimeout} s`;
+    const last = hook.tail.join('\n');
+    const found = `${hook.timedOut ? `stopped after hook-timeout (${c.hookTimeout} s)` : `exit ${hook.exitCode}`}${last ? `; last lines:\n${last}` : ''}`;
+    if (!hook.timedOut && hook.exitCode === 0)
+        return pass('smoke', expected, found);
+    const why = hook.timedOut ? `the smoke test (post-deploy) ran longer than hook-timeout (${c.hookTimeout} s) and was stopped` : `the smoke test (post-deploy) failed with exit ${hook.exitCode}`;
+    return fail('smoke', expected, found, why, 'unhealthy');
 }
-/** Unhealthy wins over stale; fresh only when nothing failed. */
+function runProbes(f, c) {
+    const image = probeImage(f, c);
+    return [probeRecreated(f, c), image, probeSource(f, c, c.hasBuild && image.verdict === 'pass'), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)];
+}
+/** error (a probe that could not run) > unhealthy > stale; fresh only when nothing failed. */
 function verdictOf(probes) {
+    if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'error'))
+        return 'error';
     if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'unhealthy'))
         return 'unhealthy';
     if (probes.some(p => p.verdict === 'fail'))
@@ -471,6 +886,56 @@ function checkRelativePath(name, value) {
         input_helper_fail(name, value, 'expected a path relative to project-dir');
     if (value.split('/').includes('..'))
         input_helper_fail(name, value, 'a path relative to project-dir must not contain ".."');
+}
+/** Glob patterns, one per line, relative to source-dir (see glob.ts). */
+function parseGlobs(get, name) {
+    const patterns = parseLines(get(name));
+    for (const p of patterns) {
+        if (p.startsWith('/'))
+            input_helper_fail(name, p, 'patterns are relative to source-dir');
+        if (p.split('/').includes('..'))
+            input_helper_fail(name, p, 'a pattern relative to source-dir must not contain ".."');
+    }
+    return patterns;
+}
+/** A relative path that begins with "-" as "./-…": find, cd and their kind never take it for an option. */
+function notAnOption(path) {
+    return path.startsWith('-') ? `./${path}` : path;
+}
+/**
+ * Why a ref cannot be what sync: git checks out, or undefined when it can: a full commit SHA,
+ * or a name by git check-ref-format's rules (a branch, a tag, refs/…, an abbreviated SHA).
+ * Revision expressions (a~1, a^{tree}, a@{1}) and refspecs (a:b, +a) are no refs: git fetch
+ * would take "a:b" as "fetch a into the local ref b".
+ */
+function gitRefProblem(ref) {
+    if (/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref))
+        return undefined;
+    if (ref.startsWith('-'))
+        return 'a ref cannot start with "-" (git would read it as an option)';
+    if (ref.startsWith('+'))
+        return 'a ref cannot start with "+" (a refspec, not a ref)';
+    // eslint-disable-next-line no-control-regex
+    const bad = /[\u0000-\u0020\u007f~^:?*[\\]/.exec(ref);
+    if (bad) {
+        const shown = bad[0] === ' ' ? 'a space' : /[\u0000-\u001f\u007f]/.test(bad[0]) ? 'a control character' : `"${bad[0]}"`;
+        return `a ref cannot contain ${shown} (git check-ref-format; "a:b" is a refspec and "a~1" a revision expression, not refs)`;
+    }
+    if (ref === '@' || ref.includes('@{'))
+        return 'a ref cannot be "@" or contain "@{" (a reflog expression, not a ref)';
+    if (ref.includes('..'))
+        return 'a ref cannot contain ".." (a range, not a ref)';
+    if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//'))
+        return 'a ref cannot begin or end with "/" or contain "//"';
+    if (ref.endsWith('.'))
+        return 'a ref cannot end with "."';
+    for (const part of ref.split('/')) {
+        if (part.startsWith('.'))
+            return 'no part of a ref can begin with "."';
+        if (part.endsWith('.lock'))
+            return 'no part of a ref can end with ".lock"';
+    }
+    return undefined;
 }
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
 const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
@@ -582,22 +1047,22 @@ function getSettings(get) {
     if (sync === 'git') {
         if (ref === '')
             input_helper_fail('ref', ref, 'sync: git needs a ref to check out');
-        if (ref.startsWith('-'))
-            input_helper_fail('ref', ref, 'a git ref cannot start with "-"');
+        const problem = gitRefProblem(ref);
+        if (problem)
+            input_helper_fail('ref', ref, `with sync: git, expected a branch, tag or commit SHA: ${problem}`);
     }
+    // Empty: the source and bytecode probes are off, on purpose (they skip with "source-dir empty").
     const sourceDir = get('source-dir').trim();
-    if (sourceDir === '')
-        input_helper_fail('source-dir', sourceDir, 'expected a directory relative to project-dir');
-    checkRelativePath('source-dir', sourceDir);
+    if (sourceDir !== '')
+        checkRelativePath('source-dir', sourceDir);
     const containerSourceDir = get('container-source-dir').trim();
     checkNoControl('container-source-dir', containerSourceDir);
     if (!containerSourceDir.startsWith('/'))
         input_helper_fail('container-source-dir', containerSourceDir, 'expected an absolute path inside the container');
-    const sourceExclude = parseLines(get('source-exclude'));
-    for (const p of sourceExclude) {
-        if (p.startsWith('/'))
-            input_helper_fail('source-exclude', p, 'patterns are relative to source-dir');
-    }
+    const sourceInclude = parseGlobs(get, 'source-include');
+    if (sourceInclude.length === 0)
+        input_helper_fail('source-include', get('source-include'), 'expected at least one glob pattern (the default is **/*.py); to turn the source probe off, set source-dir to \'\'');
+    const sourceExclude = parseGlobs(get, 'source-exclude');
     const stopRaw = get('stop-timeout').trim();
     const stopTimeout = stopRaw === '' ? undefined : parseInteger(get, 'stop-timeout', 1);
     const verifyUrl = get('verify-url').trim();
@@ -614,6 +1079,14 @@ function getSettings(get) {
     }
     const verifyExpect = get('verify-expect');
     checkNoControl('verify-expect', verifyExpect);
+    // Hooks are shell text run by sh -c in a container: any text, passed as data. A NUL byte cannot
+    // travel in an argument.
+    const preDeploy = get('pre-deploy').replace(/\r\n/g, '\n').trim();
+    const postDeploy = get('post-deploy').replace(/\r\n/g, '\n').trim();
+    for (const [name, value] of [['pre-deploy', preDeploy], ['post-deploy', postDeploy]]) {
+        if (value.includes('\u0000'))
+            input_helper_fail(name, value, 'a hook command cannot contain a NUL byte');
+    }
     const environment = get('environment').trim();
     const environmentUrl = get('environment-url').trim();
     return {
@@ -628,8 +1101,9 @@ function getSettings(get) {
         syncDiscardChanges,
         ref,
         purge: parseBoolean(get, 'purge'),
-        sourceDir: sourceDir.replace(/\/+$/, '') || '.',
+        sourceDir: sourceDir === '' ? '' : notAnOption(sourceDir.replace(/\/+$/, '') || '.'),
         containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
+        sourceInclude,
         sourceExclude,
         buildNoCache: parseBoolean(get, 'build-no-cache'),
         buildPull: parseBoolean(get, 'build-pull'),
@@ -643,6 +1117,9 @@ function getSettings(get) {
         verifyTimeout: parseInteger(get, 'verify-timeout', 1),
         verifyInterval: parseInteger(get, 'verify-interval', 1),
         staleRetries: parseInteger(get, 'stale-retries', 0),
+        preDeploy,
+        postDeploy,
+        hookTimeout: parseInteger(get, 'hook-timeout', 1),
         rollback: parseBoolean(get, 'rollback'),
         lockTimeout: parseInteger(get, 'lock-timeout', 1),
         dryRun: parseBoolean(get, 'dry-run'),
@@ -734,10 +1211,13 @@ var external_node_fs_ = __webpack_require__(3024);
 var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __webpack_require__(3136);
+// EXTERNAL MODULE: ./src/engine/records.ts
+var records = __webpack_require__(2052);
 ;// CONCATENATED MODULE: ./src/engine/scripts.ts
 // Builds the text sent to `bash -s` on the target: FD_* variables as single-quoted data, the
 // common library, then the step's script. The scripts are real files in src/scripts (linted
 // with shellcheck) and ship beside the bundle in dist/scripts.
+
 
 
 
@@ -781,7 +1261,9 @@ function preamble(vars) {
  * step keeps its own group and redirect; they share the shell, so a step can leave what it
  * found in variables for the next one. A "step-done NAME" result line follows each step.
  */
-function buildScript(name, vars) {
+function buildScript(name, scriptVars) {
+    // The result lines' nonce (records.ts): lib.sh's fd_out prints it, the transport looks for it.
+    const vars = { FD_NONCE: records/* RECORD_NONCE */.W, ...scriptVars };
     const redirect = (n) => (n === 'lock' ? '' : ' </dev/null');
     if (typeof name === 'string') {
         return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`;
@@ -825,6 +1307,7 @@ const silentReporter = {
 // script's variables from the settings and turning its result lines into typed values.
 
 
+
 class TargetInputError extends Error {
     input;
     detail;
@@ -835,6 +1318,20 @@ class TargetInputError extends Error {
         this.name = 'TargetInputError';
     }
 }
+/**
+ * The inputs that a target-side script may report as wrong (fd_input_error): an error names
+ * the input and quotes its value, so only these names are taken from the target.
+ */
+const TARGET_CHECKED_INPUTS = new Set([
+    'project-dir',
+    'compose-files',
+    'compose-command',
+    'service',
+    'sync',
+    'ref',
+    'source-dir',
+    'container-source-dir'
+]);
 class RemoteError extends Error {
     step;
     code;
@@ -845,6 +1342,17 @@ class RemoteError extends Error {
         this.name = 'RemoteError';
     }
 }
+/** How many of a hook's last output lines the report keeps. */
+const HOOK_TAIL_LINES = 20;
+function sourceFactsOf(records) {
+    const m = recordsToMap(records);
+    const facts = {};
+    if (m.has('source-in-context'))
+        facts.sourceInContext = m.get('source-in-context');
+    if (m.has('dockerignore'))
+        facts.dockerignore = Buffer.from(m.get('dockerignore') ?? '', 'base64').toString('utf8');
+    return facts;
+}
 /**
  * A YAML double-quoted scalar: a JSON string, plus \u escapes for the characters JSON leaves raw
  * that YAML parsers reject (DEL, C1 controls, an inner BOM) or read as line breaks (NEL,
@@ -852,6 +1360,29 @@ class RemoteError extends Error {
  */
 function yamlString(value) {
     return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+/**
+ * Seconds between the runner's keepalives to the held lock script, which also touches its
+ * holder file that often; three silent periods release the lock, and a mkdir lock whose holder
+ * file is three periods old is taken over. FRESH_DEPLOY_LOCK_HEARTBEAT (1-3600) is for tests.
+ */
+function lockHeartbeat(env = process.env) {
+    const n = Number(env.FRESH_DEPLOY_LOCK_HEARTBEAT);
+    return Number.isInteger(n) && n >= 1 && n <= 3600 ? n : 5;
+}
+/**
+ * The target's "now" (epoch seconds, fractional where its date has %N; lib.sh's fd_now already
+ * falls back to whole seconds). A fraction that is not digits (BSD date prints "%N" as "N") is
+ * dropped: whole seconds only move the deploy's start earlier. Without any seconds (no date on
+ * the target), 0: the recreated probe still needs another container carrying this run's label,
+ * which only this run's rebuild can have made. Never NaN, which made the verdict an error.
+ */
+function parseTargetTime(value) {
+    const text = (value ?? '').trim();
+    if (/^\d+(\.\d+)?$/.test(text))
+        return Number(text);
+    const seconds = /^(\d+)(?:\.|$)/.exec(text);
+    return seconds ? Number(seconds[1]) : 0;
 }
 function recordsToMap(records) {
     return new Map(records.map(r => [r.key, r.value]));
@@ -874,6 +1405,8 @@ class Target {
     compose;
     /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
     resolvedProject = '';
+    /** What the preflight (or, with sync: git, the sync) found about source-dir. */
+    sourceFacts = {};
     constructor(transport, s, runId, log = silentReporter) {
         this.transport = transport;
         this.s = s;
@@ -927,10 +1460,25 @@ class Target {
         if (lost) {
             throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir} was lost (its holder on the target is gone); stopped before the ${lost.value} step so that two deploys cannot overlap`);
         }
+        const lockError = result.records.find(r => r.key === 'lock-error');
+        if (lockError)
+            throw new RemoteError('lock', result.code, `the deploy lock of ${this.s.projectDir}: ${lockError.value}`);
         const inputError = result.records.find(r => r.key === 'input-error');
         if (inputError) {
             const space = inputError.value.indexOf(' ');
-            throw new TargetInputError(inputError.value.slice(0, space), inputError.value.slice(space + 1));
+            const input = space < 0 ? inputError.value : inputError.value.slice(0, space);
+            const detail = space < 0 ? '' : inputError.value.slice(space + 1);
+            if (TARGET_CHECKED_INPUTS.has(input))
+                throw new TargetInputError(input, detail);
+            throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code}): ${inputError.value}`);
+        }
+        if (name === 'predeploy') {
+            const m = recordsToMap(result.records);
+            if (m.has('hook-exit')) {
+                const how = m.has('hook-timeout') ? `ran longer than hook-timeout (${m.get('hook-timeout')} s) and was stopped` : `exited with ${m.get('hook-exit')}`;
+                const last = result.outputTail.trim().split('\n').slice(-HOOK_TAIL_LINES).join('\n');
+                throw new RemoteError('pre-deploy', result.code, `the pre-deploy hook ${how}; the running container was not touched and still serves.${last ? ` Last output:\n${last}` : ''}`);
+            }
         }
         const tail = result.outputTail.trim().split('\n').slice(-8).join('\n');
         if (result.code === 255 && this.transport.where.startsWith('ssh')) {
@@ -941,7 +1489,7 @@ class Target {
         throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`);
     }
     preflightVars(checkService) {
-        return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0' };
+        return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir };
     }
     /** The preflight alone (a dry-run, which takes no lock). */
     async preflight(checkService) {
@@ -951,8 +1499,9 @@ class Target {
         const m = recordsToMap(records);
         this.compose = m.get('compose');
         this.resolvedProject = m.get('project-name') ?? '';
+        this.sourceFacts = sourceFactsOf(records);
         return {
-            now: Number(m.get('now')),
+            now: parseTargetTime(m.get('now')),
             realPath: m.get('project-realpath') ?? '',
             compose: this.compose,
             composeVersion: m.get('compose-version') ?? '',
@@ -964,7 +1513,13 @@ class Target {
     }
     /** flock: what the preflight found; left empty when the preflight runs in the same script. */
     lockVars(flock) {
-        return { FD_LOCK_TIMEOUT: this.s.lockTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no' };
+        return {
+            FD_LOCK_TIMEOUT: this.s.lockTimeout,
+            FD_RUN_ID: this.runId,
+            FD_REF: this.s.ref,
+            FD_HAVE_FLOCK: flock === undefined ? '' : flock ? 'yes' : 'no',
+            FD_LOCK_HEARTBEAT: lockHeartbeat()
+        };
     }
     /**
      * The preflight, then the deploy lock, in one script that stays open: one remote shell start
@@ -980,6 +1535,7 @@ class Target {
         const lockedNow = new Promise(resolve => (locked = resolve));
         const held = this.transport.hold(this.script(['preflight', 'lock'], { ...this.preflightVars(checkService), ...this.lockVars() }), {
             quiet: true,
+            keepalive: lockHeartbeat(),
             onRecord: r => {
                 records.push(r);
                 if (r.key === 'step-done' && r.value === 'preflight')
@@ -1016,14 +1572,19 @@ class Target {
         return { preflight: pre, lock };
     }
     async sync() {
-        const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges }));
+        const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir }));
         const dirty = result.records.filter(r => r.key === 'dirty').map(r => r.value);
         if (result.code === 5 && dirty.length > 0) {
             throw new RemoteError('sync', 5, `the checkout in ${this.s.projectDir} has uncommitted changes to tracked files: ${dirty.join(', ')}. Commit or revert them on the host, or set sync-discard-changes: true to discard them. Nothing was changed.`);
         }
+        const untracked = result.records.filter(r => r.key === 'untracked').map(r => r.value);
+        if (result.code === 7 && untracked.length > 0) {
+            throw new RemoteError('sync', 7, `checking out ${this.s.ref} in ${this.s.projectDir} would overwrite untracked files: ${untracked.join(', ')}. fresh-deploy never deletes untracked files (sync-discard-changes only discards changes to tracked files): move or delete them on the host, then deploy again. Nothing was changed.`);
+        }
         this.check('sync', result);
         const m = recordsToMap(result.records);
         this.resolvedProject = m.get('project-name') ?? '';
+        this.sourceFacts = sourceFactsOf(result.records);
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
     /**
@@ -1035,6 +1596,7 @@ class Target {
     runSteps(names, vars, options = {}) {
         const records = names.map(() => []);
         const lines = names.map(() => []);
+        const tails = names.map(() => []);
         const attached = names.map(() => false);
         const settle = names.map(() => {
             let resolve;
@@ -1054,6 +1616,9 @@ class Target {
             },
             onLine: line => {
                 const i = at();
+                tails[i].push(line);
+                if (tails[i].length > HOOK_TAIL_LINES)
+                    tails[i].shift();
                 if (options.quiet?.includes(names[i]))
                     return;
                 if (attached[i])
@@ -1087,19 +1652,30 @@ class Target {
                 attached[i] = true;
                 for (const line of lines[i].splice(0))
                     this.log.untrusted(line);
-            }
+            },
+            tail: name => tails[names.indexOf(name)] ?? []
         };
     }
     /**
      * What a deploy does after the lock, as one script: snapshot, purge, rebuild, verify (each when
      * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
-     * the same without the snapshot and the purge.
+     * the same without the snapshot.
      */
     deploy(o) {
-        const names = [...(o.snapshot ? ['snapshot'] : []), ...(o.purge ? ['purge'] : []), 'rebuild', ...(o.verify ? ['verify'] : [])];
+        const hook = o.preDeploy === true && this.s.preDeploy !== '';
+        const names = [
+            ...(o.snapshot ? ['snapshot'] : []),
+            ...(o.purge ? ['purge'] : []),
+            // With a pre-deploy hook: build, run the hook in the new image, then recreate without building.
+            ...(hook ? ['build', 'predeploy'] : []),
+            'rebuild',
+            ...(o.verify ? ['verify'] : [])
+        ];
         const vars = {
             ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
+            ...(o.snapshot ? this.snapshotVars(o.verify) : {}),
             ...this.rebuildVars(o.noCache),
+            ...(hook ? { ...this.hookVars(this.s.preDeploy), FD_NO_BUILD: true } : {}),
             ...(o.verify ? this.verifyVars() : {}),
             FD_LOCK_PID: o.lockPid
         };
@@ -1109,6 +1685,8 @@ class Target {
             attach: name => run.attach(name),
             snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
             purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
+            build: hook ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
+            preDeploy: hook ? settled(run.done('predeploy').then(r => hookOf(r, run.tail('predeploy')))) : Promise.resolve(undefined),
             rebuild: settled(run.done('rebuild').then(containerOf)),
             verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
         };
@@ -1116,8 +1694,18 @@ class Target {
     purgeOf(records) {
         const m = recordsToMap(records);
         const notes = [];
-        const hostValue = m.get('purged-host') === 'missing' ? `skip source-dir ${this.s.sourceDir} does not exist` : m.get('purged-host');
-        return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes };
+        const hostValue = m.get('purged-host') === 'missing' ? (this.s.sourceDir ? `skip source-dir ${this.s.sourceDir} does not exist` : 'skip source-dir empty') : m.get('purged-host');
+        const warnings = records.filter(r => r.key === 'purge-warning').map(r => r.value);
+        return { host: parsePurgeCount(hostValue, 'host', notes), container: parsePurgeCount(m.get('purged-container'), 'container', notes), notes, warnings };
+    }
+    /** verify: the source probe will run, so the snapshot checks container-source-dir first. */
+    snapshotVars(verify) {
+        return {
+            FD_CHECK_CSD: verify && this.s.sourceDir !== '' ? 'yes' : 'no',
+            FD_SOURCE_DIR: this.s.sourceDir,
+            FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+            FD_SOURCE_IN_CONTEXT: this.sourceFacts.sourceInContext ?? ''
+        };
     }
     rebuildVars(noCache) {
         return {
@@ -1129,12 +1717,32 @@ class Target {
             FD_STOP_TIMEOUT: this.s.stopTimeout
         };
     }
+    /** A hook's command and environment: data for predeploy.sh / smoke.sh, never code. */
+    hookVars(command, previousImage = '') {
+        return { FD_HOOK: command, FD_HOOK_TIMEOUT: this.s.hookTimeout, FD_RUN_ID: this.runId, FD_REF: this.s.ref, FD_PREVIOUS_IMAGE: previousImage };
+    }
+    /** The post-deploy hook in the container cid, its output streamed as it comes (the smoke probe). */
+    async postDeploy(cid, lockPid, previousImage) {
+        const tail = [];
+        const result = await this.transport.run(this.script('smoke', { ...this.hookVars(this.s.postDeploy, previousImage), FD_KNOWN_CID: cid, FD_LOCK_PID: lockPid }), {
+            onLine: line => {
+                tail.push(line);
+                if (tail.length > HOOK_TAIL_LINES)
+                    tail.shift();
+                this.log.untrusted(line);
+            }
+        });
+        this.check('smoke', result);
+        return hookOf(result.records, tail);
+    }
     /** cid: the container the rebuild reported; verify.sh looks the service up without it. */
     verifyVars(cid = '') {
         return {
             FD_KNOWN_CID: cid,
             FD_SOURCE_DIR: this.s.sourceDir,
             FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+            FD_SOURCE_NAMES: namePatterns(this.s.sourceInclude).join('\n'),
+            FD_SOURCE_IN_CONTEXT: this.sourceFacts.sourceInContext ?? '',
             FD_HEALTH_TIMEOUT: this.s.healthTimeout,
             FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
             FD_BYTECODE_PY: readScript('bytecode.py'),
@@ -1189,6 +1797,12 @@ function snapshotOf(records) {
         previousTag: m.get('previous-tag') ?? ''
     };
 }
+function hookOf(records, tail) {
+    const m = recordsToMap(records);
+    // The hook's own lines, without the script's "+ command" line before them.
+    const lines = tail.filter(l => !/^\+ .* <(pre|post)-deploy> \(hook-timeout \d+ s\)$/.test(l));
+    return { exitCode: Number(m.get('hook-exit') ?? '-1'), timedOut: m.has('hook-timeout'), tail: lines };
+}
 function containerOf(records) {
     const m = recordsToMap(records);
     return {
@@ -1214,7 +1828,7 @@ var transport = __webpack_require__(9147);
 
 
 
-const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http'];
+const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http', 'smoke'];
 function newRunId() {
     return `${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
@@ -1253,23 +1867,29 @@ async function deploy(s, log, options = {}) {
         if (s.dryRun) {
             const pre = await preflightStep(report, target, s);
             printPlan(log, target, s, pre, runId);
-            for (const name of ['lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify'])
+            const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy'] : []), 'verify', ...(s.postDeploy ? ['post-deploy'] : [])];
+            for (const name of planned)
                 report.skipStep(name, 'dry-run: nothing changed');
             report.verdict = 'dry-run';
             return report;
         }
-        const session = target.preflightAndLock(s.sync !== 'git', holder => log.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+        const session = target.preflightAndLock(s.sync !== 'git', 
+        // The holder's text comes from a file on the target: shown, never obeyed.
+        holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
         const pre = await preflightStep(report, target, s, session.preflight);
         lock = await lockStep(report, s, pre, session.lock);
         const run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false };
         await syncStep(run);
         await deployAndVerify(run);
         await healWhileStale(run);
+        await postDeployStep(run);
         await rollbackIfUnhealthy(run);
     }
     catch (e) {
         report.verdict = 'error';
         report.error = describeError(e, options.inputValue);
+        // Also when the preflight failed: the summary lists connect once.
+        mergeConnectSteps(report);
     }
     finally {
         // Release the lock first (another deploy may be waiting), then read what the report needs,
@@ -1355,15 +1975,19 @@ async function syncStep(run) {
  */
 async function deployAndVerify(run) {
     const { s, report, target } = run;
-    const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid });
+    const deployRun = target.deploy({ snapshot: true, purge: s.purge, noCache: s.buildNoCache, verify: s.verify, lockPid: run.lock.pid, preDeploy: s.preDeploy !== '' });
     run.snapshot = await snapshotStep(run, deployRun);
     report.previousImageId = run.snapshot?.imageId ?? '';
     await purgeStep(run, deployRun);
+    if (s.preDeploy)
+        await preDeployStep(run, deployRun);
     run.container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, deployRun, note));
     if (!s.verify) {
         report.verifySkipped = true;
         report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }));
         report.skipStep('verify', 'verify: false — no probe ran');
+        if (s.postDeploy)
+            report.skipStep('post-deploy', 'verify: false — the smoke test is a probe, and no probe ran');
         report.verdict = 'unverified';
         return;
     }
@@ -1384,14 +2008,72 @@ async function purgeStep(run, deployRun) {
         report.skipStep('purge', 'purge: false');
         return;
     }
-    await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => {
-        deployRun.attach('purge');
-        const purged = (await deployRun.purge);
-        report.purgedHost += purged.host;
-        report.purgedContainer += purged.container;
-        report.purgeNotes.push(...purged.notes);
-        note(`${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`);
+    await report.step('purge', `bytecode under ${s.sourceDir} and ${s.containerSourceDir}`, async (note) => note(await purgeCounts(run, deployRun)));
+}
+/** Adds a purge's counts to the report (a heal purges too); warnings for what could not be deleted. */
+async function purgeCounts(run, deployRun) {
+    const { report, log } = run;
+    deployRun.attach('purge');
+    const purged = (await deployRun.purge);
+    report.purgedHost += purged.host;
+    report.purgedContainer += purged.container;
+    report.purgeNotes.push(...purged.notes, ...purged.warnings);
+    for (const w of purged.warnings)
+        log.warning(`purge: ${w}`);
+    return `${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`;
+}
+/**
+ * With pre-deploy: the image is built (the first rebuild group), the hook runs in a one-off
+ * container of it, and only then is the running container replaced (the second rebuild group).
+ * A failed hook ends the deploy with verdict error; the old container never stopped.
+ */
+async function preDeployStep(run, deployRun) {
+    const { s, report } = run;
+    await report.step('rebuild', `build ${s.service} (before pre-deploy; the running container is not touched)`, async (note) => {
+        deployRun.attach('build');
+        await deployRun.build;
+        note('image built');
     });
+    return report.step('pre-deploy', 'in a one-off container of the new image', async (note) => {
+        deployRun.attach('predeploy');
+        const hook = await deployRun.preDeploy;
+        note(hook ? `exit ${hook.exitCode}` : 'not run');
+        return hook;
+    });
+}
+/**
+ * post-deploy: the smoke test, inside the new container, once the other probes passed. Its result
+ * is the smoke probe; a failure makes the verdict unhealthy (and so rolls back).
+ */
+async function postDeployStep(run) {
+    const { s, report, target } = run;
+    if (!s.verify)
+        return;
+    const smokeAt = report.probes.findIndex(p => p.name === 'smoke');
+    const setSmoke = (p) => {
+        if (smokeAt >= 0)
+            report.probes[smokeAt] = p;
+        else
+            report.probes.push(p);
+    };
+    if (!s.postDeploy) {
+        setSmoke(probeSmoke(undefined, s));
+        return;
+    }
+    if (report.verdict !== 'fresh') {
+        setSmoke(probeSmoke(undefined, s, `not run: the verdict was already ${report.verdict}`));
+        report.skipStep('post-deploy', `not run: verdict ${report.verdict}`);
+        return;
+    }
+    const smoke = await report.step('post-deploy', `smoke test in container ${report.containerId.slice(0, 12)}`, async (note) => {
+        const hook = await target.postDeploy(report.containerId, run.lock.pid, report.previousImageId);
+        const probe = probeSmoke(hook, s);
+        note(`${probe.verdict}: ${hook.timedOut ? 'stopped after hook-timeout' : `exit ${hook.exitCode}`}`);
+        return probe;
+    });
+    setSmoke(smoke);
+    logProbes(run.log, [smoke]);
+    report.verdict = verdictOf(report.probes);
 }
 async function rebuildStep(run, deployRun, note) {
     deployRun.attach('rebuild');
@@ -1414,7 +2096,9 @@ function probeContext(run) {
         hasBuild: run.hasBuild,
         sourceDir: s.sourceDir,
         containerSourceDir: s.containerSourceDir,
+        sourceInclude: s.sourceInclude,
         sourceExclude: s.sourceExclude,
+        ...run.target.sourceFacts,
         verifyUrl: s.verifyUrl,
         verifyExpect: s.verifyExpect,
         verifyTimeout: s.verifyTimeout
@@ -1435,7 +2119,7 @@ async function verifyOnce(run, deployRun, note) {
 }
 function logProbes(log, probes) {
     for (const p of probes) {
-        const evidence = p.verdict === 'pass' ? p.found : p.reason;
+        const evidence = p.verdict === 'pass' ? [p.found, p.reason].filter(Boolean).join('; ') : p.reason;
         const line = `${p.verdict.padEnd(4)} ${p.name}${evidence ? `: ${evidence}` : ''}`;
         // Evidence quotes the target (file names, an http body): shown, never obeyed.
         log.untrusted(line);
@@ -1453,8 +2137,10 @@ async function healWhileStale(run) {
         const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
         try {
             report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
-                log.info(`verdict stale (${failed.join(', ')} failed): rebuilding without cache and recreating, then verifying again`);
-                const heal = target.deploy({ snapshot: false, purge: false, noCache: true, verify: true, lockPid: run.lock.pid });
+                log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and recreating, then verifying again`);
+                const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid });
+                if (s.purge)
+                    log.info(`purge: ${await purgeCounts(run, heal)}`);
                 run.container = await rebuildStep(run, heal, () => undefined);
                 return verifyOnce(run, heal, note);
             });
@@ -1507,6 +2193,8 @@ function mergeConnectSteps(report) {
     for (const p of rest) {
         first.seconds += p.seconds;
         first.note = [first.note, p.note].filter(Boolean).join('; ');
+        if (p.status === 'failed')
+            first.status = 'failed';
         report.steps.splice(report.steps.indexOf(p), 1);
     }
 }
@@ -1531,7 +2219,11 @@ function printPlan(log, target, s, pre, runId) {
     show('snapshot', 'snapshot', common);
     if (s.purge)
         show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' });
-    show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache) });
+    if (s.preDeploy) {
+        show('build', 'rebuild (before pre-deploy)', { ...common, ...target.rebuildVars(s.buildNoCache) });
+        show('predeploy', 'pre-deploy', { ...common, ...target.hookVars(s.preDeploy, '(the image the snapshot found)') });
+    }
+    show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy ? { FD_NO_BUILD: true } : {}) });
     if (s.verify) {
         show('verify', 'verify', {
             ...common,
@@ -1540,6 +2232,8 @@ function printPlan(log, target, s, pre, runId) {
             FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
             FD_HTTP_PY: '(src/scripts/http-get.py)'
         });
+        if (s.postDeploy)
+            show('smoke', 'post-deploy', { ...common, ...target.hookVars(s.postDeploy, '(the image the snapshot found)'), FD_KNOWN_CID: '(the container the rebuild created)' });
     }
 }
 
@@ -1564,7 +2258,8 @@ const HEADINGS = {
     stale: '❌ stale: the container does not run the code that was deployed',
     unhealthy: '❌ unhealthy: the new container did not become healthy',
     error: '❌ error: the deploy did not get as far as verifying',
-    'dry-run': '📝 dry-run: nothing was changed'
+    'dry-run': '📝 dry-run: nothing was changed',
+    unverified: '⚠️ unverified: deployed, but nothing was checked (verify: false)'
 };
 function buildSummary(r) {
     const out = [];
@@ -1603,9 +2298,12 @@ function buildSummary(r) {
     return out.join('\n');
 }
 
+// EXTERNAL MODULE: ./src/action/workflow-commands.ts
+var workflow_commands = __webpack_require__(6812);
 ;// CONCATENATED MODULE: ./src/action/main.ts
 // The action's main step: inputs in, the engine's deploy, then outputs, the job summary, the
 // GitHub Deployment and the failure annotation. Also the entry point for @github/local-action.
+
 
 
 
@@ -1692,466 +2390,13 @@ async function finish(report, deployment) {
         actions_core/* debug */.Yz(`job summary not written: ${e.message}`);
     }
     if (report.failed)
-        actions_core/* setFailed */.C1(failureMessage(report));
+        actions_core/* setFailed */.C1((0,workflow_commands/* breakLegacy */.v)(failureMessage(report)));
     else if (report.verdict === 'dry-run')
         actions_core/* info */.pq('dry-run: nothing was changed');
     else if (report.verdict === 'unverified')
         actions_core/* info */.pq('verdict unverified: deployed, not verified (verify: false): nothing was checked');
     else
         actions_core/* info */.pq('verdict fresh: the new code is what runs');
-}
-
-
-/***/ }),
-
-/***/ 3096:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $8: () => (/* binding */ openMaster),
-/* harmony export */   GK: () => (/* binding */ closeSshSoon),
-/* harmony export */   Vh: () => (/* binding */ closeSsh),
-/* harmony export */   ff: () => (/* binding */ describeTarget),
-/* harmony export */   ix: () => (/* binding */ prepareSsh),
-/* harmony export */   s9: () => (/* binding */ maskKey),
-/* harmony export */   y: () => (/* binding */ createSshDir)
-/* harmony export */ });
-/* unused harmony exports SshError, buildSshConfig, explainSshFailure */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7975);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__webpack_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9147);
-// OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
-// ControlMaster connection that every step reuses, and its teardown in the post step.
-
-
-
-
-
-
-const execFileAsync = (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile);
-class SshError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SshError';
-    }
-}
-/** "user@host:port" for messages. */
-function describeTarget(s) {
-    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-    return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`;
-}
-/** Registers the key and each of its body lines as secrets before anything is logged. */
-function maskKey(key, log) {
-    if (key === '')
-        return;
-    log.secret(key);
-    log.secret(key.trim());
-    for (const line of key.split('\n')) {
-        const t = line.trim();
-        if (t !== '' && !t.startsWith('-----BEGIN') && !t.startsWith('-----END'))
-            log.secret(t);
-    }
-}
-/** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
-function configValue(value) {
-    if (/["\n]/.test(value))
-        throw new SshError(`unsupported character in path ${JSON.stringify(value)}`);
-    return `"${value}"`;
-}
-/** The ssh_config that every ssh process of this run reads (-F also reaches a ProxyJump hop). */
-function buildSshConfig(s, files, useDefaultKnownHosts) {
-    const lines = [
-        'Host *',
-        '  BatchMode yes',
-        '  IdentitiesOnly yes',
-        `  IdentityFile ${configValue(files.key)}`,
-        `  ConnectTimeout ${s.connectTimeout}`,
-        '  ServerAliveInterval 15',
-        '  ServerAliveCountMax 4',
-        '  PasswordAuthentication no',
-        '  KbdInteractiveAuthentication no',
-        '  ForwardAgent no',
-        '  ForwardX11 no',
-        '  ClearAllForwardings yes',
-        '  UpdateHostKeys no',
-        '  LogLevel ERROR'
-    ];
-    if (!s.strict) {
-        lines.push('  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  GlobalKnownHostsFile /dev/null');
-    }
-    else if (useDefaultKnownHosts) {
-        lines.push('  StrictHostKeyChecking yes');
-    }
-    else {
-        lines.push('  StrictHostKeyChecking yes', `  UserKnownHostsFile ${configValue(files.knownHosts)}`, '  GlobalKnownHostsFile /dev/null');
-    }
-    return `${lines.join('\n')}\n`;
-}
-/** A private directory for the key, known_hosts, config and control socket. */
-function createSshDir() {
-    const base = process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)();
-    let dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(base, 'fresh-deploy-'));
-    // Unix socket paths are limited to ~104 bytes; fall back to /tmp for a long RUNNER_TEMP.
-    if ((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm').length > 90) {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
-        dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)('/tmp', 'fd-'));
-    }
-    return {
-        dir,
-        key: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'key'),
-        knownHosts: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'known_hosts'),
-        config: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'ssh_config'),
-        control: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(dir, 'cm')
-    };
-}
-/** sha256 fingerprints of known_hosts lines, as ssh-keygen prints them. */
-async function fingerprintsOf(lines, scratch) {
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(scratch, lines, { mode: 0o600 });
-    const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', scratch]);
-    const found = new Map();
-    const keyLines = lines.split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
-    stdout
-        .split('\n')
-        .filter(l => l.trim() !== '')
-        .forEach((l, i) => {
-        const fp = l.split(/\s+/)[1];
-        if (fp && keyLines[i])
-            found.set(fp.replace(/=$/, ''), keyLines[i]);
-    });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(scratch, { force: true });
-    return found;
-}
-/** Scans the host's keys and keeps the one whose fingerprint is the pinned one. */
-async function knownHostsFromFingerprint(s, files) {
-    let scanned = '';
-    try {
-        const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(s.port), '-T', String(s.connectTimeout), '--', s.host], {
-            timeout: (s.connectTimeout + 5) * 1000
-        });
-        scanned = stdout;
-    }
-    catch (e) {
-        scanned = e.stdout ?? '';
-    }
-    if (scanned.trim() === '') {
-        throw new SshError(`ssh-keyscan got no host key from ${describeTarget(s)} within ${s.connectTimeout} s (input connect-timeout); is the host reachable and sshd listening on port ${s.port}?`);
-    }
-    const found = await fingerprintsOf(scanned, `${files.knownHosts}.scan`);
-    const line = found.get(s.hostFingerprint);
-    if (line === undefined) {
-        throw new SshError(`input ssh-host-fingerprint: ${JSON.stringify(s.hostFingerprint)} does not match any host key of ${describeTarget(s)}; it offers ${[...found.keys()].join(', ')}. Refusing to connect.`);
-    }
-    return `${line}\n`;
-}
-/** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
-async function prepareSsh(s, files, log) {
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.key, s.key, { mode: 0o600 });
-    let useDefaultKnownHosts = false;
-    if (!s.strict) {
-        log.warning(`ssh-strict is false: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Pin it with ssh-known-hosts or ssh-host-fingerprint.`);
-    }
-    else if (s.hostFingerprint !== '') {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, await knownHostsFromFingerprint(s, files), { mode: 0o600 });
-    }
-    else if (s.knownHosts !== '') {
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.knownHosts, s.knownHosts, { mode: 0o600 });
-    }
-    else {
-        useDefaultKnownHosts = true;
-        log.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.');
-    }
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 });
-    const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)];
-    if (s.username)
-        args.push('-l', s.username);
-    if (s.proxyJump)
-        args.push('-J', s.proxyJump);
-    return args;
-}
-/** Explains ssh's exit 255 in terms of the inputs. */
-function explainSshFailure(s, stderr) {
-    const target = describeTarget(s);
-    const detail = stderr.trim().split('\n').slice(-5).join(' / ');
-    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
-        return `the host key of ${target} is not the pinned one (inputs ssh-known-hosts / ssh-host-fingerprint): refusing to connect. ${detail}`;
-    }
-    if (/Permission denied/i.test(stderr)) {
-        return `ssh to ${target} was refused: the server did not accept the key (inputs ssh-key, username). ${detail}`;
-    }
-    if (/timed out|Connection refused|No route|Could not resolve|Network is unreachable/i.test(stderr)) {
-        return `cannot connect to ${target} (inputs host, port, connect-timeout=${s.connectTimeout}): ${detail}`;
-    }
-    return `ssh to ${target} failed: ${detail || 'no message from ssh'}`;
-}
-/** Opens the one master connection (the run's only SSH handshake). */
-async function openMaster(s, files, args, log) {
-    const masterArgs = [...args, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600', '-f', '-N', '--', s.host];
-    const stderrFile = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(files.dir, 'master.err');
-    const { openSync, closeSync } = await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3024, 23));
-    const errFd = openSync(stderrFile, 'w', 0o600);
-    const code = await new Promise((resolve, reject) => {
-        // With -f the master forks and keeps its stdio: wait for the foreground process to exit,
-        // with its stderr in a file rather than a pipe that would stay open.
-        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', masterArgs, { stdio: ['ignore', 'ignore', errFd] });
-        const timer = setTimeout(() => child.kill('SIGTERM'), (s.connectTimeout + 10) * 1000);
-        child.on('error', e => reject(new SshError(`could not start ssh: ${e.message}`)));
-        child.on('exit', (c, signal) => {
-            clearTimeout(timer);
-            resolve(c ?? (signal ? 255 : 1));
-        });
-    });
-    closeSync(errFd);
-    const stderr = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(stderrFile) ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(stderrFile, 'utf8') : '';
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(stderrFile, { force: true });
-    if (code !== 0)
-        throw new SshError(explainSshFailure(s, stderr));
-    return new _transport_js__WEBPACK_IMPORTED_MODULE_5__/* .SshTransport */ .e1(`ssh ${describeTarget(s)}`, args, s.host, line => log.untrusted(line));
-}
-/**
- * End of the main step: asks the master connection to exit and deletes the key and known_hosts,
- * so that neither outlives the deploy while the job's later steps run. The exit request is not
- * waited for (it takes ~20 ms, and the main step has nothing left to do); the post step still
- * checks, and closes what is left if the main step never got here.
- */
-function closeSshSoon(files, host, log) {
-    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(files.control)) {
-        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true });
-        child.on('error', e => log.debug(`closing the ssh master: ${e.message}`));
-        child.unref();
-    }
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.key, { force: true });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(files.knownHosts, { force: true });
-}
-/** Post step: closes the master connection and deletes the key, known_hosts and socket. */
-async function closeSsh(dir, config, control, host, log) {
-    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(control)) {
-        try {
-            await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 });
-        }
-        catch (e) {
-            log.debug(`closing the ssh master: ${e.message}`);
-        }
-    }
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(dir, { recursive: true, force: true });
-}
-
-
-/***/ }),
-
-/***/ 9147:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   Vu: () => (/* binding */ LocalTransport),
-/* harmony export */   e1: () => (/* binding */ SshTransport)
-/* harmony export */ });
-/* unused harmony exports parseRecord, spawnScript */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6193);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_string_decoder__WEBPACK_IMPORTED_MODULE_1__);
-// Runs target-side scripts: over one OpenSSH ControlMaster connection, or on this runner.
-// Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
-
-
-const RECORD_PREFIX = '@@fd ';
-const OUTPUT_TAIL_LINES = 30;
-function parseRecord(line) {
-    if (!line.startsWith(RECORD_PREFIX))
-        return undefined;
-    const rest = line.slice(RECORD_PREFIX.length);
-    const space = rest.indexOf(' ');
-    return space < 0 ? { key: rest, value: '' } : { key: rest.slice(0, space), value: rest.slice(space + 1) };
-}
-/** Splits a byte stream into lines, calling onLine for each complete one. */
-function lineSplitter(onLine) {
-    let pending = '';
-    // A pipe chunk can end inside a multi-byte character: decode across chunk borders.
-    const decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_1__.StringDecoder('utf8');
-    return {
-        push(chunk) {
-            pending += decoder.write(chunk);
-            let nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                onLine(pending.slice(0, nl).replace(/\r$/, ''));
-                pending = pending.slice(nl + 1);
-            }
-        },
-        end() {
-            pending += decoder.end();
-            if (pending !== '')
-                onLine(pending);
-            pending = '';
-        }
-    };
-}
-/**
- * Starts `command args` with the script on stdin and collects its result lines.
- * keepOpen leaves stdin open until the caller ends it (see hold()).
- */
-function spawnScript(command, args, script, options = {}) {
-    return feedScript(startSession(command, args, options.env), script, options);
-}
-function startSession(command, args, env) {
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
-    const session = { command, child };
-    child.on('error', e => (session.spawnError = e));
-    // A script that exits early closes its stdin; writing the rest must not crash the runner.
-    child.stdin.on('error', () => undefined);
-    return session;
-}
-/**
- * Sends the script to a started session and collects its result lines. Output that came
- * before (a spare session's shell start-up) waits in the paused streams and is read here.
- */
-function feedScript(session, script, options = {}) {
-    const { child, command } = session;
-    const records = [];
-    const tail = [];
-    const logLine = (line) => {
-        tail.push(line);
-        if (tail.length > OUTPUT_TAIL_LINES)
-            tail.shift();
-        if (options.onLine)
-            options.onLine(line);
-        else if (!options.quiet)
-            options.log?.(line);
-    };
-    const out = lineSplitter(line => {
-        const record = parseRecord(line);
-        if (record) {
-            records.push(record);
-            options.onRecord?.(record);
-        }
-        else {
-            logLine(line);
-        }
-    });
-    const err = lineSplitter(logLine);
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.stdin.write(script);
-    if (!options.keepOpen)
-        child.stdin.end();
-    const done = new Promise((resolve, reject) => {
-        const failed = (e) => reject(new Error(`could not start ${command}: ${e.message}`));
-        if (session.spawnError)
-            failed(session.spawnError);
-        child.on('error', failed);
-        child.on('close', (code, signal) => {
-            out.end();
-            err.end();
-            resolve({ code: code ?? (signal ? 128 + 15 : 1), records, outputTail: tail.join('\n') });
-        });
-    });
-    return { child, done };
-}
-function holdWith(session, script, options = {}) {
-    const { child, done } = feedScript(session, script, { ...options, keepOpen: true });
-    return {
-        done,
-        async release() {
-            child.stdin.end();
-            const timer = setTimeout(() => child.kill('SIGTERM'), 10_000);
-            try {
-                return await done;
-            }
-            finally {
-                clearTimeout(timer);
-            }
-        }
-    };
-}
-/** Scripts run here, on the runner (a self-hosted runner on the target host). */
-class LocalTransport {
-    log;
-    where = 'local';
-    /** log: where a script's output goes (the front end's log of untrusted text). */
-    constructor(log = () => undefined) {
-        this.log = log;
-    }
-    async run(script, options = {}) {
-        return spawnScript('bash', ['-s'], script, { log: this.log, ...options }).done;
-    }
-    hold(script, options = {}) {
-        return holdWith(startSession('bash', ['-s']), script, { log: this.log, ...options });
-    }
-    close() { }
-}
-/**
- * Scripts run over an existing ControlMaster connection (see ssh.ts, which opens it).
- *
- * Every script still gets its own session and its own `bash -s`, but the session for the next
- * script is opened while the current one runs: a session costs a round trip plus the remote
- * user's shell start-up (sshd runs `$SHELL -c 'bash -s'`, and bash reads ~/.bashrc when started
- * by sshd; one with pyenv or nvm in it takes 0.1-0.5 s of CPU), and six steps paid it one after
- * the other. A spare session waits on its stdin and runs nothing until it is given a script.
- * It is opened once the current script has printed something (its own shell start-up is over,
- * so the two do not compete for the target's CPU), and not at all after a script marked last.
- */
-class SshTransport {
-    where;
-    sshArgs;
-    host;
-    log;
-    spare;
-    closed = false;
-    constructor(where, sshArgs, host, log = () => undefined) {
-        this.where = where;
-        this.sshArgs = sshArgs;
-        this.host = host;
-        this.log = log;
-    }
-    args() {
-        return [...this.sshArgs, '-o', 'ControlMaster=no', '--', this.host, 'bash -s'];
-    }
-    /** The spare session (when it is still alive) or a new one. */
-    session(options) {
-        let session = this.spare;
-        this.spare = undefined;
-        if (!session || session.spawnError || session.child.exitCode !== null || session.child.signalCode !== null) {
-            if (session)
-                discard(session);
-            session = startSession('ssh', this.args());
-        }
-        if (!options.last) {
-            session.child.stdout.once('data', () => {
-                if (!this.spare && !this.closed)
-                    this.spare = startSession('ssh', this.args());
-            });
-        }
-        return session;
-    }
-    async run(script, options = {}) {
-        return feedScript(this.session(options), script, { log: this.log, ...options }).done;
-    }
-    hold(script, options = {}) {
-        return holdWith(this.session(options), script, { log: this.log, ...options });
-    }
-    close() {
-        this.closed = true;
-        if (this.spare)
-            discard(this.spare);
-        this.spare = undefined;
-    }
-}
-/**
- * Ends a session that was never given a script. It has run nothing, so it is stopped rather
- * than waited for (its remote shell may still be reading ~/.bashrc).
- */
-function discard(session) {
-    session.child.stdin.end();
-    session.child.stdout.resume();
-    session.child.stderr.resume();
-    session.child.kill('SIGTERM');
 }
 
 

@@ -392,6 +392,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 
 /***/ }),
 
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -618,11 +625,11 @@ var __webpack_exports__ = {};
 async function entry() {
     try {
         if (_state_helper_js__WEBPACK_IMPORTED_MODULE_1__/* .isPost */ .tl) {
-            const { post } = await __nccwpck_require__.e(/* import() */ 718).then(__nccwpck_require__.bind(__nccwpck_require__, 7718));
+            const { post } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(718)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7718));
             await post();
         }
         else {
-            const { run } = await __nccwpck_require__.e(/* import() */ 370).then(__nccwpck_require__.bind(__nccwpck_require__, 2370));
+            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(370)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2370));
             await run();
         }
     }

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { effectiveCommands } from '../runner-commands.js'
 import { parseCommandFile, runnerEnvironment, type ActionRun, type Project } from './harness.js'
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..')
@@ -150,20 +151,11 @@ export async function until(pred: () => boolean, timeoutMs: number, stepMs = 500
 }
 
 /**
- * The ::error commands the runner would act on: lines inside a ::stop-commands::TOKEN block
- * (up to ::TOKEN::) are plain text to the runner, not commands.
+ * The error commands the runner would act on ("::error" and the legacy "##[error]" anywhere in
+ * a line; nothing inside a ::stop-commands::TOKEN block), by the model in ../runner-commands.ts.
  */
 export function effectiveErrors(stdout: string): string[] {
-  const out: string[] = []
-  let stopToken: string | undefined
-  for (const line of stdout.split('\n')) {
-    if (stopToken !== undefined) {
-      if (line === `::${stopToken}::`) stopToken = undefined
-      continue
-    }
-    const stop = /^::stop-commands::(.+)$/.exec(line)
-    if (stop) stopToken = stop[1]
-    else if (line.startsWith('::error')) out.push(line)
-  }
-  return out
+  return effectiveCommands(stdout)
+    .filter(c => c.name.toLowerCase() === 'error')
+    .map(c => c.line)
 }

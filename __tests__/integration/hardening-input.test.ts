@@ -63,6 +63,8 @@ const beforeConnect: Case[] = [
   ['username', 'root;id'],
   ['ref', 'HEAD\nmain', { sync: 'git' }, 'HEAD\\nmain'],
   ['ref', '--upload-pack=sh', { sync: 'git' }],
+  ['ref', 'main:refs/heads/evil', { sync: 'git' }],
+  ['ref', 'main~1', { sync: 'git' }],
   ['project-dir', '']
 ]
 

@@ -1,7 +1,7 @@
 // getSettings against a getter built from action.yml's own defaults: every class of bad input
 // the contract names fails with an InputError that names the input and quotes the value
 // (never a secret's value); the happy paths give the typed settings.
-import { getSettings, InputError, parseList, parseLines, quoteValue } from '../../src/engine/input-helper.js'
+import { getSettings, gitRefProblem, InputError, parseList, parseLines, quoteValue } from '../../src/engine/input-helper.js'
 import type { Settings } from '../../src/engine/settings.js'
 import { actionDefaults, FAKE_KEY, FINGERPRINT, inputs, KNOWN_HOSTS_LINE, SHA } from './inputs.js'
 
@@ -445,6 +445,36 @@ describe('names, ref, url', () => {
     expectBad({ sync: 'git', ref: '' }, 'ref', '')
     expectBad({ sync: 'git', ref: '--upload-pack=touch /tmp/x' }, 'ref', '--upload-pack=touch /tmp/x')
     expect(getSettings(inputs({ sync: 'git', ref: 'main' })).ref).toBe('main')
+  })
+
+  test.each(['main:refs/heads/evil', 'a:b', '+main', 'main~1', 'HEAD^', 'main^{commit}', 'main@{1}', '@', 'a..b', 'a b', 'feat/', '/main', 'a//b', 'main.', '.hidden', 'x/.y', 'main.lock', 'a?', 'a*', 'a[b', 'a\\b', '-x', '--upload-pack=x'])(
+    'sync: git refuses ref %j (a refspec, an expression, an option: not a revision name)',
+    value => {
+      const e = expectBad({ sync: 'git', ref: value }, 'ref', value)
+      expect(e.message).toMatch(/expected a branch, tag or commit SHA: /)
+    }
+  )
+
+  test.each(['main', 'v1.2.3', 'release/2024-06', 'refs/heads/main', 'refs/pull/12/head', 'origin/main', 'abc1234', SHA, 'a'.repeat(64), 'feature_x-y', 'ünïcode'])(
+    'sync: git accepts ref %j',
+    value => {
+      expect(gitRefProblem(value)).toBeUndefined()
+      expect(getSettings(inputs({ sync: 'git', ref: value })).ref).toBe(value)
+    }
+  )
+
+  test('without sync: git, ref is a label only: a refspec-looking value is kept as data', () => {
+    expect(getSettings(inputs({ ref: 'a:b ~^' })).ref).toBe('a:b ~^')
+  })
+
+  test.each([
+    ['-src', './-src'],
+    ['--help', './--help'],
+    ['-src/', './-src'],
+    ['src', 'src'],
+    ['a/-b', 'a/-b']
+  ])('source-dir %j is passed as %j (never an option to find or cd)', (raw, expected) => {
+    expect(getSettings(inputs({ 'source-dir': raw })).sourceDir).toBe(expected)
   })
 
   test('a ref with a newline is refused even without sync', () => {

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { RECORD_NONCE, RECORD_PREFIX } from '../../src/engine/records.js'
 import { buildScript, forBashStdin, preamble, readScript, shellQuote, type ScriptName } from '../../src/engine/scripts.js'
 
 let dir = ''
@@ -113,8 +114,8 @@ describe('buildScript', () => {
     const vars = { FD_PROJECT_DIR: "/srv/it's here", FD_SERVICE: 'web' }
     const text = buildScript(name, vars)
     const expectedRedirect = name === 'lock' ? '' : ' </dev/null'
-    expect(text).toBe(`${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${expectedRedirect}\n`)
-    expect(text.startsWith("FD_PROJECT_DIR='/srv/it'\\''s here'\nFD_SERVICE='web'\n{\n")).toBe(true)
+    expect(text).toBe(`${preamble({ FD_NONCE: RECORD_NONCE, ...vars })}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${expectedRedirect}\n`)
+    expect(text.startsWith(`FD_NONCE='${RECORD_NONCE}'\nFD_PROJECT_DIR='/srv/it'\\''s here'\nFD_SERVICE='web'\n{\n`)).toBe(true)
     if (name === 'lock') {
       expect(text.endsWith('\n}\n')).toBe(true)
       expect(text).not.toMatch(/}\s*<\/dev\/null\n$/)
@@ -159,7 +160,7 @@ describe('buildScript', () => {
     const [a, b] = names.map(n => readScript(`${n}.sh`))
     const lockLast = names[1] === 'lock'
     expect(text).toBe(
-      `${preamble(vars)}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\nfd_out step-done ${names[0]}\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\nfd_out step-done ${names[1]}\n}\n`
+      `${preamble({ FD_NONCE: RECORD_NONCE, ...vars })}\n{\n${readScript('lib.sh')}\n{\n${a}\n} </dev/null\nfd_out step-done ${names[0]}\n{\n${b}\n}${lockLast ? '' : ' </dev/null'}\nfd_out step-done ${names[1]}\n}\n`
     )
     expect(text.split('# Common helpers').length).toBe(2)
     expect(firstRedirect === '' ? lockLast : !lockLast).toBe(true)
@@ -226,7 +227,7 @@ describe('fd_hook_run (lib.sh): a hook streamed, stopped at hook-timeout', () =>
   // seen through bash's dynamic scope): in a container, smoke.sh finds the hook's processes by
   // an environment marker instead, which on a whole busy host would take too long.
   const hookScript = (timeout: number): string =>
-    `FD_CMD=$1\n{\n${readScript('lib.sh')}\n# shellcheck disable=SC2154\nstop_hook() { echo stopped >"$TMPDIR/stopped"; kill -9 -- "-$pid"; }\nfd_hook_run test ${timeout} stop_hook setsid sh -c "$FD_CMD" || echo "rc=$?"\n}\n`
+    `FD_CMD=$1\nFD_NONCE=test\n{\n${readScript('lib.sh')}\n# shellcheck disable=SC2154\nstop_hook() { echo stopped >"$TMPDIR/stopped"; kill -9 -- "-$pid"; }\nfd_hook_run test ${timeout} stop_hook setsid sh -c "$FD_CMD" || echo "rc=$?"\n}\n`
 
   function runHook(command: string, timeout: number): Promise<{ out: string; ms: number }> {
     const t0 = Date.now()
@@ -244,7 +245,7 @@ describe('fd_hook_run (lib.sh): a hook streamed, stopped at hook-timeout', () =>
     const { out, ms } = await runHook('echo one; echo two >&2; exit 3', 20)
     expect(out).toContain('one\n')
     expect(out).toContain('two\n')
-    expect(out).toContain('@@fd hook-exit 3\n')
+    expect(out).toContain('@@fd-test hook-exit 3\n')
     expect(out).not.toContain('hook-timeout')
     expect(out).toContain('rc=3')
     expect(ms).toBeLessThan(5000)
@@ -257,7 +258,7 @@ describe('fd_hook_run (lib.sh): a hook streamed, stopped at hook-timeout', () =>
     const { out, ms } = await runHook('echo started; sleep 30; echo never', 1)
     expect(out).toContain('started\n')
     expect(out).not.toContain('never')
-    expect(out).toContain('@@fd hook-timeout 1\n')
+    expect(out).toContain('@@fd-test hook-timeout 1\n')
     expect(out).toContain('ran longer than hook-timeout (1 s) and was stopped')
     expect(out).toContain('rc=124')
     expect(existsSync(join(dir, 'stopped'))).toBe(true)
@@ -364,6 +365,23 @@ describe('purge-tree.sh on a real tree', () => {
     expect(readdirSync(root).sort()).toEqual(['keep.txt', 'sub'])
   })
 
+  test('a directory named like an option ("-src", given as is) is purged, not taken for a find expression', () => {
+    mkdirSync(join(dir, '-src', '__pycache__'), { recursive: true })
+    writeFileSync(join(dir, '-src', '__pycache__', 'm.pyc'), 'x')
+    writeFileSync(join(dir, '-src', 'loose.pyc'), 'x')
+    const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', '-src'], { cwd: dir, encoding: 'utf8' })
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, '1 1\n', ''])
+    expect(existsSync(join(dir, '-src', '__pycache__'))).toBe(false)
+  })
+
+  test('fingerprint.sh: a directory named like an option is entered, not parsed', () => {
+    mkdirSync(join(dir, '-P'))
+    writeFileSync(join(dir, '-P', 'a.py'), 'A = 1\n')
+    const r = spawnSync('sh', ['-c', readScript('fingerprint.sh'), 'fingerprint', '-P'], { cwd: dir, encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^[0-9a-f]{64} {2}\.\/a\.py\n$/)
+  })
+
   test('a missing directory is "missing", not an error', () => {
     const r = spawnSync('sh', ['-c', readScript('purge-tree.sh'), 'purge', join(dir, 'nope')])
     expect([r.status, r.stdout.toString('utf8')]).toEqual([0, 'missing\n'])
@@ -449,8 +467,8 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
   // The v2 plugin is run directly from the first plugin directory the docker CLI searches
   // ($DOCKER_CONFIG/cli-plugins here); `docker` itself answers only the engine check.
   const records = (stdout: string): Record<string, string> =>
-    Object.fromEntries(stdout.split('\n').filter(l => l.startsWith('@@fd ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
-  function preflight(plugin: string | undefined, v1Works: boolean): { status: number | null; out: Record<string, string>; stderr: string } {
+    Object.fromEntries(stdout.split('\n').filter(l => l.startsWith(RECORD_PREFIX)).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
+  function preflight(plugin: string | undefined, v1Works: boolean, date?: string): { status: number | null; out: Record<string, string>; stderr: string } {
     const project = join(dir, 'project')
     const bin = join(dir, 'bin')
     const plugins = join(dir, 'docker-config', 'cli-plugins')
@@ -459,6 +477,7 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
     const log = join(dir, 'calls')
     writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "docker $*" >>'${log}'\n[ "$1" = version ] && { echo 99.0.0; exit 0; }\nexit 1\n`, { mode: 0o755 })
     if (plugin !== undefined) writeFileSync(join(plugins, 'docker-compose'), plugin, { mode: 0o755 })
+    if (date !== undefined) writeFileSync(join(bin, 'date'), date, { mode: 0o755 })
     // A v1 that fails stands first in PATH in place of this machine's real one.
     if (!v1Works) writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\nexit 1\n', { mode: 0o755 })
     else writeFileSync(join(bin, 'docker-compose'), '#!/bin/sh\ncase "$*" in *version*) echo 1.29.2 ;; *config*) printf \'services:\\n  backend:\\n    image: x\\n\' ;; esac\n', { mode: 0o755 })
@@ -493,10 +512,110 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
     expect([r.out.compose, r.out['compose-version'], r.out['service-build']]).toEqual(['docker-compose', '1.29.2', 'no'])
   })
 
+  test('now: GNU date gives fractional seconds', () => {
+    const r = preflight(v2('2.40.0', goodConfig), true)
+    expect(r.out.now).toMatch(/^\d{10}\.\d{9}$/)
+  })
+
+  // BSD date prints an unknown %N as "N"; some print it as is, or nothing after the dot.
+  test.each([
+    ['BSD (%N → N)', 'N'],
+    ['%N printed as is', '%N'],
+    ['nothing after the dot', '']
+  ])('now: a date without %%N (%s) falls back to whole seconds, never text', (_label, frac) => {
+    const bsd = `#!/bin/sh\nif [ "$1" = "+%s.%N" ]; then printf '%s.%s\\n' "$(/bin/date +%s)" '${frac}'; else exec /bin/date "$@"; fi\n`
+    const r = preflight(v2('2.40.0', goodConfig), true, bsd)
+    expect(r.status).toBe(0)
+    expect(r.out.now).toMatch(/^\d{10}$/)
+    expect(Math.abs(Number(r.out.now) - Date.now() / 1000)).toBeLessThan(60)
+  })
+
   test('a plugin that does not run, and no v1: neither works, said so', () => {
     const r = preflight('#!/bin/sh\nexit 1\n', false)
     expect(r.status).toBe(3)
     expect(r.stderr).toContain("neither 'docker compose' (v2) nor 'docker-compose' (v1) works on the target")
+  })
+})
+
+describe('sync.sh and preflight.sh with a real git repository (stand-in docker)', () => {
+  // A stand-in `docker compose … config` that prints one service with build:.
+  const records = (stdout: string): [string, string][] =>
+    stdout.split('\n').filter(l => l.startsWith(RECORD_PREFIX)).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')])
+  const git = (cwd: string, ...args: string[]): string =>
+    spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).stdout.trim()
+  function setup(): { project: string; env: NodeJS.ProcessEnv; commit(files: Record<string, string>, msg: string): string } {
+    const project = join(dir, 'project')
+    const bin = join(dir, 'bin')
+    for (const d of [project, bin]) mkdirSync(d, { recursive: true })
+    writeFileSync(join(bin, 'docker'), "#!/bin/sh\ncase \"$*\" in *config*) printf 'name: p\\nservices:\\n  backend:\\n    build:\\n      context: .\\n' ;; *version*) echo 99.0.0 ;; esac\n", { mode: 0o755 })
+    git(project, 'init', '-q')
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, DOCKER_CONFIG: join(dir, 'no-docker-config') }
+    return {
+      project,
+      env,
+      commit(files, msg) {
+        for (const [f, text] of Object.entries(files)) writeFileSync(join(project, f), text)
+        git(project, 'add', '-f', ...Object.keys(files))
+        git(project, 'commit', '-qm', msg)
+        return git(project, 'rev-parse', 'HEAD')
+      }
+    }
+  }
+  const vars = (project: string, extra: Record<string, string>) => ({
+    FD_PROJECT_DIR: project, FD_COMPOSE_CMD: 'docker compose', FD_COMPOSE_FILES: '', FD_PROJECT_NAME: 'p', FD_RESOLVED_PROJECT: '', FD_SERVICE: 'backend', ...extra
+  })
+  const runScript = (name: ScriptName, v: Record<string, string>, env: NodeJS.ProcessEnv) =>
+    spawnSync('bash', ['-s'], { input: buildScript(name, v), env, encoding: 'utf8' })
+
+  test('C4: ref adds the compose file: preflight (sync: git) does not look for it, sync checks it after the checkout', () => {
+    const s = setup()
+    const first = s.commit({ README: 'x\n' }, 'no compose file yet')
+    const second = s.commit({ 'compose.yaml': 'services: {}\n' }, 'the app')
+    git(s.project, 'checkout', '-q', first)
+    const pre = runScript('preflight', vars(s.project, { FD_COMPOSE_CMD: 'auto', FD_SYNC: 'git', FD_CHECK_SERVICE: '0' }), s.env)
+    expect([pre.status, pre.stderr]).toEqual([0, ''])
+    expect(records(pre.stdout).find(([k]) => k === 'input-error')).toBeUndefined()
+    const sync = runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: 'false' }), s.env)
+    expect(sync.status).toBe(0)
+    expect(records(sync.stdout)).toEqual(expect.arrayContaining([['head', second], ['service-build', 'yes']]))
+    // Without the compose file in ref either: refused after the sync, the checkout at ref.
+    const third = s.commit({ 'compose.yaml': 'services: {}\n' }, 'again')
+    git(s.project, 'rm', '-q', 'compose.yaml')
+    git(s.project, 'commit', '-qm', 'compose file gone')
+    const fourth = git(s.project, 'rev-parse', 'HEAD')
+    git(s.project, 'checkout', '-q', third)
+    const gone = runScript('sync', vars(s.project, { FD_REF: fourth, FD_DISCARD: 'false' }), s.env)
+    expect(gone.status).toBe(2)
+    expect(records(gone.stdout)).toContainEqual(['input-error', expect.stringMatching(/^compose-files no compose.yaml/)])
+    expect(git(s.project, 'rev-parse', 'HEAD')).toBe(fourth)
+  })
+
+  test.each([
+    ['untracked, sync-discard-changes: true', 'notes.txt', '', 'true'],
+    ['ignored, sync-discard-changes: false', 'local.secret', 'local.secret\n', 'false'],
+    ['untracked in a subdirectory', 'conf/app.ini', '', 'true']
+  ])('17: ref tracks a file that is %s on the host: exit 7 with the list, nothing changed', (_label, file, ignore, discard) => {
+    const s = setup()
+    const first = s.commit({ '.gitignore': ignore, 'compose.yaml': 'services: {}\n' }, 'v1')
+    mkdirSync(join(s.project, 'conf'), { recursive: true })
+    const second = s.commit({ [file]: 'from the repository\n' }, 'track it')
+    git(s.project, 'checkout', '-q', first)
+    mkdirSync(join(s.project, 'conf'), { recursive: true })
+    writeFileSync(join(s.project, file), 'only on the host\n')
+    // A tracked change too, which discard: true may drop, but not the untracked file.
+    writeFileSync(join(s.project, 'compose.yaml'), 'services: {}\n# edited\n')
+    const r = runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: discard }), s.env)
+    if (discard === 'false') {
+      // The tracked change is refused first (exit 5); reverted, the untracked file still is.
+      expect(r.status).toBe(5)
+      git(s.project, 'checkout', '-q', '--', 'compose.yaml')
+    }
+    const again = discard === 'false' ? runScript('sync', vars(s.project, { FD_REF: second, FD_DISCARD: discard }), s.env) : r
+    expect(again.status).toBe(7)
+    expect(records(again.stdout).filter(([k]) => k === 'untracked')).toEqual([['untracked', file]])
+    expect(readFileSync(join(s.project, file), 'utf8')).toBe('only on the host\n')
+    expect(git(s.project, 'rev-parse', 'HEAD')).toBe(first)
+    if (discard === 'true') expect(readFileSync(join(s.project, 'compose.yaml'), 'utf8')).toContain('# edited')
   })
 })
 

@@ -1,5 +1,9 @@
 // OpenSSH config, target descriptions and how ssh's exit-255 messages are explained.
-import { buildSshConfig, describeTarget, explainSshFailure, SshError, type SshFiles } from '../../src/engine/ssh.js'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildSshConfig, controlPathOption, describeTarget, explainSshFailure, fingerprintsOf, SshError, type SshFiles } from '../../src/engine/ssh.js'
 import type { SshSettings } from '../../src/engine/settings.js'
 
 const files: SshFiles = {
@@ -165,5 +169,62 @@ describe('explainSshFailure', () => {
 
   test('a proxy-jump target is named with its jump host', () => {
     expect(explainSshFailure(ssh({ proxyJump: 'bastion' }), 'Permission denied')).toContain('deploy@deploy.example.com:22 via bastion')
+  })
+})
+
+describe('paths as ssh reads them (the real ssh -G)', () => {
+  const resolved = (args: string[]): string[] => execFileSync('ssh', ['-G', '-F', '/dev/null', ...args, 'example.invalid'], { encoding: 'utf8' }).split('\n')
+
+  test.each(['/tmp/runner temp/fresh-deploy-x/cm', '/tmp/100% sure/cm', '/tmp/plain/cm', '/tmp/a%hb/cm'])('ControlPath %j reaches ssh whole, %% not expanded', path => {
+    expect(resolved(['-o', controlPathOption(path)])).toContain(`controlpath ${path}`)
+  })
+
+  test('the unquoted form that was used before fails on a space (what the option fixes)', () => {
+    expect(() => resolved(['-o', 'ControlPath=/tmp/runner temp/cm'])).toThrow()
+  })
+
+  test('IdentityFile and UserKnownHostsFile in the config: spaces and % kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd ssh %d-'))
+    try {
+      const f: SshFiles = { dir, key: join(dir, 'key'), knownHosts: join(dir, 'known_hosts'), config: join(dir, 'ssh_config'), control: join(dir, 'cm') }
+      writeFileSync(f.config, buildSshConfig(ssh(), f, false))
+      const out = execFileSync('ssh', ['-G', '-F', f.config, 'example.invalid'], { encoding: 'utf8' })
+      expect(out).toContain(`userknownhostsfile ${f.knownHosts}\n`)
+      // ssh -G shows IdentityFile before its %-expansion: doubled here, single when used.
+      expect(out).toContain(`identityfile ${f.key.replace(/%/g, '%%')}\n`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('fingerprintsOf (host key pinning)', () => {
+  let dir = ''
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fd-fp-'))
+    for (const t of ['ed25519', 'ecdsa', 'rsa']) execFileSync('ssh-keygen', ['-q', '-t', t, '-N', '', '-f', join(dir, t)])
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const pub = (t: string): string => readFileSync(join(dir, `${t}.pub`), 'utf8').trim().split(' ').slice(0, 2).join(' ')
+  const keygenFp = (t: string): string => execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, `${t}.pub`)], { encoding: 'utf8' }).split(' ')[1]
+
+  test('each fingerprint is the one ssh-keygen computes, tied to its own line whatever else is in the scan', () => {
+    const lines = [
+      '# [127.0.0.1]:2222 SSH-2.0-OpenSSH_9.2p1',
+      `[127.0.0.1]:2222 ${pub('rsa')}`,
+      '[127.0.0.1]:2222 ssh-unknown-type AAAAB3NzaC1yc2EAAAADAQABAAABAQ',
+      'garbage line',
+      `[127.0.0.1]:2222 ${pub('ecdsa')}`,
+      '',
+      `[127.0.0.1]:2222 ${pub('ed25519')}`
+    ]
+    const found = fingerprintsOf(lines.join('\n'))
+    expect(found.size).toBe(3)
+    for (const t of ['ed25519', 'ecdsa', 'rsa']) expect(found.get(keygenFp(t))).toBe(`[127.0.0.1]:2222 ${pub(t)}`)
+  })
+
+  test('a line whose type field names another type than its key blob is no key', () => {
+    const [, blob] = pub('rsa').split(' ')
+    expect(fingerprintsOf(`h ssh-ed25519 ${blob}\n`).size).toBe(0)
   })
 })

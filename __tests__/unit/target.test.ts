@@ -5,7 +5,8 @@ import YAML from 'yaml'
 import { ActionReporter } from '../../src/action/log.js'
 import { getSettings } from '../../src/engine/input-helper.js'
 import type { Settings } from '../../src/engine/settings.js'
-import { parsePurgeCount, recordsToMap, RemoteError, Target, TargetInputError, yamlString } from '../../src/engine/target.js'
+import { RECORD_NONCE } from '../../src/engine/records.js'
+import { parsePurgeCount, parseTargetTime, recordsToMap, RemoteError, Target, TargetInputError, yamlString } from '../../src/engine/target.js'
 import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../../src/engine/transport.js'
 import { inputs } from './inputs.js'
 
@@ -194,7 +195,8 @@ describe('Target with a stand-in transport', () => {
     // The first line reads the rest in one head -c (forBashStdin); the variables come next.
     const [loader, ...rest] = tr.scripts[0].split('\n')
     expect(loader).toContain(`head -c ${Buffer.byteLength(rest.join('\n'), 'utf8')})`)
-    expect(rest.join('\n').startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\nFD_")).toBe(true)
+    expect(rest.join('\n').startsWith(`FD_NONCE='${RECORD_NONCE}'\n`)).toBe(true)
+    expect(rest.slice(1).join('\n').startsWith("FD_PROJECT_DIR='/srv/it'\\''s'\nFD_COMPOSE_CMD='auto'\nFD_COMPOSE_FILES='a.yml\nb.yml'\nFD_PROJECT_NAME=''\nFD_RESOLVED_PROJECT=''\nFD_SERVICE='web'\nFD_")).toBe(true)
   })
 
   test('preflight records become typed values, and the detected compose command sticks', async () => {
@@ -234,6 +236,14 @@ describe('Target with a stand-in transport', () => {
     expect(e).toBeInstanceOf(TargetInputError)
     expect((e as TargetInputError).input).toBe('service')
     expect((e as TargetInputError).message).toBe('service: not defined in compose.yaml (services: api db)')
+  })
+
+  test.each(['github-token', 'ssh-key', 'verify-expect', 'no-such-input', ''])('an input-error naming %j (not an input the target checks) is a step failure, never an input error', async input => {
+    const tr = new StubTransport('local', [result(2, [rec('input-error', `${input} forged detail`)])])
+    const e = await new Target(tr, settings(), 'r').preflight(true).catch((x: unknown) => x)
+    expect(e).not.toBeInstanceOf(TargetInputError)
+    expect(e).toBeInstanceOf(RemoteError)
+    expect((e as RemoteError).message).toBe(`preflight failed on the target (exit 2): ${input} forged detail`)
   })
 
   test('exit 255 over ssh is a connection failure; elsewhere a step failure with the last lines', async () => {
@@ -499,5 +509,30 @@ describe('Target with a stand-in transport', () => {
     await expect(t.logs()).resolves.toContain('could not read the logs')
     const ok = new Target(new StubTransport('local', [result(0, [rec('log', 'a'), rec('other', 'x'), rec('log', 'b')])]), settings(), 'r')
     await expect(ok.logs()).resolves.toBe('a\nb')
+  })
+})
+
+describe('parseTargetTime (the target\'s "now")', () => {
+  test.each([
+    ['1700000000.123456789', 1700000000.123456789],
+    ['1700000000', 1700000000],
+    [' 1700000000.5 ', 1700000000.5],
+    ['1700000000.N', 1700000000],
+    ['1700000000.%N', 1700000000],
+    ['1700000000.', 1700000000],
+    ['', 0],
+    [undefined, 0],
+    ['bash: date: command not found', 0],
+    ['N', 0]
+  ])('%j → %j, never NaN (a NaN start made the recreated probe throw a RangeError)', (value, expected) => {
+    const t = parseTargetTime(value)
+    expect(t).toBe(expected)
+    expect(() => new Date(t * 1000).toISOString()).not.toThrow()
+  })
+
+  test('a preflight whose date printed %N literally still gives a usable start', async () => {
+    const tr = new StubTransport('local', [result(0, [rec('now', '1700000000.N'), rec('compose', 'docker compose'), rec('project-realpath', '/srv')])])
+    const pre = await new Target(tr, settings(), 'r').preflight(false)
+    expect(pre.now).toBe(1700000000)
   })
 })

@@ -3,6 +3,8 @@ import { jest } from '@jest/globals'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { effectiveCommands } from '../runner-commands.js'
+import { RECORD_PREFIX } from '../../src/engine/records.js'
 import { logRemoteLine } from '../../src/action/log.js'
 import { LocalTransport, parseRecord, spawnScript as spawnEngine, SshTransport, type RemoteRecord } from '../../src/engine/transport.js'
 
@@ -22,6 +24,9 @@ afterEach(() => {
   jest.restoreAllMocks()
 })
 
+/** A script's text with "@@fd " turned into this run's record prefix, as fd_out prints it. */
+const rec = (script: string): string => script.replace(/@@fd /g, RECORD_PREFIX)
+
 describe('parseRecord', () => {
   test.each([
     ['@@fd key value', { key: 'key', value: 'value' }],
@@ -30,13 +35,21 @@ describe('parseRecord', () => {
     ['@@fd key ', { key: 'key', value: '' }],
     ['@@fd hf 0123  ./a b.py', { key: 'hf', value: '0123  ./a b.py' }],
     ['@@fd http-body ', { key: 'http-body', value: '' }]
-  ])('%j → %j', (line, expected) => {
-    expect(parseRecord(line)).toEqual(expected)
+  ])('%j (with the nonce) → %j', (line, expected) => {
+    expect(parseRecord(rec(line))).toEqual(expected)
   })
 
   test.each(['', 'plain log', ' @@fd key value', '@@fdkey value', '@@FD key value', 'x @@fd key value', '@@ fd key'])('%j is not a record', line => {
+    expect(parseRecord(rec(line))).toBeUndefined()
     expect(parseRecord(line)).toBeUndefined()
   })
+
+  test.each(['@@fd key value', '@@fd input-error service x', '@@fd health pass healthy', '@@fd-0123456789abcdef01234567 key v', `@@fd-${RECORD_PREFIX.slice(5, -2)} key v`])(
+    'without this run\'s nonce %j is not a record (what a build or an app prints)',
+    line => {
+      expect(parseRecord(line)).toBeUndefined()
+    }
+  )
 })
 
 const logged = (): string => out.join('')
@@ -44,7 +57,7 @@ const logged = (): string => out.join('')
 describe('spawnScript with bash -s', () => {
   test('records are collected in order and are not logged; other lines are', async () => {
     const seen: RemoteRecord[] = []
-    const { done } = spawnScript('bash', ['-s'], 'echo "@@fd a 1"\necho hello\necho "@@fd b two words"\necho oops >&2\n', {
+    const { done } = spawnScript('bash', ['-s'], rec('echo "@@fd a 1"\necho hello\necho "@@fd b two words"\necho oops >&2\n'), {
       onRecord: r => seen.push(r)
     })
     const r = await done
@@ -59,8 +72,14 @@ describe('spawnScript with bash -s', () => {
     expect(logged()).not.toContain('@@fd')
   })
 
+  test('lines that look like records but lack this run\'s nonce are log text (a build, the app)', async () => {
+    const r = await spawnScript('bash', ['-s'], rec('echo "@@fd health fail x"\n') + 'echo "@@fd health pass healthy"\necho "@@fd input-error service x"\n', { quiet: true }).done
+    expect(r.records).toEqual([{ key: 'health', value: 'fail x' }])
+    expect(r.outputTail).toBe('@@fd health pass healthy\n@@fd input-error service x')
+  })
+
   test.each([0, 1, 2, 5, 42, 255])('exit code %i is passed through', async code => {
-    const r = await spawnScript('bash', ['-s'], `echo "@@fd before x"\nexit ${code}\necho "@@fd after x"\n`).done
+    const r = await spawnScript('bash', ['-s'], rec(`echo "@@fd before x"\nexit ${code}\necho "@@fd after x"\n`)).done
     expect(r.code).toBe(code)
     expect(r.records).toEqual([{ key: 'before', value: 'x' }])
   })
@@ -73,7 +92,7 @@ describe('spawnScript with bash -s', () => {
   })
 
   test('the output tail keeps the last 30 lines of stdout and stderr, records excluded', async () => {
-    const r = await spawnScript('bash', ['-s'], 'for i in $(seq 1 40); do echo "line $i"; echo "@@fd n $i"; done\necho "err last" >&2\n', { quiet: true }).done
+    const r = await spawnScript('bash', ['-s'], rec('for i in $(seq 1 40); do echo "line $i"; echo "@@fd n $i"; done\necho "err last" >&2\n'), { quiet: true }).done
     const tail = r.outputTail.split('\n')
     expect(tail).toHaveLength(30)
     expect(tail[0]).toBe('line 12')
@@ -89,7 +108,7 @@ describe('spawnScript with bash -s', () => {
   })
 
   test('a last line without a newline is still seen, and CRLF is trimmed', async () => {
-    const r = await spawnScript('bash', ['-s'], 'printf "@@fd crlf yes\\r\\n"\nprintf "@@fd last no-newline"\n').done
+    const r = await spawnScript('bash', ['-s'], rec('printf "@@fd crlf yes\\r\\n"\nprintf "@@fd last no-newline"\n')).done
     expect(r.records).toEqual([
       { key: 'crlf', value: 'yes' },
       { key: 'last', value: 'no-newline' }
@@ -114,6 +133,13 @@ describe('spawnScript with bash -s', () => {
     expect(text).not.toMatch(/::stop-commands::[0-9a-f]{16}\nplain\n/)
   })
 
+  test('the legacy ##[ form is neutralized too: a build line cannot stop commands or act (runner model)', async () => {
+    await spawnScript('bash', ['-s'], 'echo "#5 RUN echo ##[stop-commands]x"\necho "##[add-mask]y"\necho "::x::z ##[error]e"\n').done
+    process.stdout.write('::error::our own error\n')
+    expect(effectiveCommands(logged()).map(c => `${c.name}:${c.data}`)).toEqual(['error:our own error'])
+    expect(logged()).toContain('#5 RUN echo ## [stop-commands]x\n')
+  })
+
   test('each wrapped line gets its own token', async () => {
     await spawnScript('bash', ['-s'], 'echo "::warning::a"\necho "::warning::b"\n').done
     const tokens = [...logged().matchAll(/::stop-commands::([0-9a-f]{16})/g)].map(m => m[1])
@@ -122,10 +148,10 @@ describe('spawnScript with bash -s', () => {
   })
 
   test('multi-byte characters survive a pipe-chunk boundary', async () => {
-    // "@@fd big xy" is 11 bytes, then 2-byte characters: a 64 KiB chunk border falls inside one.
+    // "@@fd-NONCE big xy" is 37 bytes (odd), then 2-byte characters: a 64 KiB chunk border falls inside one.
     const n = 200_000
     // One write of the whole line, so the pipe (not the writes) decides where chunks end.
-    const script = `s=$(printf '%.0sé' $(seq 1 ${n}))\nprintf '@@fd big xy%s\\n' "$s"\n`
+    const script = rec(`s=$(printf '%.0sé' $(seq 1 ${n}))\nprintf '@@fd big xy%s\\n' "$s"\n`)
     const r = await spawnScript('bash', ['-s'], script, { quiet: true }).done
     expect(r.records).toHaveLength(1)
     const value = r.records[0].value
@@ -146,7 +172,7 @@ describe('spawnScript with bash -s', () => {
   })
 
   test('env is passed to the child', async () => {
-    const r = await spawnScript('bash', ['-s'], 'echo "@@fd v $FD_TEST_VALUE"\n', { env: { ...process.env, FD_TEST_VALUE: 'from-env' } }).done
+    const r = await spawnScript('bash', ['-s'], rec('echo "@@fd v $FD_TEST_VALUE"\n'), { env: { ...process.env, FD_TEST_VALUE: 'from-env' } }).done
     expect(r.records).toEqual([{ key: 'v', value: 'from-env' }])
   })
 })
@@ -155,7 +181,7 @@ describe('LocalTransport', () => {
   test('run', async () => {
     const t = new LocalTransport(logRemoteLine)
     expect(t.where).toBe('local')
-    const r = await t.run('echo "@@fd ok yes"\nexit 4\n')
+    const r = await t.run(rec('echo "@@fd ok yes"\nexit 4\n'))
     expect(r).toMatchObject({ code: 4, records: [{ key: 'ok', value: 'yes' }] })
   })
 
@@ -164,7 +190,7 @@ describe('LocalTransport', () => {
     let ready!: () => void
     const isReady = new Promise<void>(resolve => (ready = resolve))
     // Shaped like the lock: a brace group parsed whole, then reading stdin until it closes.
-    const script = '{\necho "@@fd locked here"\nn=0\nwhile IFS= read -r -t 0.1 _ || [ $? -gt 128 ]; do n=$((n+1)); done\necho "@@fd released $n"\n}\n'
+    const script = rec('{\necho "@@fd locked here"\nn=0\nwhile IFS= read -r -t 0.1 _ || [ $? -gt 128 ]; do n=$((n+1)); done\necho "@@fd released $n"\n}\n')
     const held = t.hold(script, { quiet: true, onRecord: r => r.key === 'locked' && ready() })
     await isReady
     let finished = false
@@ -195,7 +221,7 @@ describe('LocalTransport', () => {
   })
 
   test('a held script that ends on its own resolves done without release', async () => {
-    const held = new LocalTransport(logRemoteLine).hold('echo "@@fd lock-timeout run 1"\nexit 4\n', { quiet: true })
+    const held = new LocalTransport(logRemoteLine).hold(rec('echo "@@fd lock-timeout run 1"\nexit 4\n'), { quiet: true })
     const r = await held.done
     expect(r.code).toBe(4)
     expect(r.records).toEqual([{ key: 'lock-timeout', value: 'run 1' }])
@@ -235,11 +261,11 @@ describe('SshTransport spare sessions (a stand-in ssh that runs bash -s here)', 
   test('a spare is opened once a script prints, used by the next; none after a script marked last', async () => {
     const t = new SshTransport('ssh stub', [], 'h')
     try {
-      expect((await t.run('echo "@@fd n 1"\n')).records).toEqual([{ key: 'n', value: '1' }])
+      expect((await t.run(rec('echo "@@fd n 1"\n'))).records).toEqual([{ key: 'n', value: '1' }])
       expect(await startsAfter(2)).toBe(2) // the first session, and the spare it opened
-      expect((await t.run('echo "@@fd n 2"\n')).records).toEqual([{ key: 'n', value: '2' }])
+      expect((await t.run(rec('echo "@@fd n 2"\n'))).records).toEqual([{ key: 'n', value: '2' }])
       expect(await startsAfter(3)).toBe(3)
-      expect((await t.run('echo "@@fd n 3"\n', { last: true })).records).toEqual([{ key: 'n', value: '3' }])
+      expect((await t.run(rec('echo "@@fd n 3"\n'), { last: true })).records).toEqual([{ key: 'n', value: '3' }])
       expect(await startsAfter(3)).toBe(3) // ran in the spare; no new one
     } finally {
       t.close()
@@ -264,7 +290,7 @@ describe('SshTransport spare sessions (a stand-in ssh that runs bash -s here)', 
     try {
       await t.run('true\n')
       expect(await startsAfter(1)).toBe(1)
-      expect((await t.run('echo "@@fd ok yes"\n', { last: true })).records).toEqual([{ key: 'ok', value: 'yes' }])
+      expect((await t.run(rec('echo "@@fd ok yes"\n'), { last: true })).records).toEqual([{ key: 'ok', value: 'yes' }])
       expect(await startsAfter(2)).toBe(2)
     } finally {
       t.close()

@@ -1,6 +1,12 @@
-"""Checks every *.pyc under argv[1] against its source (runs inside the container).
+"""Checks every *.pyc under argv[1] against its source (runs inside the container, as
+`python3 -I -B`: no module of the app can shadow ours, nothing is written).
 
-Prints one line per .pyc: "ok PATH", "stale PATH DETAIL" or "orphan PATH DETAIL". The header
+argv[2]: the container's PYTHONPYCACHEPREFIX, or empty. With it, python keeps bytecode for
+/abs/dir/x.py as PREFIX/abs/dir/x.cpython-3NN.pyc, and loads it from there: the .pyc under
+PREFIX/<argv[1]> are checked as well, each against /abs/dir/x.py (printed with their full path).
+
+Prints one line per .pyc: "ok PATH", "stale PATH DETAIL" or "orphan PATH DETAIL", then "done N".
+A checker that crashes never prints "done": the runner takes that as a failed probe. The header
 layout is PEP 552: magic, flags, then either a source hash (flags & 1) or the source mtime and
 size. A header that matches is not enough: a source edited in place with its size and mtime
 kept (a restored backup, a checkout that resets mtimes) gets the old bytecode loaded all the
@@ -22,10 +28,15 @@ def source_for(pyc):
     return pyc[:-1]  # legacy name.pyc beside name.py
 
 
-def check(pyc):
-    src = source_for(pyc)
+def source_in_prefix(pyc, prefix):
+    # PREFIX/app/src/x.cpython-312.pyc -> /app/src/x.py
+    head, name = os.path.split(pyc)
+    return os.path.join("/", os.path.relpath(head, prefix), name.split(".")[0] + ".py")
+
+
+def check(pyc, src, shown):
     if not os.path.isfile(src):
-        return "orphan", "no source %s" % os.path.relpath(src, root)
+        return "orphan", "no source %s" % shown
     with open(pyc, "rb") as f:
         header = f.read(16)
     if len(header) < 16:
@@ -66,17 +77,30 @@ def same_code(pyc, src, header):
     return "ok", ""
 
 
+def walk(top_dir, source, shown):
+    count = 0
+    for top, dirs, files in os.walk(top_dir):
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                path = os.path.join(top, name)
+                src = source(path)
+                try:
+                    verdict, detail = check(path, src, shown(src))
+                except OSError as err:
+                    verdict, detail = "stale", "unreadable: %s" % err
+                print(("%s %s %s" % (verdict, shown(path), detail)).rstrip())
+                count += 1
+    return count
+
+
 root = sys.argv[1]
 if not os.path.isdir(root):
     print("missing %s" % root)
+    print("done 0")
     sys.exit(0)
-for top, dirs, files in os.walk(root):
-    for name in sorted(files):
-        if name.endswith((".pyc", ".pyo")):
-            path = os.path.join(top, name)
-            try:
-                verdict, detail = check(path)
-            except OSError as err:
-                verdict, detail = "stale", "unreadable: %s" % err
-            rel = os.path.relpath(path, root)
-            print(("%s %s %s" % (verdict, rel, detail)).rstrip())
+count = walk(root, source_for, lambda p: os.path.relpath(p, root))
+prefix = sys.argv[2] if len(sys.argv) > 2 else ""
+if prefix:
+    prefix = os.path.abspath(prefix)
+    count += walk(os.path.join(prefix, os.path.abspath(root).lstrip("/")), lambda p: source_in_prefix(p, prefix), lambda p: p)
+print("done %d" % count)

@@ -3,11 +3,14 @@
 # (`bash -s`, script on stdin). The runner defines the FD_* variables above this file as
 # single-quoted data; nothing here evaluates them as code.
 #
-# Protocol: lines "@@fd KEY VALUE" on stdout are results for the runner; everything else is log.
+# Protocol: lines "@@fd-NONCE KEY VALUE" on stdout are results for the runner; everything else
+# is log. FD_NONCE is drawn by the runner for each run: a build or an app that prints a line
+# like "@@fd health pass" cannot make a result (it cannot know the nonce, which is not exported).
 set -euo pipefail
 umask 077
 
-fd_out() { printf '@@fd %s %s\n' "$1" "${2-}"; }
+FD_REC="@@fd-${FD_NONCE:?the runner passes FD_NONCE} "
+fd_out() { printf '%s%s %s\n' "$FD_REC" "$1" "${2-}"; }
 
 # An input that the target shows to be wrong (missing dir, unknown service): exit 2.
 fd_input_error() {
@@ -20,7 +23,14 @@ fd_die() {
   exit 3
 }
 
-fd_now() { date +%s.%N; }
+# The target's time, for "the container started after the deploy began". %N is GNU: BSD and
+# busybox date print it literally (or drop it), so anything but digits.digits falls back to
+# whole seconds, which only moves the start earlier.
+fd_now() {
+  local t
+  t=$(date +%s.%N 2>/dev/null) || t=""
+  case $t in '' | *[!0-9.]* | .* | *. | *.*.*) date +%s ;; *) printf '%s\n' "$t" ;; esac
+}
 
 # The rollback tag that snapshot.sh makes in the background: done, or the deploy stops here.
 FD_TAG_PID=""
@@ -30,6 +40,77 @@ fd_tag_wait() {
   wait "$FD_TAG_PID" || fd_die "could not tag the running image as $FD_TAG for a rollback"
   FD_TAG_PID=""
 }
+
+# Whether process $1 lives. kill -0 fails with EPERM for another user's process, which lives
+# all the same: only "No such process" (ESRCH) means gone.
+fd_pid_alive() {
+  local err
+  err=$(export LC_ALL=C; kill -0 "$1" 2>&1) && return 0
+  case $err in *"No such process"*) return 1 ;; esac
+  return 0
+}
+
+# A lock directory or file that fresh-deploy will not use: a record for the runner, then exit 3.
+fd_lock_refuse() {
+  fd_out lock-error "$1"
+  fd_die "$1"
+}
+
+# The directory of the deploy locks (lock.sh) and of the busy lock (fd_detached), per deploy
+# user: ~/.cache/fresh-deploy/locks, made 0700 and checked, in FD_LOCK_DIR.
+# Not ${TMPDIR:-/tmp}: a shared, predictable name that another local user can create first (the
+# deploy user then cannot write it), fill with symlinks (KEY.info -> ~/.ssh/authorized_keys,
+# truncated by the next deploy), or whose flock they can hold forever.
+# Not $XDG_RUNTIME_DIR: a runner service has none (a deploy from a terminal and one from the
+# runner would take different locks), and logind deletes it when the user's last session ends,
+# with the busy lock of a compose command that a dropped connection left running.
+# The price: deploys of one project by two different users do not exclude each other (README).
+FD_LOCK_DIR=""
+fd_lock_dir() {
+  local uid home d p owner mode i=0 paths=()
+  [ -z "$FD_LOCK_DIR" ] || return 0
+  uid=$(id -u)
+  home=${HOME:-}
+  if [ -z "$home" ]; then home=$(getent passwd "$uid" 2>/dev/null | cut -d: -f6) || home=""; fi
+  case $home in
+    /*) ;;
+    *) fd_lock_refuse "the deploy user (uid $uid) has no home directory (HOME=${HOME:-unset}), and the deploy lock lives in ~/.cache/fresh-deploy/locks: give the user a home directory" ;;
+  esac
+  d=${home%/}/.cache/fresh-deploy/locks
+  if ! mkdir -p -- "$d" 2>/dev/null; then
+    fd_lock_refuse "cannot create the deploy lock directory $d ($(mkdir -p -- "$d" 2>&1 || true)): the deploy user must be able to write its home directory"
+  fi
+  # The two directories made here must be real directories (no symlink) of the deploy user;
+  # above them (.cache, the home, its parents) each is the user's or root's. None may be
+  # writable by group or others (above them: unless sticky, as /tmp), or another user could
+  # swap or fill the lock directory.
+  for p in "$d" "${d%/*}"; do
+    if [ -L "$p" ] || [ ! -d "$p" ]; then
+      fd_lock_refuse "the deploy lock directory $p is a symbolic link or not a directory; fresh-deploy never follows one there: remove it (rm $p) and deploy again"
+    fi
+  done
+  p=$(cd -P -- "$d" && pwd)
+  while :; do
+    paths+=("$p")
+    [ "$p" != / ] || break
+    p=${p%/*}
+    p=${p:-/}
+  done
+  while read -r owner mode; do
+    p=${paths[i]}
+    i=$((i + 1))
+    if [ "$owner" != "$uid" ] && { [ "$i" -le 2 ] || [ "$owner" != 0 ]; }; then
+      fd_lock_refuse "the deploy lock directory $p belongs to uid $owner, not to the deploy user (uid $uid): another user could take or plant the lock there. Remove it, or give it to the deploy user (chown), and deploy again"
+    fi
+    if (( 8#$mode & 8#022 )) && { [ "$i" -le 2 ] || (( (8#$mode & 8#1000) == 0 )); }; then
+      fd_lock_refuse "the deploy lock directory $p is writable by group or others (mode $mode): another user could take or plant the lock there. Run chmod go-w $p and deploy again"
+    fi
+  done < <(stat -c '%u %a' -- "${paths[@]}")
+  FD_LOCK_DIR=$d
+}
+
+# The lock key of a project: its real path ($1) and the compose project name.
+fd_lock_key() { printf '%s\n%s' "$1" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16; }
 
 # Steps that run after the lock, in a script of their own, check that its holder (FD_LOCK_PID,
 # the lock script's shell) still lives: if it is gone, another deploy may hold the lock now.
@@ -74,9 +155,15 @@ fd_compose() {
   "${FD_COMPOSE[@]}" "${args[@]}" "$@"
 }
 
-fd_enter_project() {
+# Into project-dir, without looking for the compose files: with sync: git they are those of
+# ref, which may not be checked out yet (the commit that adds them, an empty work tree).
+fd_enter_dir() {
   cd -- "$FD_PROJECT_DIR" 2>/dev/null || fd_input_error project-dir "no such directory on the target"
   read -r -a FD_COMPOSE <<<"${FD_COMPOSE_CMD:-docker compose}"
+}
+
+fd_enter_project() {
+  fd_enter_dir
   fd_resolve_files
 }
 
@@ -107,31 +194,91 @@ fd_write_override() {
   printf '%s' "$file"
 }
 
-# Reports whether the service is defined in the compose files, and whether it has build:.
-# $1: the output of compose config (read here when not given).
+# Reports whether the service is defined in the compose files, and whether it has build:; then
+# checks source-dir (fd_source_info). $1: the output of compose config (read here when not given).
 fd_service_info() {
-  local config info
+  local config info found build ctx dockerfile
   if [ $# -gt 0 ]; then
     config=$1
   else
     config=$(fd_compose config 2>&1) || { printf '%s\n' "$config" >&2; fd_die "compose config failed for the files in $(pwd)"; }
   fi
   info=$(printf '%s\n' "$config" | awk -v svc="$FD_SERVICE" '
+    function value(line) { sub(/^ *[a-z]+: */, "", line); if (line ~ /^["\047].*["\047]$/) line = substr(line, 2, length(line) - 2); return line }
     /^services:/ { in_services = 1; next }
     in_services && /^[^ ]/ { in_services = 0 }
     in_services && /^  [^ ]/ {
       cur = $0; sub(/^  /, "", cur); sub(/:[[:space:]]*$/, "", cur); gsub(/["\047]/, "", cur)
       if (cur == svc) found = 1
+      in_build = 0
       next
     }
-    in_services && cur == svc && /^    build:/ { build = 1 }
-    END { printf "%s %s\n", (found ? "yes" : "no"), (build ? "yes" : "no") }')
-  if [ "${info%% *}" != "yes" ]; then
+    in_services && cur == svc && /^    build:/ { build = 1; in_build = 1; next }
+    in_build && /^    [^ ]/ { in_build = 0 }
+    in_build && /^      context:/ { ctx = value($0) }
+    in_build && /^      dockerfile:/ { dockerfile = value($0) }
+    END { printf "%s\037%s\037%s\037%s\n", (found ? "yes" : "no"), (build ? "yes" : "no"), ctx, dockerfile }')
+  IFS=$'\x1f' read -r found build ctx dockerfile <<<"$info"
+  if [ "$found" != "yes" ]; then
     fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
   fi
-  fd_out service-build "${info##* }"
+  fd_out service-build "$build"
   # compose v2 prints the project's name first; later steps look containers up by it.
   fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
+  fd_source_info "$ctx" "$dockerfile"
+}
+
+# source-dir (FD_SOURCE_DIR, empty: the source and bytecode probes are off) must exist in
+# project-dir: a bad input otherwise, refused before anything changes. When it lies inside the
+# service's build context ($1, $2 its Dockerfile): where it lies there (source-in-context), and
+# the .dockerignore that the build applies (Dockerfile.dockerignore first, as BuildKit does).
+fd_source_info() {
+  local ctx=$1 dockerfile=$2 src rel ignore="" ctx_shown dirs
+  [ -n "${FD_SOURCE_DIR:-}" ] || return 0
+  if [ ! -d "$FD_SOURCE_DIR" ]; then
+    ctx_shown=""
+    if [ -n "$ctx" ] && [ -d "$ctx" ]; then
+      ctx=$(cd -- "$ctx" && pwd -P)
+      case "$ctx/" in "$(pwd -P)/"*) rel=${ctx#"$(pwd -P)"}; ctx_shown=".$rel" ;; *) ctx_shown=$ctx ;; esac
+      ctx_shown="; the service's build context is $ctx_shown"
+    fi
+    dirs=$(find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2>/dev/null | sed 's|^\./||' | sort | head -n 10 | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $0 }')
+    fd_input_error source-dir "no such directory in project-dir $(pwd -P)${ctx_shown}; its directories: ${dirs:-none}. Set source-dir to the directory (relative to project-dir) that holds the code the image is built from, or to '' to turn the source and bytecode probes off"
+  fi
+  [ -n "$ctx" ] && [ -d "$ctx" ] || return 0
+  src=$(cd -- "$FD_SOURCE_DIR" && pwd -P)
+  ctx=$(cd -- "$ctx" && pwd -P)
+  case "$src/" in
+    "$ctx/"*) rel=${src#"$ctx"}; rel=${rel#/} ;;
+    *) return 0 ;;
+  esac
+  fd_out source-in-context "${rel:-.}"
+  case "$dockerfile" in /*) ;; '') dockerfile=$ctx/Dockerfile ;; *) dockerfile=$ctx/$dockerfile ;; esac
+  if [ -f "$dockerfile.dockerignore" ]; then ignore=$dockerfile.dockerignore; elif [ -f "$ctx/.dockerignore" ]; then ignore=$ctx/.dockerignore; fi
+  [ -z "$ignore" ] || fd_out dockerignore "$(head -c 65536 -- "$ignore" | base64 | tr -d '\n')"
+}
+
+# A hint for a container-source-dir that does not exist in container $1 ($2: its working
+# directory, read here when not given): the image's WORKDIR, where the build context puts
+# source-dir under it, and which of these places exist in the container.
+fd_csd_hint() {
+  local cid=$1 workdir=${2-} w cands=() found
+  [ -n "$workdir" ] || workdir=$(docker inspect --format '{{.Config.WorkingDir}}' "$cid" 2>/dev/null || true)
+  [ -n "$workdir" ] || workdir=/
+  w=${workdir%/}
+  case "${FD_SOURCE_IN_CONTEXT:-}" in
+    "") ;;
+    .) cands+=("$workdir") ;;
+    *) cands+=("$w/$FD_SOURCE_IN_CONTEXT") ;;
+  esac
+  cands+=("$w/${FD_SOURCE_DIR##*/}" "$workdir")
+  # shellcheck disable=SC2016 # expanded in the container
+  found=$(docker exec "$cid" sh -c 'for d do [ -d "$d" ] && printf "%s\n" "$d"; done; exit 0' sh "${cands[@]}" 2>/dev/null | awk '!seen[$0]++' | tr '\n' ' ')
+  printf "the image's WORKDIR is %s" "$workdir"
+  [ -z "${FD_SOURCE_IN_CONTEXT:-}" ] || printf ", and source-dir is %s in the service's build context" "$FD_SOURCE_IN_CONTEXT"
+  if [ -n "$found" ]; then printf '; of the likely places, these exist in the container: %s(set container-source-dir to where the Dockerfile copies source-dir)' "$found"
+  else printf '; none of %s exists in the container (set container-source-dir to where the Dockerfile copies source-dir)' "${cands[*]}"; fi
+  printf ", or set source-dir: '' to turn the source and bytecode probes off"
 }
 
 # Whether the Docker engine answers. While the engine restarts, every docker command fails;
@@ -148,7 +295,7 @@ fd_engine_wait() {
 }
 
 # Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
-# Prints "@@fd health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
+# Prints the result "health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
 # fields, separated by \x1f, which unlike a tab keeps empty fields apart): on a pass, the container's facts as of the moment it was healthy,
 # so that verify needs no second inspect.
 # shellcheck disable=SC2016 # a Go template for docker, not shell
@@ -207,8 +354,9 @@ fd_detached() {
   local log pid rc=0 busy=""
   if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
   if command -v flock >/dev/null 2>&1; then
-    mkdir -p -- "${TMPDIR:-/tmp}/fresh-deploy-locks"
-    busy="${TMPDIR:-/tmp}/fresh-deploy-locks/$(printf '%s\n%s' "$(pwd -P)" "${FD_PROJECT_NAME:-}" | sha256sum | cut -c1-16).busy"
+    fd_lock_dir
+    busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
+    if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
   fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
   (
@@ -236,4 +384,44 @@ fd_report_container() {
   fd_out image-id "$image"
   fd_out started-at "$started"
   fd_out config-image "$config_image"
+}
+
+# POSIX sh that kills every process whose environment holds $1 (NAME=VALUE, unique to one hook):
+# the hook's processes, children included, wherever it runs (`docker exec` into a container).
+# One grep over every environ file: a process per pid would take seconds on a busy host.
+# shellcheck disable=SC2016,SC2034 # expanded by the sh that runs it; used by smoke.sh
+FD_KILL_BY_ENV='grep -lF -- "$1" /proc/[0-9]*/environ 2>/dev/null | while IFS= read -r f; do p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null; done; exit 0'
+
+# fd_hook_run WHAT TIMEOUT STOP_FUNCTION COMMAND...: runs a hook with its output streamed to the
+# runner as it comes; once TIMEOUT seconds have passed, STOP_FUNCTION stops it (the hook's own
+# processes, not only the client that started them). Prints hook-exit CODE and, when stopped,
+# hook-timeout TIMEOUT; returns the hook's status (124 when stopped).
+fd_hook_run() {
+  local what=$1 timeout=$2 stop=$3 pid watchdog rc=0 flag
+  shift 3
+  flag=$(mktemp -d "${TMPDIR:-/tmp}/fresh-deploy-hook.XXXXXX")
+  "$@" </dev/null 2>&1 &
+  pid=$!
+  # The watchdog's sleep must not hold the session's output open after the hook is done.
+  (
+    trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$timeout" &
+    s=$!
+    wait "$s"
+    : >"$flag/timeout"
+    "$stop"
+    kill "$pid"
+  ) </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$pid" || rc=$?
+  kill "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+  fd_out hook-exit "$rc"
+  if [ -e "$flag/timeout" ]; then
+    fd_out hook-timeout "$timeout"
+    echo "fresh-deploy: $what ran longer than hook-timeout ($timeout s) and was stopped"
+    rc=124
+  fi
+  rm -rf -- "$flag"
+  return "$rc"
 }

@@ -2,7 +2,8 @@
 # connect: checks the target before anything changes (read-only), and detects compose.
 # In: FD_PROJECT_DIR FD_COMPOSE_CMD(auto|...) FD_COMPOSE_FILES FD_PROJECT_NAME FD_SERVICE FD_SYNC
 #     FD_CHECK_SERVICE FD_SOURCE_DIR
-# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head
+# Out: now, project-realpath, compose, compose-version, flock, service-build, git-head,
+#      source-in-context, dockerignore (fd_source_info: a missing source-dir is refused here)
 # Sets FD_COMPOSE_CMD (detected) and FD_HAVE_FLOCK for a lock.sh that runs in the same script.
 
 fd_out now "$(fd_now)"
@@ -10,7 +11,8 @@ fd_out now "$(fd_now)"
 fd_out project-realpath "$(cd -- "$FD_PROJECT_DIR" && pwd -P)"
 
 command -v docker >/dev/null 2>&1 || fd_die "docker is not installed on the target (no docker in PATH=$PATH)"
-fd_enter_project
+# With sync: git the compose files are checked after the sync (sync.sh), against ref's tree.
+if [ "$FD_SYNC" = "git" ]; then fd_enter_dir; else fd_enter_project; fi
 
 # Each docker CLI call costs 20-100 ms (compose v2 reads every compose file): the engine check,
 # v2's version and, when the service is to be checked, v2's compose config run side by side.

@@ -15,7 +15,13 @@ trap 'rm -f -- "$override"' EXIT
 build_args=()
 [ "$FD_NO_CACHE" = "true" ] && build_args+=(--no-cache)
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
-up_args=(up -d --build --force-recreate --no-deps)
+# FD_NO_BUILD: build.sh built the image already (a pre-deploy hook ran in it in between).
+if [ "${FD_NO_BUILD:-}" = "true" ]; then
+  build_args=()
+  up_args=(up -d --no-build --force-recreate --no-deps)
+else
+  up_args=(up -d --build --force-recreate --no-deps)
+fi
 [ "$FD_RENEW_ANON" = "true" ] && up_args+=(--renew-anon-volumes)
 [ -n "$FD_STOP_TIMEOUT" ] && up_args+=(--timeout "$FD_STOP_TIMEOUT")
 

@@ -4,8 +4,9 @@
 # host) the http probe. The runner turns these facts into verdicts.
 # In: FD_PROJECT_DIR FD_SERVICE FD_KNOWN_CID FD_SOURCE_DIR FD_CONTAINER_SOURCE_DIR FD_HEALTH_TIMEOUT
 #     FD_FINGERPRINT_SH FD_BYTECODE_PY FD_VERIFY_URL FD_VERIFY_EXPECT FD_VERIFY_TIMEOUT
-#     FD_VERIFY_INTERVAL FD_HTTP_PY (+ compose)
-# Out: health, container facts, hf/cf SHA PATH lines, host-dir, container-dir, python, pyc, http-*
+#     FD_VERIFY_INTERVAL FD_HTTP_PY FD_SOURCE_NAMES FD_SOURCE_IN_CONTEXT (+ compose)
+# Out: health, container facts, hf/cf SHA PATH lines, host-dir, container-dir, python, pyc,
+#      pyc-error, mount, csd-hint, http-*
 
 fd_lock_guard verify
 fd_enter_project
@@ -26,32 +27,49 @@ fi
 
 # What the source and bytecode probes need from inside the container, in one docker exec (each
 # exec costs ~0.1 s of the engine's time; there were three): the fingerprint, then the python
-# lookup and the .pyc check, in sections that the awk below turns into result lines.
+# lookup and the .pyc check, in sections that the awk below turns into result lines. The checker
+# runs as python3 -I -B (no module of the app shadows the standard library's, no .pyc written)
+# and gets the container's PYTHONPYCACHEPREFIX (its environment is the exec's): -I ignores it.
+# Its exit status is reported: a checker that crashed (python 2, out of memory) is no pass.
 fd_sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 # shellcheck disable=SC2016 # expanded in the container
 container_script() {
-  printf 'dir=$1\nfp=%s\npyc=%s\n' "$(fd_sq "$FD_FINGERPRINT_SH")" "$(fd_sq "$FD_BYTECODE_PY")"
+  printf 'dir=$1\nshift\nfp=%s\npyc=%s\n' "$(fd_sq "$FD_FINGERPRINT_SH")" "$(fd_sq "$FD_BYTECODE_PY")"
   printf '%s\n' \
-    'out=$(sh -c "$fp" fingerprint "$dir" 2>&1); rc=$?' \
+    'out=$(sh -c "$fp" fingerprint "$dir" "$@" 2>&1); rc=$?' \
     'echo "@@fd-section fp $rc"; printf "%s\n" "$out"' \
     'py=$(command -v python3 || command -v python)' \
     'if [ -z "$py" ]; then echo "@@fd-section python none"; exit 0; fi' \
-    'echo "@@fd-section python $py"; "$py" -c "$pyc" "$dir" 2>&1'
+    'echo "@@fd-section python $py"; "$py" -I -B -c "$pyc" "$dir" "${PYTHONPYCACHEPREFIX:-}" 2>&1; echo "@@fd-section pyc-exit $?"'
 }
+# File-name patterns (find -name) that preselect the files source-include can match.
+names=()
+while IFS= read -r n; do [ -z "$n" ] || names+=("$n"); done <<<"${FD_SOURCE_NAMES:-*.py}"
 container_checks() {
-  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" <<<"$(container_script)" 2>&1 | awk '
+  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" "${names[@]}" <<<"$(container_script)" 2>&1 | awk -v rec="$FD_REC" '
     /^@@fd-section fp / { sec = "fp"; rc = $3; seen = 1
-      if (rc == 0) print "@@fd container-dir yes"; else if (rc == 3) print "@@fd container-dir no"
+      if (rc == 0) print rec "container-dir yes"; else if (rc == 3) print rec "container-dir no"
       next }
-    /^@@fd-section python / { sec = "py"; print "@@fd python " substr($0, 21); next }
-    sec == "fp" { if (rc == 0) { if ($0 != "") print "@@fd cf " $0 } else if (rc != 3) err = err $0 " "; next }
-    sec == "py" { print "@@fd pyc " $0; next }
+    /^@@fd-section python / { sec = "py"; print rec "python " substr($0, 21); next }
+    /^@@fd-section pyc-exit / { sec = "end"; pyrc = $3; next }
+    sec == "fp" { if (rc == 0) { if ($0 != "") print rec "cf " $0 } else if (rc != 3) err = err $0 " "; next }
+    sec == "py" {
+      if ($0 ~ /^(ok|stale|orphan|missing) /) print rec "pyc " $0
+      else if ($0 ~ /^done [0-9]+$/) done = 1
+      else pyerr = pyerr $0 " "
+      next }
     { err = err $0 " " }
     END {
-      if (!seen || (rc != 0 && rc != 3)) print "@@fd container-dir error " substr(err, 1, 300)
-      if (sec != "py") print "@@fd python none"
+      if (!seen || (rc != 0 && rc != 3)) print rec "container-dir error " substr(err, 1, 300)
+      if (sec != "py" && sec != "end") print rec "python none"
+      else if (!done || pyrc != 0) print rec "pyc-error " (pyrc == "" ? "it was cut off" : "exit " pyrc) (pyerr == "" ? "" : ": " substr(pyerr, 1, 300))
     }'
 }
+
+# The container's mounts (a file only in the container that lies in none came from the image)
+# and its working directory (the image's WORKDIR, for a hint when container-source-dir is wrong).
+# shellcheck disable=SC2016 # a Go template for docker, not shell
+FD_MOUNTS_FORMAT='{{.Config.WorkingDir}}{{range .Mounts}}{{"\n"}}{{.Destination}}{{end}}'
 
 # The checks run while the health probe waits (the container is up, its healthcheck not yet
 # passed): they read files, which do not change as the app starts (and the host's source does
@@ -60,15 +78,21 @@ container_checks() {
 early=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
 host_fp=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
 built=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
-trap 'rm -f -- "$early" "$host_fp" "$built"' EXIT
-container_checks >"$early" &
-early_pid=$!
-if [ -d "$FD_SOURCE_DIR" ]; then
-  { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" | sed 's/^/@@fd hf /'; } >"$host_fp" &
-else
-  fd_out host-dir no >"$host_fp" &
+mounts=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-verify.XXXXXX")
+trap 'rm -f -- "$early" "$host_fp" "$built" "$mounts"' EXIT
+# source-dir empty: the source and bytecode probes are off, nothing to collect for them.
+if [ -n "$FD_SOURCE_DIR" ]; then
+  container_checks >"$early" &
+  early_pid=$!
+  docker inspect --format "$FD_MOUNTS_FORMAT" "$cid" >"$mounts" 2>/dev/null &
+  mounts_pid=$!
+  if [ -d "$FD_SOURCE_DIR" ]; then
+    { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" "${names[@]}" | sed "s/^/${FD_REC}hf /"; } >"$host_fp" &
+  else
+    fd_out host-dir no >"$host_fp" &
+  fi
+  host_pid=$!
 fi
-host_pid=$!
 fd_wait_health "$cid" "$FD_HEALTH_TIMEOUT"
 
 # The health wait's last inspect holds the container's facts; inspect again only without it.
@@ -86,11 +110,18 @@ fd_out revision-label "$rev_label"
 docker image inspect --format '{{.Id}}' "$config_image" >"$built" 2>/dev/null &
 built_pid=$!
 
-wait "$host_pid"
-cat -- "$host_fp"
-wait "$early_pid"
-if [ "$running" = "true" ]; then
-  if grep -q '^@@fd container-dir error' "$early"; then container_checks; else cat -- "$early"; fi
+if [ -n "$FD_SOURCE_DIR" ]; then
+  wait "$host_pid"
+  cat -- "$host_fp"
+  wait "$mounts_pid"
+  { IFS= read -r workdir; while IFS= read -r m; do [ -z "$m" ] || fd_out mount "$m"; done; } <"$mounts"
+  wait "$early_pid"
+  if [ "$running" = "true" ]; then
+    if grep -q "^${FD_REC}container-dir error" "$early"; then container_checks >"$early"; fi
+    cat -- "$early"
+    # A wrong container-source-dir: say where the source may be instead.
+    if grep -q "^${FD_REC}container-dir no" "$early"; then fd_out csd-hint "$(fd_csd_hint "$cid" "${workdir:-}")"; fi
+  fi
 fi
 report_built() {
   wait "$built_pid"
@@ -105,7 +136,7 @@ fi
 
 # http probe from the host: curl, wget or python, whichever exists.
 body=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-http.XXXXXX")
-trap 'rm -f -- "$body" "$early" "$host_fp" "$built"' EXIT
+trap 'rm -f -- "$body" "$early" "$host_fp" "$built" "$mounts"' EXIT
 http_get() {
   local max=$1
   : >"$body"

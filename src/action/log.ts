@@ -1,34 +1,25 @@
 // The action's side of the engine's Reporter: log groups per step, annotations, masks, and
 // target output printed with workflow commands switched off.
-import { randomBytes } from 'node:crypto'
 import type { Reporter, StepName, StepRecord } from '../engine/reporter.js'
 import * as core from './actions-core.js'
+import { breakLegacy, neutralize } from './workflow-commands.js'
 
 /**
  * Forwards target output to the log with workflow commands switched off: a line such as
- * "::add-mask::" or "::set-output" printed by a build or the app must not act on the runner.
+ * "::add-mask::", "::set-output" or "##[stop-commands]" printed by a build or the app must not
+ * act on the runner (see workflow-commands.ts).
  */
 export function logRemoteLine(line: string): void {
-  const token = randomBytes(8).toString('hex')
-  if (line.includes('::')) {
-    process.stdout.write(`::stop-commands::${token}\n${line}\n::${token}::\n`)
-  } else {
-    process.stdout.write(`${line}\n`)
-  }
+  process.stdout.write(`${neutralize(line)}\n`)
 }
 
 /**
  * Logs text that came from the target (e.g. the service's own log lines) in one block, with
  * workflow commands switched off as logRemoteLine does: an app that prints "::error::" or
- * "::add-mask::" must not act on the runner.
+ * "##[add-mask]" must not act on the runner.
  */
 export function logUntrusted(text: string): void {
-  if (!text.includes('::')) {
-    process.stdout.write(`${text}\n`)
-    return
-  }
-  const token = randomBytes(8).toString('hex')
-  process.stdout.write(`::stop-commands::${token}\n${text}\n::${token}::\n`)
+  process.stdout.write(`${neutralize(text)}\n`)
 }
 
 /** Each step is a log group titled "NAME: TITLE", closed with its time and note. */
@@ -42,10 +33,11 @@ export class ActionReporter implements Reporter {
 
   stepEnded(step: StepRecord): void {
     if (step.status === 'skipped') {
-      core.info(`${step.name}: skipped (${step.note})`)
+      core.info(neutralize(`${step.name}: skipped (${step.note})`))
       return
     }
-    core.info(`${step.name} ${step.status === 'ok' ? 'done' : 'failed'} in ${step.seconds.toFixed(1)} s${step.note ? `: ${step.note}` : ''}`)
+    // A note can hold what the target showed (paths, compose output): no command in it may act.
+    core.info(neutralize(`${step.name} ${step.status === 'ok' ? 'done' : 'failed'} in ${step.seconds.toFixed(1)} s${step.note ? `: ${step.note}` : ''}`))
     if (this.open !== undefined) core.endGroup()
     this.open = undefined
   }
@@ -55,7 +47,8 @@ export class ActionReporter implements Reporter {
   }
 
   warning(text: string): void {
-    core.warning(text)
+    // Inside a ::warning:: command "::" is data, but the legacy "##[" form acts anywhere in a line.
+    core.warning(breakLegacy(text))
   }
 
   debug(text: string): void {

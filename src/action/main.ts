@@ -10,6 +10,7 @@ import type { DeploymentHandle } from './deployment.js'
 import { ActionReporter } from './log.js'
 import { saveSshState } from './state-helper.js'
 import { buildSummary } from './summary.js'
+import { breakLegacy } from './workflow-commands.js'
 
 export async function run(): Promise<void> {
   const log = new ActionReporter()
@@ -87,7 +88,7 @@ async function finish(report: Report, deployment: DeploymentHandle | undefined):
   } catch (e) {
     core.debug(`job summary not written: ${(e as Error).message}`)
   }
-  if (report.failed) core.setFailed(failureMessage(report))
+  if (report.failed) core.setFailed(breakLegacy(failureMessage(report)))
   else if (report.verdict === 'dry-run') core.info('dry-run: nothing was changed')
   else if (report.verdict === 'unverified') core.info('verdict unverified: deployed, not verified (verify: false): nothing was checked')
   else core.info('verdict fresh: the new code is what runs')

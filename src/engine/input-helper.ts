@@ -87,6 +87,38 @@ function parseGlobs(get: InputGetter, name: string): string[] {
   return patterns
 }
 
+/** A relative path that begins with "-" as "./-…": find, cd and their kind never take it for an option. */
+export function notAnOption(path: string): string {
+  return path.startsWith('-') ? `./${path}` : path
+}
+
+/**
+ * Why a ref cannot be what sync: git checks out, or undefined when it can: a full commit SHA,
+ * or a name by git check-ref-format's rules (a branch, a tag, refs/…, an abbreviated SHA).
+ * Revision expressions (a~1, a^{tree}, a@{1}) and refspecs (a:b, +a) are no refs: git fetch
+ * would take "a:b" as "fetch a into the local ref b".
+ */
+export function gitRefProblem(ref: string): string | undefined {
+  if (/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref)) return undefined
+  if (ref.startsWith('-')) return 'a ref cannot start with "-" (git would read it as an option)'
+  if (ref.startsWith('+')) return 'a ref cannot start with "+" (a refspec, not a ref)'
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u0020\u007f~^:?*[\\]/.exec(ref)
+  if (bad) {
+    const shown = bad[0] === ' ' ? 'a space' : /[\u0000-\u001f\u007f]/.test(bad[0]) ? 'a control character' : `"${bad[0]}"`
+    return `a ref cannot contain ${shown} (git check-ref-format; "a:b" is a refspec and "a~1" a revision expression, not refs)`
+  }
+  if (ref === '@' || ref.includes('@{')) return 'a ref cannot be "@" or contain "@{" (a reflog expression, not a ref)'
+  if (ref.includes('..')) return 'a ref cannot contain ".." (a range, not a ref)'
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) return 'a ref cannot begin or end with "/" or contain "//"'
+  if (ref.endsWith('.')) return 'a ref cannot end with "."'
+  for (const part of ref.split('/')) {
+    if (part.startsWith('.')) return 'no part of a ref can begin with "."'
+    if (part.endsWith('.lock')) return 'no part of a ref can end with ".lock"'
+  }
+  return undefined
+}
+
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/
 const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/
 // Compose itself restricts service names to this set.
@@ -196,7 +228,8 @@ export function getSettings(get: InputGetter): Settings {
   checkNoControl('ref', ref)
   if (sync === 'git') {
     if (ref === '') fail('ref', ref, 'sync: git needs a ref to check out')
-    if (ref.startsWith('-')) fail('ref', ref, 'a git ref cannot start with "-"')
+    const problem = gitRefProblem(ref)
+    if (problem) fail('ref', ref, `with sync: git, expected a branch, tag or commit SHA: ${problem}`)
   }
 
   // Empty: the source and bytecode probes are off, on purpose (they skip with "source-dir empty").
@@ -249,7 +282,7 @@ export function getSettings(get: InputGetter): Settings {
     syncDiscardChanges,
     ref,
     purge: parseBoolean(get, 'purge'),
-    sourceDir: sourceDir === '' ? '' : sourceDir.replace(/\/+$/, '') || '.',
+    sourceDir: sourceDir === '' ? '' : notAnOption(sourceDir.replace(/\/+$/, '') || '.'),
     containerSourceDir: containerSourceDir.replace(/\/+$/, '') || '/',
     sourceInclude,
     sourceExclude,

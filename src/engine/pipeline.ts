@@ -88,7 +88,8 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
     }
     const session = target.preflightAndLock(
       s.sync !== 'git',
-      holder => log.info(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
+      // The holder's text comes from a file on the target: shown, never obeyed.
+      holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
       holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
     )
     const pre = await preflightStep(report, target, s, session.preflight)
@@ -102,6 +103,8 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
   } catch (e) {
     report.verdict = 'error'
     report.error = describeError(e, options.inputValue)
+    // Also when the preflight failed: the summary lists connect once.
+    mergeConnectSteps(report)
   } finally {
     // Release the lock first (another deploy may be waiting), then read what the report needs,
     // then close the connection and delete the key: each step even when an earlier one throws.
@@ -410,6 +413,7 @@ function mergeConnectSteps(report: Report): void {
   for (const p of rest) {
     first.seconds += p.seconds
     first.note = [first.note, p.note].filter(Boolean).join('; ')
+    if (p.status === 'failed') first.status = 'failed'
     report.steps.splice(report.steps.indexOf(p), 1)
   }
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { RECORD_NONCE } from './records.js'
 
 export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'build' | 'predeploy' | 'rebuild' | 'verify' | 'smoke' | 'rollback' | 'logs'
 
@@ -53,7 +54,9 @@ export function preamble(vars: ScriptVars): string {
  * step keeps its own group and redirect; they share the shell, so a step can leave what it
  * found in variables for the next one. A "step-done NAME" result line follows each step.
  */
-export function buildScript(name: ScriptName | ScriptName[], vars: ScriptVars): string {
+export function buildScript(name: ScriptName | ScriptName[], scriptVars: ScriptVars): string {
+  // The result lines' nonce (records.ts): lib.sh's fd_out prints it, the transport looks for it.
+  const vars = { FD_NONCE: RECORD_NONCE, ...scriptVars }
   const redirect = (n: ScriptName): string => (n === 'lock' ? '' : ' </dev/null')
   if (typeof name === 'string') {
     return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`

@@ -1,6 +1,7 @@
 // OpenSSH setup: key and known_hosts files under RUNNER_TEMP, host-key pinning, one
 // ControlMaster connection that every step reuses, and its teardown in the post step.
 import { spawn, execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,10 +44,19 @@ export function maskKey(key: string, log: Reporter): void {
   }
 }
 
-/** A ssh_config value in double quotes (paths under RUNNER_TEMP may hold spaces). */
-function configValue(value: string): string {
-  if (/["\n]/.test(value)) throw new SshError(`unsupported character in path ${JSON.stringify(value)}`)
-  return `"${value}"`
+/**
+ * A path as an ssh_config (or -o) value: in double quotes (RUNNER_TEMP may hold spaces, and ssh
+ * splits an unquoted value there), "%" doubled (IdentityFile, UserKnownHostsFile and ControlPath
+ * expand %-tokens). A quote or a line break cannot be written at all.
+ */
+export function configValue(value: string): string {
+  if (/["\r\n]/.test(value)) throw new SshError(`unsupported character in path ${JSON.stringify(value)}`)
+  return `"${value.replace(/%/g, '%%')}"`
+}
+
+/** The -o argument naming the control socket (one argv word; ssh parses it as a config line). */
+export function controlPathOption(path: string): string {
+  return `ControlPath=${configValue(path)}`
 }
 
 /** The ssh_config that every ssh process of this run reads (-F also reaches a ProxyJump hop). */
@@ -95,20 +105,28 @@ export function createSshDir(): SshFiles {
   }
 }
 
-/** sha256 fingerprints of known_hosts lines, as ssh-keygen prints them. */
-async function fingerprintsOf(lines: string, scratch: string): Promise<Map<string, string>> {
-  writeFileSync(scratch, lines, { mode: 0o600 })
-  const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', scratch])
+/**
+ * The SHA256 fingerprint of each known_hosts line ("host keytype base64 …"), computed from the
+ * line's own key (as ssh-keygen -l does: sha256 of the key blob, base64 without padding), so that
+ * each fingerprint is tied to the line it came from. Pairing ssh-keygen's output lines with the
+ * input lines by position broke as soon as one line was skipped (a comment, a key type the local
+ * ssh-keygen does not know, a banner): a fingerprint then named another key's line.
+ */
+export function fingerprintsOf(lines: string): Map<string, string> {
   const found = new Map<string, string>()
-  const keyLines = lines.split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'))
-  stdout
-    .split('\n')
-    .filter(l => l.trim() !== '')
-    .forEach((l, i) => {
-      const fp = l.split(/\s+/)[1]
-      if (fp && keyLines[i]) found.set(fp.replace(/=$/, ''), keyLines[i])
-    })
-  rmSync(scratch, { force: true })
+  for (const line of lines.split('\n').map(l => l.trim())) {
+    if (line === '' || line.startsWith('#')) continue
+    const fields = line.split(/\s+/)
+    const offset = fields[0].startsWith('@') ? 1 : 0
+    const type = fields[offset + 1]
+    const blob = fields[offset + 2]
+    if (!type || !blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) continue
+    const key = Buffer.from(blob, 'base64')
+    // The blob starts with its own type name (uint32 length + name): a line whose type field
+    // and blob disagree is no key of that type.
+    if (key.length < 4 || key.readUInt32BE(0) !== Buffer.byteLength(type) || key.subarray(4, 4 + Buffer.byteLength(type)).toString('latin1') !== type) continue
+    found.set(`SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`, line)
+  }
   return found
 }
 
@@ -126,7 +144,7 @@ async function knownHostsFromFingerprint(s: SshSettings, files: SshFiles): Promi
   if (scanned.trim() === '') {
     throw new SshError(`ssh-keyscan got no host key from ${describeTarget(s)} within ${s.connectTimeout} s (input connect-timeout); is the host reachable and sshd listening on port ${s.port}?`)
   }
-  const found = await fingerprintsOf(scanned, `${files.knownHosts}.scan`)
+  const found = fingerprintsOf(scanned)
   const line = found.get(s.hostFingerprint)
   if (line === undefined) {
     throw new SshError(
@@ -151,7 +169,7 @@ export async function prepareSsh(s: SshSettings, files: SshFiles, log: Reporter)
     log.info('No ssh-known-hosts or ssh-host-fingerprint given: checking the host key against the runner user\'s own known_hosts.')
   }
   writeFileSync(files.config, buildSshConfig(s, files, useDefaultKnownHosts), { mode: 0o600 })
-  const args = ['-F', files.config, '-o', `ControlPath=${files.control}`, '-p', String(s.port)]
+  const args = ['-F', files.config, '-o', controlPathOption(files.control), '-p', String(s.port)]
   if (s.username) args.push('-l', s.username)
   if (s.proxyJump) args.push('-J', s.proxyJump)
   return args
@@ -205,7 +223,7 @@ export async function openMaster(s: SshSettings, files: SshFiles, args: string[]
  */
 export function closeSshSoon(files: SshFiles, host: string, log: Reporter): void {
   if (existsSync(files.control)) {
-    const child = spawn('ssh', ['-F', files.config, '-o', `ControlPath=${files.control}`, '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
+    const child = spawn('ssh', ['-F', files.config, '-o', controlPathOption(files.control), '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
     child.on('error', e => log.debug(`closing the ssh master: ${e.message}`))
     child.unref()
   }
@@ -217,7 +235,7 @@ export function closeSshSoon(files: SshFiles, host: string, log: Reporter): void
 export async function closeSsh(dir: string, config: string, control: string, host: string, log: Reporter): Promise<void> {
   if (existsSync(control)) {
     try {
-      await execFileAsync('ssh', ['-F', config, '-o', `ControlPath=${control}`, '-O', 'exit', '--', host], { timeout: 15_000 })
+      await execFileAsync('ssh', ['-F', config, '-o', controlPathOption(control), '-O', 'exit', '--', host], { timeout: 15_000 })
     } catch (e) {
       log.debug(`closing the ssh master: ${(e as Error).message}`)
     }

@@ -16,6 +16,21 @@ export class TargetInputError extends Error {
   }
 }
 
+/**
+ * The inputs that a target-side script may report as wrong (fd_input_error): an error names
+ * the input and quotes its value, so only these names are taken from the target.
+ */
+export const TARGET_CHECKED_INPUTS: ReadonlySet<string> = new Set([
+  'project-dir',
+  'compose-files',
+  'compose-command',
+  'service',
+  'sync',
+  'ref',
+  'source-dir',
+  'container-source-dir'
+])
+
 export class RemoteError extends Error {
   constructor(
     readonly step: string,
@@ -132,6 +147,20 @@ export function lockHeartbeat(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 1 && n <= 3600 ? n : 5
 }
 
+/**
+ * The target's "now" (epoch seconds, fractional where its date has %N; lib.sh's fd_now already
+ * falls back to whole seconds). A fraction that is not digits (BSD date prints "%N" as "N") is
+ * dropped: whole seconds only move the deploy's start earlier. Without any seconds (no date on
+ * the target), 0: the recreated probe still needs another container carrying this run's label,
+ * which only this run's rebuild can have made. Never NaN, which made the verdict an error.
+ */
+export function parseTargetTime(value: string | undefined): number {
+  const text = (value ?? '').trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text)
+  const seconds = /^(\d+)(?:\.|$)/.exec(text)
+  return seconds ? Number(seconds[1]) : 0
+}
+
 export function recordsToMap(records: RemoteRecord[]): Map<string, string> {
   return new Map(records.map(r => [r.key, r.value]))
 }
@@ -217,7 +246,10 @@ export class Target {
     const inputError = result.records.find(r => r.key === 'input-error')
     if (inputError) {
       const space = inputError.value.indexOf(' ')
-      throw new TargetInputError(inputError.value.slice(0, space), inputError.value.slice(space + 1))
+      const input = space < 0 ? inputError.value : inputError.value.slice(0, space)
+      const detail = space < 0 ? '' : inputError.value.slice(space + 1)
+      if (TARGET_CHECKED_INPUTS.has(input)) throw new TargetInputError(input, detail)
+      throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code}): ${inputError.value}`)
     }
     if (name === 'predeploy') {
       const m = recordsToMap(result.records)
@@ -251,7 +283,7 @@ export class Target {
     this.resolvedProject = m.get('project-name') ?? ''
     this.sourceFacts = sourceFactsOf(records)
     return {
-      now: Number(m.get('now')),
+      now: parseTargetTime(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
       compose: this.compose,
       composeVersion: m.get('compose-version') ?? '',
@@ -331,6 +363,14 @@ export class Target {
         'sync',
         5,
         `the checkout in ${this.s.projectDir} has uncommitted changes to tracked files: ${dirty.join(', ')}. Commit or revert them on the host, or set sync-discard-changes: true to discard them. Nothing was changed.`
+      )
+    }
+    const untracked = result.records.filter(r => r.key === 'untracked').map(r => r.value)
+    if (result.code === 7 && untracked.length > 0) {
+      throw new RemoteError(
+        'sync',
+        7,
+        `checking out ${this.s.ref} in ${this.s.projectDir} would overwrite untracked files: ${untracked.join(', ')}. fresh-deploy never deletes untracked files (sync-discard-changes only discards changes to tracked files): move or delete them on the host, then deploy again. Nothing was changed.`
       )
     }
     this.check('sync', result)

@@ -2,8 +2,9 @@
 // Either way the script goes to `bash -s` on stdin; nothing is spliced into a command line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
+import { RECORD_PREFIX } from './records.js'
 
-/** A result line of a target-side script: "@@fd KEY VALUE". */
+/** A result line of a target-side script: "@@fd-NONCE KEY VALUE" (see records.ts). */
 export interface RemoteRecord {
   key: string
   value: string
@@ -54,12 +55,12 @@ export interface Transport {
   close(): void
 }
 
-const RECORD_PREFIX = '@@fd '
 const OUTPUT_TAIL_LINES = 30
 
-export function parseRecord(line: string): RemoteRecord | undefined {
-  if (!line.startsWith(RECORD_PREFIX)) return undefined
-  const rest = line.slice(RECORD_PREFIX.length)
+/** A result line of this run (its nonce); any other line, "@@fd …" included, is log text. */
+export function parseRecord(line: string, prefix = RECORD_PREFIX): RemoteRecord | undefined {
+  if (!line.startsWith(prefix)) return undefined
+  const rest = line.slice(prefix.length)
   const space = rest.indexOf(' ')
   return space < 0 ? { key: rest, value: '' } : { key: rest.slice(0, space), value: rest.slice(space + 1) }
 }

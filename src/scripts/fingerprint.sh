@@ -6,7 +6,7 @@
 # POSIX sh: runs on the host and inside the container. Exit 3: no such directory.
 set -eu
 [ -d "$1" ] || exit 3
-cd "$1"
+cd -- "$1"
 shift
 [ $# -gt 0 ] || set -- '*.py'
 if command -v sha256sum >/dev/null 2>&1; then

@@ -3,11 +3,14 @@
 # (`bash -s`, script on stdin). The runner defines the FD_* variables above this file as
 # single-quoted data; nothing here evaluates them as code.
 #
-# Protocol: lines "@@fd KEY VALUE" on stdout are results for the runner; everything else is log.
+# Protocol: lines "@@fd-NONCE KEY VALUE" on stdout are results for the runner; everything else
+# is log. FD_NONCE is drawn by the runner for each run: a build or an app that prints a line
+# like "@@fd health pass" cannot make a result (it cannot know the nonce, which is not exported).
 set -euo pipefail
 umask 077
 
-fd_out() { printf '@@fd %s %s\n' "$1" "${2-}"; }
+FD_REC="@@fd-${FD_NONCE:?the runner passes FD_NONCE} "
+fd_out() { printf '%s%s %s\n' "$FD_REC" "$1" "${2-}"; }
 
 # An input that the target shows to be wrong (missing dir, unknown service): exit 2.
 fd_input_error() {
@@ -20,7 +23,14 @@ fd_die() {
   exit 3
 }
 
-fd_now() { date +%s.%N; }
+# The target's time, for "the container started after the deploy began". %N is GNU: BSD and
+# busybox date print it literally (or drop it), so anything but digits.digits falls back to
+# whole seconds, which only moves the start earlier.
+fd_now() {
+  local t
+  t=$(date +%s.%N 2>/dev/null) || t=""
+  case $t in '' | *[!0-9.]* | .* | *. | *.*.*) date +%s ;; *) printf '%s\n' "$t" ;; esac
+}
 
 # The rollback tag that snapshot.sh makes in the background: done, or the deploy stops here.
 FD_TAG_PID=""
@@ -145,9 +155,15 @@ fd_compose() {
   "${FD_COMPOSE[@]}" "${args[@]}" "$@"
 }
 
-fd_enter_project() {
+# Into project-dir, without looking for the compose files: with sync: git they are those of
+# ref, which may not be checked out yet (the commit that adds them, an empty work tree).
+fd_enter_dir() {
   cd -- "$FD_PROJECT_DIR" 2>/dev/null || fd_input_error project-dir "no such directory on the target"
   read -r -a FD_COMPOSE <<<"${FD_COMPOSE_CMD:-docker compose}"
+}
+
+fd_enter_project() {
+  fd_enter_dir
   fd_resolve_files
 }
 
@@ -279,7 +295,7 @@ fd_engine_wait() {
 }
 
 # Waits for the container to be healthy (healthcheck) or stably running (no healthcheck).
-# Prints "@@fd health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
+# Prints the result "health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
 # fields, separated by \x1f, which unlike a tab keeps empty fields apart): on a pass, the container's facts as of the moment it was healthy,
 # so that verify needs no second inspect.
 # shellcheck disable=SC2016 # a Go template for docker, not shell

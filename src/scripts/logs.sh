@@ -5,4 +5,5 @@
 fd_enter_project
 cid=$(fd_service_cid)
 if [ -z "$cid" ]; then fd_out log "(no container for service $FD_SERVICE)"; exit 0; fi
-docker logs --tail 50 "$cid" 2>&1 | sed 's/^/@@fd log /'
+# FD_REC is "@@fd-" + hex + " ": nothing in it is special to sed.
+docker logs --tail 50 "$cid" 2>&1 | sed "s/^/${FD_REC}log /"

@@ -11,7 +11,8 @@ fd_out now "$(fd_now)"
 fd_out project-realpath "$(cd -- "$FD_PROJECT_DIR" && pwd -P)"
 
 command -v docker >/dev/null 2>&1 || fd_die "docker is not installed on the target (no docker in PATH=$PATH)"
-fd_enter_project
+# With sync: git the compose files are checked after the sync (sync.sh), against ref's tree.
+if [ "$FD_SYNC" = "git" ]; then fd_enter_dir; else fd_enter_project; fi
 
 # Each docker CLI call costs 20-100 ms (compose v2 reads every compose file): the engine check,
 # v2's version and, when the service is to be checked, v2's compose config run side by side.

@@ -13,6 +13,8 @@
 # rm itself, one walk per kind.
 set -eu
 root=$1
+# find takes a path that begins with "-" for an expression.
+case $root in -*) root=./$root ;; esac
 if [ ! -d "$root" ]; then echo "missing"; exit 0; fi
 # Walked from "$root/.": a root that is itself a __pycache__ (a volume mounted there) is walked
 # into, not taken for a directory to remove (a mount point cannot be).

@@ -46,23 +46,23 @@ container_script() {
 names=()
 while IFS= read -r n; do [ -z "$n" ] || names+=("$n"); done <<<"${FD_SOURCE_NAMES:-*.py}"
 container_checks() {
-  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" "${names[@]}" <<<"$(container_script)" 2>&1 | awk '
+  docker exec -i "$cid" sh -s -- "$FD_CONTAINER_SOURCE_DIR" "${names[@]}" <<<"$(container_script)" 2>&1 | awk -v rec="$FD_REC" '
     /^@@fd-section fp / { sec = "fp"; rc = $3; seen = 1
-      if (rc == 0) print "@@fd container-dir yes"; else if (rc == 3) print "@@fd container-dir no"
+      if (rc == 0) print rec "container-dir yes"; else if (rc == 3) print rec "container-dir no"
       next }
-    /^@@fd-section python / { sec = "py"; print "@@fd python " substr($0, 21); next }
+    /^@@fd-section python / { sec = "py"; print rec "python " substr($0, 21); next }
     /^@@fd-section pyc-exit / { sec = "end"; pyrc = $3; next }
-    sec == "fp" { if (rc == 0) { if ($0 != "") print "@@fd cf " $0 } else if (rc != 3) err = err $0 " "; next }
+    sec == "fp" { if (rc == 0) { if ($0 != "") print rec "cf " $0 } else if (rc != 3) err = err $0 " "; next }
     sec == "py" {
-      if ($0 ~ /^(ok|stale|orphan|missing) /) print "@@fd pyc " $0
+      if ($0 ~ /^(ok|stale|orphan|missing) /) print rec "pyc " $0
       else if ($0 ~ /^done [0-9]+$/) done = 1
       else pyerr = pyerr $0 " "
       next }
     { err = err $0 " " }
     END {
-      if (!seen || (rc != 0 && rc != 3)) print "@@fd container-dir error " substr(err, 1, 300)
-      if (sec != "py" && sec != "end") print "@@fd python none"
-      else if (!done || pyrc != 0) print "@@fd pyc-error " (pyrc == "" ? "it was cut off" : "exit " pyrc) (pyerr == "" ? "" : ": " substr(pyerr, 1, 300))
+      if (!seen || (rc != 0 && rc != 3)) print rec "container-dir error " substr(err, 1, 300)
+      if (sec != "py" && sec != "end") print rec "python none"
+      else if (!done || pyrc != 0) print rec "pyc-error " (pyrc == "" ? "it was cut off" : "exit " pyrc) (pyerr == "" ? "" : ": " substr(pyerr, 1, 300))
     }'
 }
 
@@ -87,7 +87,7 @@ if [ -n "$FD_SOURCE_DIR" ]; then
   docker inspect --format "$FD_MOUNTS_FORMAT" "$cid" >"$mounts" 2>/dev/null &
   mounts_pid=$!
   if [ -d "$FD_SOURCE_DIR" ]; then
-    { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" "${names[@]}" | sed 's/^/@@fd hf /'; } >"$host_fp" &
+    { fd_out host-dir yes; sh -c "$FD_FINGERPRINT_SH" fingerprint "$FD_SOURCE_DIR" "${names[@]}" | sed "s/^/${FD_REC}hf /"; } >"$host_fp" &
   else
     fd_out host-dir no >"$host_fp" &
   fi
@@ -117,10 +117,10 @@ if [ -n "$FD_SOURCE_DIR" ]; then
   { IFS= read -r workdir; while IFS= read -r m; do [ -z "$m" ] || fd_out mount "$m"; done; } <"$mounts"
   wait "$early_pid"
   if [ "$running" = "true" ]; then
-    if grep -q '^@@fd container-dir error' "$early"; then container_checks >"$early"; fi
+    if grep -q "^${FD_REC}container-dir error" "$early"; then container_checks >"$early"; fi
     cat -- "$early"
     # A wrong container-source-dir: say where the source may be instead.
-    if grep -q '^@@fd container-dir no' "$early"; then fd_out csd-hint "$(fd_csd_hint "$cid" "${workdir:-}")"; fi
+    if grep -q "^${FD_REC}container-dir no" "$early"; then fd_out csd-hint "$(fd_csd_hint "$cid" "${workdir:-}")"; fi
   fi
 fi
 report_built() {
