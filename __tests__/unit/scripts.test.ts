@@ -410,7 +410,7 @@ describe('purge.sh: what it purges in the container (a stand-in docker answers i
     })
     const r = spawnSync('bash', ['-s'], { input: script, env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' })
     const out: Record<string, string[]> = {}
-    for (const l of r.stdout.split('\n').filter(x => x.startsWith('@@fd '))) {
+    for (const l of r.stdout.split(RECORD_PREFIX).join('@@fd ').split('\n').filter(x => x.startsWith('@@fd '))) {
       const [, key, ...rest] = l.split(' ')
       ;(out[key] ??= []).push(rest.join(' '))
     }

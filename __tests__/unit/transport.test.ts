@@ -211,7 +211,7 @@ describe('LocalTransport', () => {
     // The lock releases itself when these stop for three periods (a runner that went silent).
     const t = new LocalTransport()
     const script = '{\necho "@@fd locked here"\nwhile IFS= read -r line; do echo "@@fd beat [$line] $SECONDS"; done\n}\n'
-    const held = t.hold(script, { quiet: true, keepalive: 1 })
+    const held = t.hold(rec(script), { quiet: true, keepalive: 1 })
     await new Promise(r => setTimeout(r, 3500))
     const result = await held.release()
     const beats = result.records.filter(r => r.key === 'beat')
