@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import * as core from './actions-core.js'
 import type { DeploymentHandle } from './deployment.js'
-import { httpProbeFromRunner } from './http-probe.js'
+import { finishHttpProbe } from './http-probe.js'
 import { getSettings, InputError, quoteValue } from './input-helper.js'
 import { parseVerifyRecords, probesJson, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
 import { Report } from './report.js'
@@ -76,6 +76,8 @@ function printPlan(target: Target, s: Settings, pre: Preflight, runId: string): 
       ...target.verifyVars('(the container the rebuild created)'),
       FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
       FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
+      FD_HTTP_POLL_SH: '(src/scripts/http-poll.sh)',
+      FD_HTTP_CLIENT_SH: '(src/scripts/http-client.sh)',
       FD_HTTP_PY: '(src/scripts/http-get.py)'
     })
   }
@@ -234,10 +236,15 @@ export async function run(): Promise<void> {
       verifyTimeout: s.verifyTimeout
     }
     const verifyOnce = async (deploy: DeployRun, note: (text: string) => void): Promise<Probe[]> => {
-      const facts = parseVerifyRecords((await deploy.verify) ?? [])
-      if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
-        facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
-      }
+      const facts = parseVerifyRecords((await deploy.verify) ?? [], s.verifyFrom)
+      await finishHttpProbe(facts, ctx, {
+        from: s.verifyFrom,
+        url: s.verifyUrl,
+        expect: s.verifyExpect,
+        timeoutSeconds: s.verifyTimeout,
+        intervalSeconds: s.verifyInterval,
+        pollOnTarget: first => t.httpPoll(facts.containerId, first, lock?.pid ?? '')
+      })
       if (facts.containerId) setContainer(facts)
       const probes = runProbes(facts, ctx)
       logProbes(probes)
@@ -247,6 +254,8 @@ export async function run(): Promise<void> {
 
     report.probes = await report.step('verify', 'probes', async note => verifyOnce(run, note))
     report.verdict = verdictOf(report.probes)
+    // A probe that could not run (verdict error): neither heal nor rollback, say why.
+    if (report.verdict === 'error') report.error = probeError(report.probes)
 
     while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
       report.healAttempts++
@@ -259,6 +268,7 @@ export async function run(): Promise<void> {
         return verifyOnce(heal, note)
       })
       report.verdict = verdictOf(report.probes)
+      if (report.verdict === 'error') report.error = probeError(report.probes)
     }
 
     if (report.verdict === 'unhealthy') {
@@ -305,6 +315,11 @@ function mergeConnectSteps(report: Report): void {
     first.note = [first.note, p.note].filter(Boolean).join('; ')
     report.steps.splice(report.steps.indexOf(p), 1)
   }
+}
+
+function probeError(probes: Probe[]): string {
+  const p = probes.find(x => x.verdict === 'fail' && x.leadsTo === 'error')
+  return p ? `probe ${p.name} could not run: ${p.reason}` : 'a probe could not run'
 }
 
 function failureMessage(report: Report): string {

@@ -14,16 +14,40 @@ export interface Probe {
   expected: string
   found: string
   reason: string
-  /** For a failed probe: which verdict it leads to. Not part of the output. */
-  leadsTo?: 'stale' | 'unhealthy'
+  /**
+   * For a failed probe: which verdict it leads to (error: the probe could not run, e.g. no http
+   * client). Not part of the output.
+   */
+  leadsTo?: 'stale' | 'unhealthy' | 'error'
 }
 
+export type HttpFrom = 'host' | 'runner' | 'container'
+
+/**
+ * The http probe's outcome, judged once, where the body was (the target, the container or the
+ * runner): whether the body holds verify-expect, and a snippet to show.
+ */
 export interface HttpResult {
   attempts: number
+  /** The last answer's status ("000": no answer). */
   status: string
-  body: string
+  /** yes/no: the body holds verify-expect or not; none: no verify-expect. */
+  match: 'yes' | 'no' | 'none'
+  /** Around the match (it starts at byte `at` of the body's `size`), else the body's start. */
+  snippet: string
+  at: number
+  size: number
+  /** The client that fetched (curl, wget, python3, busybox wget, fetch). */
+  client: string
+  /** The probe could not run (no http client, no shell in the container): verdict error. */
   error?: string
-  from: 'host' | 'runner'
+  from: HttpFrom
+  /** One attempt only, not passed, time left: the runner decides whether to poll further. */
+  pending: boolean
+  /** Target clock (epoch s) when verify-timeout ends, for the rest of the polling. */
+  deadline: number
+  /** Set when the polling stopped early: the probes that failed, which waiting cannot change. */
+  stoppedBy?: string
 }
 
 export interface VerifyFacts {
@@ -70,7 +94,40 @@ function parseFingerprintLine(value: string, into: Map<string, string>): void {
   if (m) into.set(normalizePath(m[2]), m[1])
 }
 
-export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
+const CLIENT_NAMES: Record<string, string> = { 'busybox-wget': 'busybox wget' }
+
+/** The http-* result lines of verify.sh / http.sh (see http-poll.sh). */
+export function parseHttpRecords(records: RemoteRecord[], from: HttpFrom): HttpResult | undefined {
+  const h: HttpResult = { attempts: 0, status: '', match: 'none', snippet: '', at: 0, size: 0, client: '', from, pending: false, deadline: 0 }
+  let seen = false
+  for (const { key, value } of records) {
+    if (!key.startsWith('http-')) continue
+    seen = true
+    switch (key) {
+      case 'http-attempts': h.attempts = Number(value) || 0; break
+      case 'http-status': h.status = value; break
+      case 'http-match': h.match = value === 'yes' ? 'yes' : value === 'no' ? 'no' : 'none'; break
+      case 'http-snippet': h.snippet = Buffer.from(value, 'base64').toString('utf8'); break
+      case 'http-at': h.at = Number(value) || 0; break
+      case 'http-size': h.size = Number(value) || 0; break
+      case 'http-client': h.client = value; break
+      case 'http-pending': h.pending = value === 'yes'; break
+      case 'http-deadline': h.deadline = Number(value) || 0; break
+      case 'http-error': h.error = value; break
+      case 'http-no-client': {
+        const looked = value.split(/\s+/).filter(Boolean).map(c => CLIENT_NAMES[c] ?? c).join(', ')
+        h.error =
+          from === 'container'
+            ? `no http client in the container (looked for ${looked}): add one to the image, or set verify-from: host (the target host fetches verify-url) or verify-from: runner`
+            : `no http client on the target host (looked for ${looked}): install curl there, or set verify-from: runner (the runner fetches verify-url) or verify-from: container (the service's container fetches it, e.g. http://127.0.0.1:PORT/...)`
+        break
+      }
+    }
+  }
+  return seen ? h : undefined
+}
+
+export function parseVerifyRecords(records: RemoteRecord[], from: HttpFrom = 'host'): VerifyFacts {
   const facts: VerifyFacts = {
     containerId: '',
     imageId: '',
@@ -87,7 +144,6 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
     python: '',
     pyc: []
   }
-  const http: Partial<HttpResult> = {}
   for (const { key, value } of records) {
     switch (key) {
       case 'health': {
@@ -113,15 +169,9 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
         if (status && path) facts.pyc.push({ status, path, detail: detail.join(' ') })
         break
       }
-      case 'http-attempts': http.attempts = Number(value); break
-      case 'http-status': http.status = value; break
-      case 'http-body': http.body = Buffer.from(value, 'base64').toString('utf8'); break
-      case 'http-error': http.error = value; break
     }
   }
-  if (http.status !== undefined || http.error !== undefined) {
-    facts.http = { attempts: http.attempts ?? 0, status: http.status ?? '', body: http.body ?? '', error: http.error, from: 'host' }
-  }
+  facts.http = parseHttpRecords(records, from)
   return facts
 }
 
@@ -140,7 +190,7 @@ function pass(name: ProbeName, expected: string, found: string, reason = ''): Pr
 function skip(name: ProbeName, reason: string): Probe {
   return { name, verdict: 'skip', expected: '', found: '', reason }
 }
-function fail(name: ProbeName, expected: string, found: string, reason: string, leadsTo: 'stale' | 'unhealthy'): Probe {
+function fail(name: ProbeName, expected: string, found: string, reason: string, leadsTo: 'stale' | 'unhealthy' | 'error'): Probe {
   return { name, verdict: 'fail', expected, found, reason, leadsTo }
 }
 
@@ -216,30 +266,64 @@ export function probeHealth(f: VerifyFacts): Probe {
   return f.health.pass ? pass('health', expected, f.health.detail) : fail('health', expected, f.health.detail, f.health.detail, 'unhealthy')
 }
 
+const WHERE: Record<HttpFrom, string> = { host: 'the host', runner: 'the runner', container: 'inside the container' }
+
+/** What the probe saw, for `found`: status, attempts, where, and the body around the match. */
+function httpFound(h: HttpResult, expect: string): string {
+  let text = h.snippet
+  let lead = ''
+  if (h.match === 'yes') {
+    const i = text.indexOf(expect)
+    if (i >= 0) text = text.slice(Math.max(0, i - 60), i + expect.length + 60)
+    lead = `${JSON.stringify(expect)} at byte ${h.at} of ${h.size}: `
+  }
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
+  const client = h.client ? ` (${h.client})` : ''
+  return `HTTP ${h.status === '000' || h.status === '' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from ${WHERE[h.from]}${client}${snippet ? `: ${lead}${snippet}` : ''}`
+}
+
 export function probeHttp(f: VerifyFacts, c: ProbeContext): Probe {
   if (!c.verifyUrl) return skip('http', 'verify-url is not set')
   if (!f.running) return skip('http', 'container not running')
   const h = f.http
   const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`
   if (!h) return skip('http', 'the probe did not run')
-  if (h.error) return fail('http', expected, h.error, h.error, 'unhealthy')
-  const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200)
-  const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`
-  if (!/^2\d\d$/.test(h.status)) {
+  // The probe could not run: neither healthy nor not, and no rollback or heal can help.
+  if (h.error) return fail('http', expected, h.error, h.error, 'error')
+  const found = httpFound(h, c.verifyExpect)
+  const answered = /^2\d\d$/.test(h.status)
+  if (!answered && h.pending) {
+    // One attempt, then not polled further: another probe already decided the verdict.
+    return { ...skip('http', `not polled further: ${h.stoppedBy || 'another probe'} failed, which waiting cannot change`), expected, found }
+  }
+  if (!answered) {
     return fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy')
   }
-  if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
+  // Judged where the body was (the whole body, up to 1 MiB), never again on a snippet here.
+  if (c.verifyExpect && h.match !== 'yes') {
     return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale')
   }
   return pass('http', expected, found)
+}
+
+/**
+ * The probes other than http that failed: the verdict is not fresh whatever http answers, and
+ * waiting cannot change them (the container, its image and its files are what they are), so
+ * the http probe is not polled further.
+ */
+export function failedBesidesHttp(f: VerifyFacts, c: ProbeContext): string[] {
+  return runProbes({ ...f, http: undefined }, c)
+    .filter(p => p.name !== 'http' && p.verdict === 'fail')
+    .map(p => p.name)
 }
 
 export function runProbes(f: VerifyFacts, c: ProbeContext): Probe[] {
   return [probeRecreated(f, c), probeImage(f, c), probeSource(f, c), probeBytecode(f, c), probeHealth(f), probeHttp(f, c)]
 }
 
-/** Unhealthy wins over stale; fresh only when nothing failed. */
+/** Error (a probe that could not run) wins over unhealthy, unhealthy over stale; fresh only when nothing failed. */
 export function verdictOf(probes: Probe[]): Verdict {
+  if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'error')) return 'error'
   if (probes.some(p => p.verdict === 'fail' && p.leadsTo === 'unhealthy')) return 'unhealthy'
   if (probes.some(p => p.verdict === 'fail')) return 'stale'
   return 'fresh'

@@ -101,7 +101,7 @@ describe('preamble', () => {
   })
 })
 
-const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify', 'rollback', 'logs']
+const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'rebuild', 'verify', 'http', 'rollback', 'logs']
 
 describe('buildScript', () => {
   test('every step script exists as a file beside lib.sh', () => {
