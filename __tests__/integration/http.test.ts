@@ -8,11 +8,14 @@ import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, probe, removeProject, runAction, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
+import { docker, probe, removeProject, runAction as run0, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
 import { IT_DIR, baseImage } from './paths.js'
 import { freePort } from './sshd.js'
 
 useEnvironment()
+
+/** runAction with room for a busy machine (each deploy builds and waits for health). */
+const runAction = (inputs: Record<string, string>, opts: Parameters<typeof run0>[1] = {}): ReturnType<typeof run0> => run0(inputs, { timeoutMs: 900_000, ...opts })
 
 const SERVER = `"""A user's small app: /version, and the shapes the http probe must cope with."""
 import json
@@ -66,8 +69,9 @@ async function webProject(label: string, python = 'python3'): Promise<Project> {
   writeFileSync(join(dir, 'Dockerfile'), `ARG BASE_IMAGE=python:3.12-slim\nFROM \${BASE_IMAGE}\n${python === 'python3' ? '' : 'RUN rm -f /usr/bin/python3\n'}WORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["${python}", "server.py"]\n`)
   // A healthcheck, though many apps have none: that path is another item's (issue 11 A), and
   // the tests here are about the http probe.
-  const health = `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      timeout: 3s\n      retries: 30\n`
-  const build = `    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n${health}`
+  const health = `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
+  // network_mode bridge: no project network to create (a busy engine can run out of pools).
+  const build = `    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    network_mode: bridge\n${health}`
   writeFileSync(join(dir, 'compose.yaml'), `services:\n  web:\n${build}    ports: ["127.0.0.1:\${APP_PORT}:8000"]\n`)
   // The same app with no published port: reachable only from inside (verify-from: container).
   writeFileSync(join(dir, 'compose.private.yaml'), `services:\n  web:\n${build}`)
@@ -87,7 +91,7 @@ function inputs(p: Project, extra: Record<string, string> = {}): Record<string, 
     'verify-url': p.url,
     'verify-interval': '1',
     'verify-timeout': '20',
-    'health-timeout': '60',
+    'health-timeout': '300',
     ...extra
   }
 }
@@ -161,14 +165,14 @@ test('a stale deploy (source differs, body lacks verify-expect) does not wait ou
   const p = await webProject('quickstale')
   const image = `${p.name}-prebuilt:1`
   execFileSync('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${baseImage()}`, '-t', image, p.dir], { stdio: 'pipe' })
-  writeFileSync(join(p.dir, 'compose.prebuilt.yaml'), `services:\n  web:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8000"]\n    healthcheck:\n      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      retries: 30\n`)
-  const base = inputs(p, { 'compose-files': 'compose.prebuilt.yaml', 'verify-timeout': '30' })
+  writeFileSync(join(p.dir, 'compose.prebuilt.yaml'), `services:\n  web:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8000"]\n    network_mode: bridge\n    healthcheck:\n      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`)
+  // verify-timeout 300: the old code needs twice that; this one polls once per verify, so even
+  // on a busy machine the run ends well within one verify-timeout.
+  const base = inputs(p, { 'compose-files': 'compose.prebuilt.yaml', 'verify-timeout': '300' })
   expectExit(await runAction({ ...sshInputs(), ...base, 'verify-expect': '"version": "1"' }), 'zero')
 
   writeFileSync(join(p.dir, 'version.py'), 'VERSION = "2"\n')
-  const t0 = Date.now()
-  const run = await runAction({ ...sshInputs(), ...base, 'verify-expect': '"version": "2"' })
-  const seconds = (Date.now() - t0) / 1000
+  const run = await runAction({ ...sshInputs(), ...base, 'verify-expect': '"version": "2"' }, { timeoutMs: 900_000 })
   expectExit(run, 'non-zero')
   expect(run.outputs.verdict).toBe('stale')
   expect(run.stdout).toContain('::group::heal: no-cache rebuild 1/1')
@@ -177,9 +181,8 @@ test('a stale deploy (source differs, body lacks verify-expect) does not wait ou
   expect(http).toMatchObject({ verdict: 'fail' })
   expect(http.found).toMatch(/^HTTP 200 after 1 attempt\(s\) from the host \(curl\): \{"version": "1"\}/)
   expect(run.outputs['rolled-back']).toBe('false')
-  // Two verifies (deploy and heal), each well under verify-timeout.
-  expect(Number(run.outputs['duration-seconds'])).toBeLessThan(30)
-  expect(seconds).toBeLessThan(40)
+  // Two verifies (deploy and heal), one http attempt each: the whole run under one verify-timeout.
+  expect(Number(run.outputs['duration-seconds'])).toBeLessThan(300)
 })
 
 describe('verify-from: container', () => {
