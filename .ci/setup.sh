@@ -12,7 +12,7 @@ mkdir -p "$WORK"
 log() { printf '== setup: %s\n' "$*"; }
 
 need=()
-for pkg in docker.io docker-compose openssh-server openssh-client debootstrap shellcheck git iproute2 curl util-linux; do
+for pkg in docker.io docker-compose openssh-server openssh-client debootstrap shellcheck git iproute2 curl wget util-linux; do
   dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

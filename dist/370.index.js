@@ -479,7 +479,59 @@ function parseFingerprintLine(value, into) {
     if (m)
         into.set(normalizePath(m[2]), m[1]);
 }
-function parseVerifyRecords(records) {
+const CLIENT_NAMES = { 'busybox-wget': 'busybox wget' };
+/** The http-* result lines of verify.sh / http.sh (see http-poll.sh). */
+function parseHttpRecords(records, from) {
+    const h = { attempts: 0, status: '', match: 'none', snippet: '', at: 0, size: 0, client: '', from, pending: false, deadline: 0 };
+    let seen = false;
+    for (const { key, value } of records) {
+        if (!key.startsWith('http-'))
+            continue;
+        seen = true;
+        switch (key) {
+            case 'http-attempts':
+                h.attempts = Number(value) || 0;
+                break;
+            case 'http-status':
+                h.status = value;
+                break;
+            case 'http-match':
+                h.match = value === 'yes' ? 'yes' : value === 'no' ? 'no' : 'none';
+                break;
+            case 'http-snippet':
+                h.snippet = Buffer.from(value, 'base64').toString('utf8');
+                break;
+            case 'http-at':
+                h.at = Number(value) || 0;
+                break;
+            case 'http-size':
+                h.size = Number(value) || 0;
+                break;
+            case 'http-client':
+                h.client = value;
+                break;
+            case 'http-pending':
+                h.pending = value === 'yes';
+                break;
+            case 'http-deadline':
+                h.deadline = Number(value) || 0;
+                break;
+            case 'http-error':
+                h.error = value;
+                break;
+            case 'http-no-client': {
+                const looked = value.split(/\s+/).filter(Boolean).map(c => CLIENT_NAMES[c] ?? c).join(', ');
+                h.error =
+                    from === 'container'
+                        ? `no http client in the container (looked for ${looked}): add one to the image, or set verify-from: host (the target host fetches verify-url) or verify-from: runner`
+                        : `no http client on the target host (looked for ${looked}): install curl there, or set verify-from: runner (the runner fetches verify-url) or verify-from: container (the service's container fetches it, e.g. http://127.0.0.1:PORT/...)`;
+                break;
+            }
+        }
+    }
+    return seen ? h : undefined;
+}
+function parseVerifyRecords(records, from = 'host') {
     const facts = {
         containerId: '',
         imageId: '',
@@ -498,7 +550,6 @@ function parseVerifyRecords(records) {
         mounts: [],
         csdHint: ''
     };
-    const http = {};
     for (const { key, value } of records) {
         switch (key) {
             case 'health': {
@@ -560,23 +611,9 @@ function parseVerifyRecords(records) {
             case 'csd-hint':
                 facts.csdHint = value;
                 break;
-            case 'http-attempts':
-                http.attempts = Number(value);
-                break;
-            case 'http-status':
-                http.status = value;
-                break;
-            case 'http-body':
-                http.body = Buffer.from(value, 'base64').toString('utf8');
-                break;
-            case 'http-error':
-                http.error = value;
-                break;
         }
     }
-    if (http.status !== undefined || http.error !== undefined) {
-        facts.http = { attempts: http.attempts ?? 0, status: http.status ?? '', body: http.body ?? '', error: http.error, from: 'host' };
-    }
+    facts.http = parseHttpRecords(records, from);
     return facts;
 }
 /** sha256 over the sorted "path\0sha256\n" entries: one value for a whole tree. */
@@ -737,6 +774,21 @@ function probeHealth(f) {
     const expected = 'healthy, or running with a steady restart count';
     return f.health.pass ? pass('health', expected, f.health.detail) : fail('health', expected, f.health.detail, f.health.detail, 'unhealthy');
 }
+const WHERE = { host: 'the host', runner: 'the runner', container: 'inside the container' };
+/** What the probe saw, for `found`: status, attempts, where, and the body around the match. */
+function httpFound(h, expect) {
+    let text = h.snippet;
+    let lead = '';
+    if (h.match === 'yes') {
+        const i = text.indexOf(expect);
+        if (i >= 0)
+            text = text.slice(Math.max(0, i - 60), i + expect.length + 60);
+        lead = `${JSON.stringify(expect)} at byte ${h.at} of ${h.size}: `;
+    }
+    const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    const client = h.client ? ` (${h.client})` : '';
+    return `HTTP ${h.status === '000' || h.status === '' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from ${WHERE[h.from]}${client}${snippet ? `: ${lead}${snippet}` : ''}`;
+}
 function probeHttp(f, c) {
     if (!c.verifyUrl)
         return skip('http', 'verify-url is not set');
@@ -746,14 +798,20 @@ function probeHttp(f, c) {
     const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`;
     if (!h)
         return skip('http', 'the probe did not run');
+    // The probe could not run: neither healthy nor not, and no rollback or heal can help.
     if (h.error)
-        return fail('http', expected, h.error, h.error, 'unhealthy');
-    const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200);
-    const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`;
-    if (!/^2\d\d$/.test(h.status)) {
+        return fail('http', expected, h.error, h.error, 'error');
+    const found = httpFound(h, c.verifyExpect);
+    const answered = /^2\d\d$/.test(h.status);
+    if (!answered && h.pending) {
+        // One attempt, then not polled further: another probe already decided the verdict.
+        return { ...skip('http', `not polled further: ${h.stoppedBy || 'another probe'} failed, which waiting cannot change`), expected, found };
+    }
+    if (!answered) {
         return fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy');
     }
-    if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
+    // Judged where the body was (the whole body, up to 1 MiB), never again on a snippet here.
+    if (c.verifyExpect && h.match !== 'yes') {
         return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale');
     }
     return pass('http', expected, found);
@@ -771,6 +829,16 @@ function probeSmoke(hook, c, skipReason = '') {
         return pass('smoke', expected, found);
     const why = hook.timedOut ? `the smoke test (post-deploy) ran longer than hook-timeout (${c.hookTimeout} s) and was stopped` : `the smoke test (post-deploy) failed with exit ${hook.exitCode}`;
     return fail('smoke', expected, found, why, 'unhealthy');
+}
+/**
+ * The probes other than http that failed: the verdict is not fresh whatever http answers, and
+ * waiting cannot change them (the container, its image and its files are what they are), so
+ * the http probe is not polled further.
+ */
+function failedBesidesHttp(f, c) {
+    return runProbes({ ...f, http: undefined }, c)
+        .filter(p => p.name !== 'http' && p.verdict === 'fail')
+        .map(p => p.name);
 }
 function runProbes(f, c) {
     const image = probeImage(f, c);
@@ -791,30 +859,183 @@ function probesJson(probes) {
     return JSON.stringify(probes.map(p => ({ name: p.name, verdict: p.verdict, expected: p.expected, found: p.found, reason: p.reason })));
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __webpack_require__(4708);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __webpack_require__(1692);
 ;// CONCATENATED MODULE: ./src/engine/http-probe.ts
-async function httpProbeFromRunner(o) {
-    const deadline = Date.now() + o.timeoutSeconds * 1000;
-    let attempts = 0;
-    let status = '000';
-    let body = '';
-    for (;;) {
-        attempts++;
-        try {
-            const res = await fetch(o.url, { signal: AbortSignal.timeout(o.intervalSeconds * 1000 + 1000), redirect: 'follow' });
-            status = String(res.status);
-            body = (await res.text()).slice(0, 2000);
-            if (res.ok && (o.expect === '' || body.includes(o.expect)))
+// The http probe's polling, decided on the runner. verify.sh makes the first attempt on the
+// target (verify-from: host or container); the runner polls further (http.sh on the target, or
+// its own requests with verify-from: runner) only while no other probe failed: a container that
+// runs the wrong image or files stays stale however long one waits.
+
+
+
+
+/** Bytes of the body that are read and judged, wherever the probe runs (http-poll.sh too). */
+const HTTP_BODY_LIMIT = 1 << 20;
+/**
+ * The proxy for this URL from the environment, as curl and wget read it: http_proxy /
+ * https_proxy (lowercase first), unless no_proxy names the host ("*", a host, a .domain or a
+ * domain that the host ends with, optionally with :port). Node's fetch ignores these variables
+ * (Node 24's NODE_USE_ENV_PROXY works only when set at start-up, which an action cannot do), so
+ * the runner-side probe applies them itself.
+ */
+function proxyFor(url, env) {
+    const u = new URL(url);
+    const value = u.protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY);
+    if (!value)
+        return '';
+    const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    for (const raw of (env.no_proxy ?? env.NO_PROXY ?? '').split(',')) {
+        let entry = raw.trim().toLowerCase();
+        if (entry === '*')
+            return '';
+        if (!entry)
+            continue;
+        let entryPort = '';
+        const m = /^(.*[^:]):(\d+)$/.exec(entry);
+        if (m && !m[1].includes(':'))
+            [entry, entryPort] = [m[1], m[2]];
+        entry = entry.replace(/^\*?\./, '').replace(/^\[|\]$/g, '');
+        if ((host === entry || host.endsWith(`.${entry}`)) && (!entryPort || entryPort === port))
+            return '';
+    }
+    return value.includes('://') ? value : `http://${value}`;
+}
+function proxyAuth(proxy) {
+    if (!proxy.username)
+        return {};
+    const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(user).toString('base64')}` };
+}
+/** One GET through `proxy`: http:// in absolute form, https:// through a CONNECT tunnel. */
+function getViaProxy(url, proxy, signal) {
+    return new Promise((resolve, reject) => {
+        const fail = (e) => reject(e);
+        if (!proxy) {
+            ;
+            (url.protocol === 'https:' ? external_node_https_.request : external_node_http_.request)(url, { method: 'GET', signal }, resolve).on('error', fail).end();
+            return;
+        }
+        const p = new URL(proxy);
+        const at = { host: p.hostname.replace(/^\[|\]$/g, ''), port: p.port || 80, signal };
+        if (url.protocol === 'http:') {
+            (0,external_node_http_.request)({ ...at, method: 'GET', path: url.href, headers: { host: url.host, ...proxyAuth(p) } }, resolve).on('error', fail).end();
+            return;
+        }
+        const target = `${url.hostname}:${url.port || 443}`;
+        const tunnel = (0,external_node_http_.request)({ ...at, method: 'CONNECT', path: target, headers: { host: target, ...proxyAuth(p) } });
+        tunnel.on('connect', (res, socket) => {
+            if (res.statusCode !== 200) {
+                socket.destroy();
+                reject(new Error(`the proxy refused CONNECT ${target}: ${res.statusCode}`));
+                return;
+            }
+            const servername = url.hostname.replace(/^\[|\]$/g, '');
+            (0,external_node_https_.request)(url, { method: 'GET', signal, createConnection: () => (0,external_node_tls_.connect)({ socket, servername }) }, resolve).on('error', fail).end();
+        });
+        tunnel.on('error', fail).end();
+    });
+}
+/** The body, at most `limit` bytes; what came before a timeout or a cut connection is kept. */
+async function readStream(body, limit) {
+    const chunks = [];
+    let size = 0;
+    try {
+        for await (const chunk of body) {
+            chunks.push(Buffer.from(chunk));
+            size += chunk.byteLength;
+            if (size >= limit)
                 break;
         }
-        catch {
-            status = '000';
-            body = '';
-        }
-        if (Date.now() + o.intervalSeconds * 1000 > deadline)
-            break;
-        await new Promise(r => setTimeout(r, o.intervalSeconds * 1000));
     }
-    return { attempts, status, body, from: 'runner' };
+    catch {
+        /* judged on what came */
+    }
+    return Buffer.concat(chunks).subarray(0, limit);
+}
+/** GET with redirects followed (20 at most, as curl is told), each hop through its own proxy. */
+async function get(url, env, signal) {
+    let u = new URL(url);
+    if (!proxyFor(url, env)) {
+        const res = await fetch(u, { signal, redirect: 'follow' });
+        return { status: res.status, body: res.body ? await readStream(res.body, HTTP_BODY_LIMIT) : Buffer.alloc(0) };
+    }
+    for (let hop = 0;; hop++) {
+        const res = await getViaProxy(u, proxyFor(u.href, env), signal);
+        const status = res.statusCode ?? 0;
+        if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && hop < 20) {
+            res.resume();
+            u = new URL(res.headers.location, u);
+            continue;
+        }
+        const body = await readStream(res, HTTP_BODY_LIMIT);
+        res.destroy();
+        return { status, body };
+    }
+}
+/** The same judgement as http-poll.sh: the byte offset of verify-expect, and a snippet. */
+function judgeBody(body, expect) {
+    if (!expect)
+        return { match: 'none', at: 0, size: body.length, snippet: body.subarray(0, 300).toString('utf8') };
+    const needle = Buffer.from(expect, 'utf8');
+    const at = body.indexOf(needle);
+    if (at < 0)
+        return { match: 'no', at: 0, size: body.length, snippet: body.subarray(0, 300).toString('utf8') };
+    const from = Math.max(0, at - 120);
+    return { match: 'yes', at, size: body.length, snippet: body.subarray(from, at + needle.length + 120).toString('utf8') };
+}
+/** The http probe from the runner (verify-from: runner). */
+async function httpProbeFromRunner(o) {
+    const env = o.env ?? process.env;
+    const deadline = Date.now() + o.timeoutSeconds * 1000;
+    const result = { attempts: 0, status: '000', match: 'none', snippet: '', at: 0, size: 0, client: 'fetch', from: 'runner', pending: false, deadline: 0 };
+    for (;;) {
+        result.attempts++;
+        // One request may take until verify-timeout ends: a slow endpoint is still an answer.
+        const signal = AbortSignal.timeout(Math.max(1000, deadline - Date.now()));
+        try {
+            const res = await get(o.url, env, signal);
+            result.status = String(res.status).padStart(3, '0');
+            Object.assign(result, judgeBody(res.body, o.expect));
+        }
+        catch {
+            Object.assign(result, { status: '000', ...judgeBody(Buffer.alloc(0), o.expect) });
+        }
+        if (/^2\d\d$/.test(result.status) && result.match !== 'no')
+            break;
+        const left = deadline - Date.now();
+        if (o.once) {
+            result.pending = left > 0;
+            break;
+        }
+        if (left <= 0)
+            break;
+        await new Promise(r => setTimeout(r, Math.min(o.intervalSeconds * 1000, left)));
+    }
+    return result;
+}
+/**
+ * Completes facts.http after verify.sh: the runner's own probe (verify-from: runner), or the
+ * rest of the target's polling when its first attempt did not pass. Either polls only while no
+ * other probe failed; else the one attempt stands (see probeHttp: `pending`).
+ */
+async function finishHttpProbe(facts, ctx, o) {
+    if (!o.url || !facts.running)
+        return;
+    const failed = failedBesidesHttp(facts, ctx);
+    if (o.from === 'runner') {
+        facts.http = await httpProbeFromRunner({ url: o.url, expect: o.expect, timeoutSeconds: o.timeoutSeconds, intervalSeconds: o.intervalSeconds, once: failed.length > 0 });
+    }
+    else if (facts.http?.pending && failed.length === 0) {
+        facts.http = parseHttpRecords(await o.pollOnTarget(facts.http), o.from) ?? { ...facts.http, pending: false };
+    }
+    if (facts.http?.pending)
+        facts.http.stoppedBy = failed.join(', ');
 }
 
 ;// CONCATENATED MODULE: ./src/engine/input-helper.ts
@@ -1112,7 +1333,7 @@ function getSettings(get) {
         healthTimeout: parseInteger(get, 'health-timeout', 1),
         verify: parseBoolean(get, 'verify'),
         verifyUrl,
-        verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner']),
+        verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner', 'container']),
         verifyExpect,
         verifyTimeout: parseInteger(get, 'verify-timeout', 1),
         verifyInterval: parseInteger(get, 'verify-interval', 1),
@@ -1746,12 +1967,37 @@ class Target {
             FD_HEALTH_TIMEOUT: this.s.healthTimeout,
             FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
             FD_BYTECODE_PY: readScript('bytecode.py'),
+            ...this.httpVars(),
+            // The runner fetches verify-url itself with verify-from: runner.
+            FD_VERIFY_URL: this.s.verifyFrom === 'runner' ? '' : this.s.verifyUrl,
+            FD_VERIFY_FROM: this.s.verifyFrom
+        };
+    }
+    httpVars() {
+        return {
+            FD_HTTP_POLL_SH: readScript('http-poll.sh'),
+            FD_HTTP_CLIENT_SH: readScript('http-client.sh'),
             FD_HTTP_PY: readScript('http-get.py'),
-            FD_VERIFY_URL: this.s.verifyFrom === 'host' ? this.s.verifyUrl : '',
+            FD_VERIFY_URL: this.s.verifyUrl,
             FD_VERIFY_EXPECT: this.s.verifyExpect,
             FD_VERIFY_TIMEOUT: this.s.verifyTimeout,
             FD_VERIFY_INTERVAL: this.s.verifyInterval
         };
+    }
+    /**
+     * The rest of the http probe's polling on the target (host, or inside container `cid`), after
+     * verify.sh's first attempt: until the deadline that attempt set (target clock).
+     */
+    async httpPoll(cid, first, lockPid) {
+        const vars = {
+            ...this.httpVars(),
+            FD_HTTP_MODE: this.s.verifyFrom === 'container' ? 'container' : 'host',
+            FD_HTTP_CID: cid,
+            FD_HTTP_DEADLINE: first.deadline || '',
+            FD_HTTP_ATTEMPTS: first.attempts,
+            FD_LOCK_PID: lockPid
+        };
+        return (await this.run('http', vars, { quiet: true, last: true })).records;
     }
     /** The verify step alone (a deploy runs it inside deploy(); the bench times it this way). */
     async verify(cid = '') {
@@ -1992,7 +2238,15 @@ async function deployAndVerify(run) {
         return;
     }
     report.probes = await report.step('verify', 'probes', async (note) => verifyOnce(run, deployRun, note));
+    setVerdict(report);
+}
+/** The verdict the probes give; a probe that could not run (error) says why: no heal, no rollback. */
+function setVerdict(report) {
     report.verdict = verdictOf(report.probes);
+    if (report.verdict === 'error') {
+        const p = report.probes.find(x => x.verdict === 'fail' && x.leadsTo === 'error');
+        report.error = p ? `probe ${p.name} could not run: ${p.reason}` : 'a probe could not run';
+    }
 }
 async function snapshotStep(run, deployRun) {
     return run.report.step('snapshot', `the running ${run.s.service} container`, async (note) => {
@@ -2073,7 +2327,7 @@ async function postDeployStep(run) {
     });
     setSmoke(smoke);
     logProbes(run.log, [smoke]);
-    report.verdict = verdictOf(report.probes);
+    setVerdict(report);
 }
 async function rebuildStep(run, deployRun, note) {
     deployRun.attach('rebuild');
@@ -2106,13 +2360,20 @@ function probeContext(run) {
 }
 async function verifyOnce(run, deployRun, note) {
     const { s, report, log } = run;
-    const facts = parseVerifyRecords((await deployRun.verify) ?? []);
-    if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
-        facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
-    }
+    const facts = parseVerifyRecords((await deployRun.verify) ?? [], s.verifyFrom);
+    const ctx = probeContext(run);
+    // One attempt came with the verify script; poll further only when no other probe failed.
+    await finishHttpProbe(facts, ctx, {
+        from: s.verifyFrom,
+        url: s.verifyUrl,
+        expect: s.verifyExpect,
+        timeoutSeconds: s.verifyTimeout,
+        intervalSeconds: s.verifyInterval,
+        pollOnTarget: first => run.target.httpPoll(facts.containerId, first, run.lock.pid)
+    });
     if (facts.containerId)
         setContainer(report, facts);
-    const probes = runProbes(facts, probeContext(run));
+    const probes = runProbes(facts, ctx);
     logProbes(log, probes);
     note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
     return probes;
@@ -2149,7 +2410,7 @@ async function healWhileStale(run) {
             report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`);
             return;
         }
-        report.verdict = verdictOf(report.probes);
+        setVerdict(report);
     }
 }
 /** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
@@ -2230,6 +2491,8 @@ function printPlan(log, target, s, pre, runId) {
             ...target.verifyVars('(the container the rebuild created)'),
             FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
             FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
+            FD_HTTP_POLL_SH: '(src/scripts/http-poll.sh)',
+            FD_HTTP_CLIENT_SH: '(src/scripts/http-client.sh)',
             FD_HTTP_PY: '(src/scripts/http-get.py)'
         });
         if (s.postDeploy)

@@ -30,7 +30,7 @@ const beforeConnect: Case[] = [
   ['stop-timeout', 'ten'],
   ['sync', 'rsync'],
   ['compose-command', 'podman-compose'],
-  ['verify-from', 'container'],
+  ['verify-from', 'inside'],
   ['purge', 'yes'],
   ['rollback', '1'],
   ['dry-run', 'on'],

@@ -149,7 +149,8 @@ test('a verify-url whose body lacks verify-expect fails http with what it got (s
   expect(run.outputs.verdict).toBe('stale')
   const http = probe(run, 'http')
   expect(http.verdict).toBe('fail')
-  expect(http.found).toMatch(/^HTTP 200 after \d+ attempt\(s\) from the host: \{"version": "1", "revision": "rev-a"\}/)
+  // The client that fetched follows where (before: no client named).
+  expect(http.found).toMatch(/^HTTP 200 after \d+ attempt\(s\) from the host \(curl\): \{"version": "1", "revision": "rev-a"\}/)
   expect(http.reason).toContain('body lacks "rev-b"')
   expect(run.outputs['rolled-back']).toBe('false')
 })

@@ -360,7 +360,7 @@ describe('choices', () => {
     ['compose-command', 'docker  compose'],
     ['compose-command', 'docker-compose; id'],
     ['verify-from', 'both'],
-    ['verify-from', 'container']
+    ['verify-from', 'inside']
   ])('%s %j is refused, listing the choices', (name, value) => {
     const e = expectBad({ [name]: value }, name, value)
     expect(e.message).toContain('expected one of')
@@ -370,6 +370,7 @@ describe('choices', () => {
     const s = getSettings(inputs({ sync: 'GIT', 'compose-command': 'Docker-Compose', 'verify-from': 'Runner' }))
     expect([s.sync, s.composeCommand, s.verifyFrom]).toEqual(['git', 'docker-compose', 'runner'])
     expect(getSettings(inputs({ 'compose-command': 'docker compose' })).composeCommand).toBe('docker compose')
+    expect(getSettings(inputs({ 'verify-from': 'Container' })).verifyFrom).toBe('container')
   })
 })
 

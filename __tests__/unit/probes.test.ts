@@ -15,7 +15,10 @@ import {
   type Probe,
   type ProbeContext,
   type ProbeName,
-  type VerifyFacts
+  type HttpResult,
+  type VerifyFacts,
+  failedBesidesHttp,
+  parseHttpRecords
 } from '../../src/engine/probes.js'
 import type { RemoteRecord } from '../../src/engine/transport.js'
 
@@ -44,6 +47,11 @@ function ctx(over: Partial<ProbeContext> = {}): ProbeContext {
   }
 }
 
+/** An http result as the target judged it (http-poll.sh): by default 200, expect found. */
+function web(over: Partial<HttpResult> = {}): HttpResult {
+  return { attempts: 1, status: '200', match: 'yes', snippet: '{"revision":"rev-42"}', at: 13, size: 21, client: 'curl', from: 'host', pending: false, deadline: 0, ...over }
+}
+
 function facts(over: Partial<VerifyFacts> = {}): VerifyFacts {
   return {
     health: { pass: true, detail: 'healthy' },
@@ -69,7 +77,7 @@ function facts(over: Partial<VerifyFacts> = {}): VerifyFacts {
     pyc: [{ status: 'ok', path: 'pkg/__pycache__/models.cpython-312.pyc', detail: '' }],
     mounts: [],
     csdHint: '',
-    http: { attempts: 1, status: '200', body: '{"revision":"rev-42"}', from: 'host' },
+    http: web(),
     ...over
   }
 }
@@ -462,38 +470,76 @@ describe('http', () => {
   test('skip when the probe did not run', () => {
     expect(probeHttp(facts({ http: undefined }), ctx())).toMatchObject({ verdict: 'skip' })
   })
-  test('pass: 2xx with the expected text', () => {
-    const p = probeHttp(facts({ http: { attempts: 3, status: '204', body: 'ok rev-42', from: 'runner' } }), ctx())
+  test('pass: 2xx with the expected text; found shows where it was', () => {
+    const p = probeHttp(facts({ http: web({ attempts: 3, status: '204', snippet: 'ok rev-42', at: 3, size: 9, client: 'fetch', from: 'runner' }) }), ctx())
     expect(p.verdict).toBe('pass')
     expect(p.expected).toBe('2xx from http://127.0.0.1:8000/version with a body containing "rev-42"')
-    expect(p.found).toBe('HTTP 204 after 3 attempt(s) from the runner: ok rev-42')
+    expect(p.found).toBe('HTTP 204 after 3 attempt(s) from the runner (fetch): "rev-42" at byte 3 of 9: ok rev-42')
   })
   test('pass: 2xx and no verify-expect', () => {
-    expect(probeHttp(facts({ http: { attempts: 1, status: '200', body: '', from: 'host' } }), ctx({ verifyExpect: '' })).verdict).toBe('pass')
+    expect(probeHttp(facts({ http: web({ match: 'none', snippet: '' }) }), ctx({ verifyExpect: '' })).verdict).toBe('pass')
+  })
+  test('the match record decides, not the snippet: expected text past the snippet (byte 5000) passes', () => {
+    // Before: the runner judged again on the first 2000 bytes and found stale.
+    const p = probeHttp(facts({ http: web({ snippet: `${'x'.repeat(120)}rev-42${'y'.repeat(120)}`, at: 5000, size: 6000 }) }), ctx())
+    expect(p.verdict).toBe('pass')
+    expect(p.found).toContain('"rev-42" at byte 5000 of 6000: ')
+    expect(p.found).toContain('rev-42')
+  })
+  test('match "no" is stale even if the snippet happened to contain the text', () => {
+    expect(probeHttp(facts({ http: web({ match: 'no', snippet: 'rev-42' }) }), ctx())).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
   })
   test('2xx without the expected text: stale (the app reports other code)', () => {
-    const p = probeHttp(facts({ http: { attempts: 30, status: '200', body: '{"revision":"rev-41"}', from: 'host' } }), ctx())
+    const p = probeHttp(facts({ http: web({ attempts: 30, match: 'no', snippet: '{"revision":"rev-41"}' }) }), ctx())
     expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
     expect(p.reason).toContain('"rev-42"')
     expect(p.found).toContain('rev-41')
   })
   test.each(['000', '500', '404', '301', '2000', ''])('status %j (no 2xx): unhealthy', status => {
-    const p = probeHttp(facts({ http: { attempts: 30, status, body: 'rev-42', from: 'host' } }), ctx())
+    const p = probeHttp(facts({ http: web({ attempts: 30, status }) }), ctx())
     expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy' })
     expect(p.reason).toContain('no 2xx answer within 60 s')
   })
   test('000 is shown as no answer', () => {
-    expect(probeHttp(facts({ http: { attempts: 2, status: '000', body: '', from: 'host' } }), ctx()).found).toBe('HTTP no answer after 2 attempt(s) from the host')
+    expect(probeHttp(facts({ http: web({ attempts: 2, status: '000', match: 'no', snippet: '', client: '' }) }), ctx()).found).toBe('HTTP no answer after 2 attempt(s) from the host')
   })
-  test('a probe error is unhealthy with the error as evidence', () => {
-    const p = probeHttp(facts({ http: { attempts: 0, status: '', body: '', error: 'no curl, python3 or wget on the host', from: 'host' } }), ctx())
-    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'unhealthy', found: 'no curl, python3 or wget on the host' })
+  test('from inside the container', () => {
+    expect(probeHttp(facts({ http: web({ from: 'container', client: 'python3' }) }), ctx()).found).toMatch(/^HTTP 200 after 1 attempt\(s\) from inside the container \(python3\): /)
+  })
+  test('a probe that could not run (no http client) leads to error, with the error as evidence', () => {
+    const p = probeHttp(facts({ http: web({ attempts: 0, status: '', error: 'no http client on the target host (looked for curl)' }) }), ctx())
+    expect(p).toMatchObject({ verdict: 'fail', leadsTo: 'error', found: 'no http client on the target host (looked for curl)' })
+  })
+  test('one attempt, not polled further because another probe failed: no 2xx is a skip that says why, not unhealthy', () => {
+    const p = probeHttp(facts({ http: web({ status: '000', match: 'no', snippet: '', pending: true, stoppedBy: 'source, bytecode' }) }), ctx())
+    expect(p).toMatchObject({ verdict: 'skip', reason: 'not polled further: source, bytecode failed, which waiting cannot change' })
+    expect(p.found).toBe('HTTP no answer after 1 attempt(s) from the host (curl)')
+  })
+  test('one attempt, not polled further: a 2xx answer lacking the text is still stale evidence', () => {
+    expect(probeHttp(facts({ http: web({ match: 'no', pending: true, stoppedBy: 'source' }) }), ctx())).toMatchObject({ verdict: 'fail', leadsTo: 'stale' })
   })
   test('the body snippet is one line of at most 200 characters', () => {
-    const p = probeHttp(facts({ http: { attempts: 1, status: '200', body: `rev-42\n\n${'y'.repeat(500)}`, from: 'host' } }), ctx())
+    const p = probeHttp(facts({ http: web({ match: 'none', snippet: `rev-42\n\n${'y'.repeat(500)}` }) }), ctx({ verifyExpect: '' }))
     const snippet = p.found.split(': ').slice(1).join(': ')
     expect(snippet).not.toContain('\n')
     expect(snippet.length).toBe(200)
+  })
+  test('around a match, the text is shown with 60 characters either side', () => {
+    const p = probeHttp(facts({ http: web({ snippet: `${'a'.repeat(120)}rev-42${'b'.repeat(120)}`, at: 120, size: 246 }) }), ctx())
+    expect(p.found).toContain(`: "rev-42" at byte 120 of 246: ${'a'.repeat(60)}rev-42${'b'.repeat(60)}`)
+  })
+})
+
+describe('failedBesidesHttp: what waiting cannot change', () => {
+  test('nothing failed: empty, the http probe may poll on', () => {
+    expect(failedBesidesHttp(facts({ http: web({ status: '000', pending: true }) }), ctx())).toEqual([])
+  })
+  test('source and image failed: both named; the http result itself is left out', () => {
+    const f = facts({ containerFiles: new Map([['app.py', h(99)]]), imageId: OTHER_IMAGE, http: web({ status: '000' }) })
+    expect(failedBesidesHttp(f, ctx())).toEqual(['image', 'source'])
+  })
+  test('health failed: named too (the verdict is unhealthy whatever http says)', () => {
+    expect(failedBesidesHttp(facts({ health: { pass: false, detail: 'unhealthy' } }), ctx())).toEqual(['health'])
   })
 })
 
@@ -509,6 +555,11 @@ describe('verdict', () => {
     expect(verdictOf([failed('source', 'stale'), failed('health', 'unhealthy')])).toBe('unhealthy')
     expect(verdictOf([failed('health', 'unhealthy'), failed('source', 'stale')])).toBe('unhealthy')
   })
+  test('error (a probe that could not run) wins over unhealthy and stale, in any order', () => {
+    expect(verdictOf([failed('source', 'stale'), failed('http', 'error'), failed('health', 'unhealthy')])).toBe('error')
+    expect(verdictOf([failed('http', 'error'), failed('health', 'unhealthy')])).toBe('error')
+    expect(verdictOf([pass('health'), failed('http', 'error')])).toBe('error')
+  })
   test('a stale failure alone is stale', () => {
     expect(verdictOf([pass('recreated'), failed('bytecode', 'stale'), pass('health')])).toBe('stale')
   })
@@ -522,7 +573,7 @@ describe('verdict', () => {
       health: { pass: false, detail: 'container is exited (exit code 1, restarts 0)' },
       containerFiles: new Map(),
       pyc: [],
-      http: { attempts: 30, status: '000', body: '', from: 'host' }
+      http: web({ attempts: 30, status: '000', match: 'no', snippet: '' })
     })
     const probes = runProbes(f, ctx())
     expect(byName(probes, 'source')).toMatchObject({ verdict: 'skip', reason: 'container not running' })
@@ -535,11 +586,11 @@ describe('verdict', () => {
   test('stale source plus healthy app: stale; plus a 500: unhealthy', () => {
     const stale = facts({ containerFiles: new Map([['app.py', h(99)]]) })
     expect(verdictOf(runProbes(stale, ctx()))).toBe('stale')
-    expect(verdictOf(runProbes({ ...stale, http: { attempts: 30, status: '500', body: '', from: 'host' } }, ctx()))).toBe('unhealthy')
+    expect(verdictOf(runProbes({ ...stale, http: web({ attempts: 30, status: '500' }) }, ctx()))).toBe('unhealthy')
   })
 
   test('http 2xx lacking the expected text with everything else fine: stale', () => {
-    expect(verdictOf(runProbes(facts({ http: { attempts: 30, status: '200', body: 'old', from: 'host' } }), ctx()))).toBe('stale')
+    expect(verdictOf(runProbes(facts({ http: web({ attempts: 30, match: 'no', snippet: 'old' }) }), ctx()))).toBe('stale')
   })
 })
 
@@ -569,9 +620,14 @@ describe('parseVerifyRecords', () => {
     rec('pyc', 'ok pkg/__pycache__/models.cpython-312.pyc'),
     rec('pyc', 'stale pkg/__pycache__/old.cpython-312.pyc pyc records mtime 1 size 2, source has mtime 3 size 4'),
     rec('pyc', 'orphan gone.pyc no source gone.py'),
+    rec('http-deadline', '1796020000'),
+    rec('http-client', 'busybox wget'),
     rec('http-attempts', '4'),
     rec('http-status', '200'),
-    rec('http-body', Buffer.from('{"revision": "rev-42", "name": "grüße"}\n').toString('base64')),
+    rec('http-match', 'yes'),
+    rec('http-at', '14'),
+    rec('http-size', '42'),
+    rec('http-snippet', Buffer.from('{"revision": "rev-42", "name": "grüße"}\n').toString('base64')),
     rec('unknown-key', 'ignored')
   ]
 
@@ -614,7 +670,18 @@ describe('parseVerifyRecords', () => {
       { status: 'stale', path: 'pkg/__pycache__/old.cpython-312.pyc', detail: 'pyc records mtime 1 size 2, source has mtime 3 size 4' },
       { status: 'orphan', path: 'gone.pyc', detail: 'no source gone.py' }
     ])
-    expect(f.http).toEqual({ attempts: 4, status: '200', body: '{"revision": "rev-42", "name": "grüße"}\n', error: undefined, from: 'host' })
+    expect(f.http).toEqual({
+      attempts: 4,
+      status: '200',
+      match: 'yes',
+      at: 14,
+      size: 42,
+      snippet: '{"revision": "rev-42", "name": "grüße"}\n',
+      client: 'busybox wget',
+      from: 'host',
+      pending: false,
+      deadline: 1796020000
+    })
   })
 
   test('<no value> labels are empty; real labels kept', () => {
@@ -639,8 +706,20 @@ describe('parseVerifyRecords', () => {
   })
 
   test('http-error alone gives an http result', () => {
-    const f = parseVerifyRecords([rec('http-error', 'no curl, python3 or wget on the host; use verify-from: runner')])
-    expect(f.http).toMatchObject({ attempts: 0, status: '', body: '', error: 'no curl, python3 or wget on the host; use verify-from: runner' })
+    const f = parseVerifyRecords([rec('http-error', 'no sh in the container')], 'container')
+    expect(f.http).toMatchObject({ attempts: 0, status: '', snippet: '', error: 'no sh in the container', from: 'container' })
+  })
+  test('http-no-client: what was looked for, and what to do, by where the probe ran', () => {
+    const host = parseHttpRecords([rec('http-no-client', 'curl wget python3 busybox-wget')], 'host')
+    expect(host?.error).toBe(
+      'no http client on the target host (looked for curl, wget, python3, busybox wget): install curl there, or set verify-from: runner (the runner fetches verify-url) or verify-from: container (the service\'s container fetches it, e.g. http://127.0.0.1:PORT/...)'
+    )
+    const ctr = parseHttpRecords([rec('http-no-client', 'python3 curl wget busybox-wget')], 'container')
+    expect(ctr?.error).toBe('no http client in the container (looked for python3, curl, wget, busybox wget): add one to the image, or set verify-from: host (the target host fetches verify-url) or verify-from: runner')
+    expect(verdictOf(runProbes(facts({ http: ctr }), ctx()))).toBe('error')
+  })
+  test('pending: one attempt made, time left', () => {
+    expect(parseHttpRecords([rec('http-status', '000'), rec('http-pending', 'yes'), rec('http-deadline', '12')], 'host')).toMatchObject({ pending: true, deadline: 12 })
   })
 
   test('empty records give empty facts (and a failing, unhealthy verdict)', () => {

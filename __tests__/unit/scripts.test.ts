@@ -102,7 +102,7 @@ describe('preamble', () => {
   })
 })
 
-const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'build', 'predeploy', 'rebuild', 'verify', 'smoke', 'rollback', 'logs']
+const ALL: ScriptName[] = ['preflight', 'lock', 'sync', 'snapshot', 'purge', 'build', 'predeploy', 'rebuild', 'verify', 'http', 'smoke', 'rollback', 'logs']
 
 describe('buildScript', () => {
   test('every step script exists as a file beside lib.sh', () => {

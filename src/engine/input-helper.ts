@@ -293,7 +293,7 @@ export function getSettings(get: InputGetter): Settings {
     healthTimeout: parseInteger(get, 'health-timeout', 1),
     verify: parseBoolean(get, 'verify'),
     verifyUrl,
-    verifyFrom: parseEnum<VerifyFrom>(get, 'verify-from', ['host', 'runner']),
+    verifyFrom: parseEnum<VerifyFrom>(get, 'verify-from', ['host', 'runner', 'container']),
     verifyExpect,
     verifyTimeout: parseInteger(get, 'verify-timeout', 1),
     verifyInterval: parseInteger(get, 'verify-interval', 1),

@@ -2,7 +2,7 @@
 // rollback (../shared/contract.md, "The pipeline"). The engine reports through a Reporter and
 // returns a Report; the action and the command line turn that into outputs or terminal lines.
 import { randomBytes } from 'node:crypto'
-import { httpProbeFromRunner } from './http-probe.js'
+import { finishHttpProbe } from './http-probe.js'
 import { quoteValue } from './input-helper.js'
 import { parseVerifyRecords, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext } from './probes.js'
 import { Report } from './report.js'
@@ -209,7 +209,16 @@ async function deployAndVerify(run: Run): Promise<void> {
     return
   }
   report.probes = await report.step('verify', 'probes', async note => verifyOnce(run, deployRun, note))
+  setVerdict(report)
+}
+
+/** The verdict the probes give; a probe that could not run (error) says why: no heal, no rollback. */
+function setVerdict(report: Report): void {
   report.verdict = verdictOf(report.probes)
+  if (report.verdict === 'error') {
+    const p = report.probes.find(x => x.verdict === 'fail' && x.leadsTo === 'error')
+    report.error = p ? `probe ${p.name} could not run: ${p.reason}` : 'a probe could not run'
+  }
 }
 
 async function snapshotStep(run: Run, deployRun: DeployRun): Promise<Snapshot | undefined> {
@@ -291,7 +300,7 @@ async function postDeployStep(run: Run): Promise<void> {
   })
   setSmoke(smoke)
   logProbes(run.log, [smoke])
-  report.verdict = verdictOf(report.probes)
+  setVerdict(report)
 }
 
 async function rebuildStep(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Container> {
@@ -328,12 +337,19 @@ function probeContext(run: Run): ProbeContext {
 
 async function verifyOnce(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Probe[]> {
   const { s, report, log } = run
-  const facts = parseVerifyRecords((await deployRun.verify) ?? [])
-  if (s.verifyUrl && s.verifyFrom === 'runner' && facts.running) {
-    facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
-  }
+  const facts = parseVerifyRecords((await deployRun.verify) ?? [], s.verifyFrom)
+  const ctx = probeContext(run)
+  // One attempt came with the verify script; poll further only when no other probe failed.
+  await finishHttpProbe(facts, ctx, {
+    from: s.verifyFrom,
+    url: s.verifyUrl,
+    expect: s.verifyExpect,
+    timeoutSeconds: s.verifyTimeout,
+    intervalSeconds: s.verifyInterval,
+    pollOnTarget: first => run.target.httpPoll(facts.containerId, first, run.lock.pid)
+  })
   if (facts.containerId) setContainer(report, facts)
-  const probes = runProbes(facts, probeContext(run))
+  const probes = runProbes(facts, ctx)
   logProbes(log, probes)
   note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`)
   return probes
@@ -370,7 +386,7 @@ async function healWhileStale(run: Run): Promise<void> {
       report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`)
       return
     }
-    report.verdict = verdictOf(report.probes)
+    setVerdict(report)
   }
 }
 
@@ -448,6 +464,8 @@ function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, r
       ...target.verifyVars('(the container the rebuild created)'),
       FD_FINGERPRINT_SH: '(src/scripts/fingerprint.sh)',
       FD_BYTECODE_PY: '(src/scripts/bytecode.py)',
+      FD_HTTP_POLL_SH: '(src/scripts/http-poll.sh)',
+      FD_HTTP_CLIENT_SH: '(src/scripts/http-client.sh)',
       FD_HTTP_PY: '(src/scripts/http-get.py)'
     })
     if (s.postDeploy) show('smoke', 'post-deploy', { ...common, ...target.hookVars(s.postDeploy, '(the image the snapshot found)'), FD_KNOWN_CID: '(the container the rebuild created)' })

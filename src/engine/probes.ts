@@ -26,12 +26,33 @@ export interface Probe {
   leadsTo?: LeadsTo
 }
 
+export type HttpFrom = 'host' | 'runner' | 'container'
+
+/**
+ * The http probe's outcome, judged once, where the body was (the target, the container or the
+ * runner): whether the body holds verify-expect, and a snippet to show.
+ */
 export interface HttpResult {
   attempts: number
+  /** The last answer's status ("000": no answer). */
   status: string
-  body: string
+  /** yes/no: the body holds verify-expect or not; none: no verify-expect. */
+  match: 'yes' | 'no' | 'none'
+  /** Around the match (it starts at byte `at` of the body's `size`), else the body's start. */
+  snippet: string
+  at: number
+  size: number
+  /** The client that fetched (curl, wget, python3, busybox wget, fetch). */
+  client: string
+  /** The probe could not run (no http client, no shell in the container): verdict error. */
   error?: string
-  from: 'host' | 'runner'
+  from: HttpFrom
+  /** One attempt only, not passed, time left: the runner decides whether to poll further. */
+  pending: boolean
+  /** Target clock (epoch s) when verify-timeout ends, for the rest of the polling. */
+  deadline: number
+  /** Set when the polling stopped early: the probes that failed, which waiting cannot change. */
+  stoppedBy?: string
 }
 
 export interface VerifyFacts {
@@ -90,7 +111,40 @@ function parseFingerprintLine(value: string, into: Map<string, string>): void {
   if (m) into.set(normalizePath(m[2]), m[1])
 }
 
-export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
+const CLIENT_NAMES: Record<string, string> = { 'busybox-wget': 'busybox wget' }
+
+/** The http-* result lines of verify.sh / http.sh (see http-poll.sh). */
+export function parseHttpRecords(records: RemoteRecord[], from: HttpFrom): HttpResult | undefined {
+  const h: HttpResult = { attempts: 0, status: '', match: 'none', snippet: '', at: 0, size: 0, client: '', from, pending: false, deadline: 0 }
+  let seen = false
+  for (const { key, value } of records) {
+    if (!key.startsWith('http-')) continue
+    seen = true
+    switch (key) {
+      case 'http-attempts': h.attempts = Number(value) || 0; break
+      case 'http-status': h.status = value; break
+      case 'http-match': h.match = value === 'yes' ? 'yes' : value === 'no' ? 'no' : 'none'; break
+      case 'http-snippet': h.snippet = Buffer.from(value, 'base64').toString('utf8'); break
+      case 'http-at': h.at = Number(value) || 0; break
+      case 'http-size': h.size = Number(value) || 0; break
+      case 'http-client': h.client = value; break
+      case 'http-pending': h.pending = value === 'yes'; break
+      case 'http-deadline': h.deadline = Number(value) || 0; break
+      case 'http-error': h.error = value; break
+      case 'http-no-client': {
+        const looked = value.split(/\s+/).filter(Boolean).map(c => CLIENT_NAMES[c] ?? c).join(', ')
+        h.error =
+          from === 'container'
+            ? `no http client in the container (looked for ${looked}): add one to the image, or set verify-from: host (the target host fetches verify-url) or verify-from: runner`
+            : `no http client on the target host (looked for ${looked}): install curl there, or set verify-from: runner (the runner fetches verify-url) or verify-from: container (the service's container fetches it, e.g. http://127.0.0.1:PORT/...)`
+        break
+      }
+    }
+  }
+  return seen ? h : undefined
+}
+
+export function parseVerifyRecords(records: RemoteRecord[], from: HttpFrom = 'host'): VerifyFacts {
   const facts: VerifyFacts = {
     containerId: '',
     imageId: '',
@@ -109,7 +163,6 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
     mounts: [],
     csdHint: ''
   }
-  const http: Partial<HttpResult> = {}
   for (const { key, value } of records) {
     switch (key) {
       case 'health': {
@@ -138,15 +191,9 @@ export function parseVerifyRecords(records: RemoteRecord[]): VerifyFacts {
       case 'pyc-error': facts.pycError = value; break
       case 'mount': facts.mounts.push(value); break
       case 'csd-hint': facts.csdHint = value; break
-      case 'http-attempts': http.attempts = Number(value); break
-      case 'http-status': http.status = value; break
-      case 'http-body': http.body = Buffer.from(value, 'base64').toString('utf8'); break
-      case 'http-error': http.error = value; break
     }
   }
-  if (http.status !== undefined || http.error !== undefined) {
-    facts.http = { attempts: http.attempts ?? 0, status: http.status ?? '', body: http.body ?? '', error: http.error, from: 'host' }
-  }
+  facts.http = parseHttpRecords(records, from)
   return facts
 }
 
@@ -300,19 +347,41 @@ export function probeHealth(f: VerifyFacts): Probe {
   return f.health.pass ? pass('health', expected, f.health.detail) : fail('health', expected, f.health.detail, f.health.detail, 'unhealthy')
 }
 
+const WHERE: Record<HttpFrom, string> = { host: 'the host', runner: 'the runner', container: 'inside the container' }
+
+/** What the probe saw, for `found`: status, attempts, where, and the body around the match. */
+function httpFound(h: HttpResult, expect: string): string {
+  let text = h.snippet
+  let lead = ''
+  if (h.match === 'yes') {
+    const i = text.indexOf(expect)
+    if (i >= 0) text = text.slice(Math.max(0, i - 60), i + expect.length + 60)
+    lead = `${JSON.stringify(expect)} at byte ${h.at} of ${h.size}: `
+  }
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
+  const client = h.client ? ` (${h.client})` : ''
+  return `HTTP ${h.status === '000' || h.status === '' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from ${WHERE[h.from]}${client}${snippet ? `: ${lead}${snippet}` : ''}`
+}
+
 export function probeHttp(f: VerifyFacts, c: ProbeContext): Probe {
   if (!c.verifyUrl) return skip('http', 'verify-url is not set')
   if (!f.running) return skip('http', 'container not running')
   const h = f.http
   const expected = `2xx from ${c.verifyUrl}${c.verifyExpect ? ` with a body containing ${JSON.stringify(c.verifyExpect)}` : ''}`
   if (!h) return skip('http', 'the probe did not run')
-  if (h.error) return fail('http', expected, h.error, h.error, 'unhealthy')
-  const snippet = h.body.replace(/\s+/g, ' ').trim().slice(0, 200)
-  const found = `HTTP ${h.status === '000' ? 'no answer' : h.status} after ${h.attempts} attempt(s) from the ${h.from}${snippet ? `: ${snippet}` : ''}`
-  if (!/^2\d\d$/.test(h.status)) {
+  // The probe could not run: neither healthy nor not, and no rollback or heal can help.
+  if (h.error) return fail('http', expected, h.error, h.error, 'error')
+  const found = httpFound(h, c.verifyExpect)
+  const answered = /^2\d\d$/.test(h.status)
+  if (!answered && h.pending) {
+    // One attempt, then not polled further: another probe already decided the verdict.
+    return { ...skip('http', `not polled further: ${h.stoppedBy || 'another probe'} failed, which waiting cannot change`), expected, found }
+  }
+  if (!answered) {
     return fail('http', expected, found, `${c.verifyUrl} gave no 2xx answer within ${c.verifyTimeout} s`, 'unhealthy')
   }
-  if (c.verifyExpect && !h.body.includes(c.verifyExpect)) {
+  // Judged where the body was (the whole body, up to 1 MiB), never again on a snippet here.
+  if (c.verifyExpect && h.match !== 'yes') {
     return fail('http', expected, found, `${c.verifyUrl} answers, but its body lacks ${JSON.stringify(c.verifyExpect)}: the app reports other code`, 'stale')
   }
   return pass('http', expected, found)
@@ -328,6 +397,17 @@ export function probeSmoke(hook: { exitCode: number; timedOut: boolean; tail: st
   if (!hook.timedOut && hook.exitCode === 0) return pass('smoke', expected, found)
   const why = hook.timedOut ? `the smoke test (post-deploy) ran longer than hook-timeout (${c.hookTimeout} s) and was stopped` : `the smoke test (post-deploy) failed with exit ${hook.exitCode}`
   return fail('smoke', expected, found, why, 'unhealthy')
+}
+
+/**
+ * The probes other than http that failed: the verdict is not fresh whatever http answers, and
+ * waiting cannot change them (the container, its image and its files are what they are), so
+ * the http probe is not polled further.
+ */
+export function failedBesidesHttp(f: VerifyFacts, c: ProbeContext): string[] {
+  return runProbes({ ...f, http: undefined }, c)
+    .filter(p => p.name !== 'http' && p.verdict === 'fail')
+    .map(p => p.name)
 }
 
 export function runProbes(f: VerifyFacts, c: ProbeContext): Probe[] {

@@ -2,7 +2,7 @@
 
 export type ComposeCommand = 'auto' | 'docker compose' | 'docker-compose'
 export type SyncMode = 'none' | 'git'
-export type VerifyFrom = 'host' | 'runner'
+export type VerifyFrom = 'host' | 'runner' | 'container'
 
 export interface SshSettings {
   host: string

@@ -538,12 +538,39 @@ export class Target {
       FD_HEALTH_TIMEOUT: this.s.healthTimeout,
       FD_FINGERPRINT_SH: readScript('fingerprint.sh'),
       FD_BYTECODE_PY: readScript('bytecode.py'),
+      ...this.httpVars(),
+      // The runner fetches verify-url itself with verify-from: runner.
+      FD_VERIFY_URL: this.s.verifyFrom === 'runner' ? '' : this.s.verifyUrl,
+      FD_VERIFY_FROM: this.s.verifyFrom
+    }
+  }
+
+  private httpVars(): ScriptVars {
+    return {
+      FD_HTTP_POLL_SH: readScript('http-poll.sh'),
+      FD_HTTP_CLIENT_SH: readScript('http-client.sh'),
       FD_HTTP_PY: readScript('http-get.py'),
-      FD_VERIFY_URL: this.s.verifyFrom === 'host' ? this.s.verifyUrl : '',
+      FD_VERIFY_URL: this.s.verifyUrl,
       FD_VERIFY_EXPECT: this.s.verifyExpect,
       FD_VERIFY_TIMEOUT: this.s.verifyTimeout,
       FD_VERIFY_INTERVAL: this.s.verifyInterval
     }
+  }
+
+  /**
+   * The rest of the http probe's polling on the target (host, or inside container `cid`), after
+   * verify.sh's first attempt: until the deadline that attempt set (target clock).
+   */
+  async httpPoll(cid: string, first: { deadline: number; attempts: number }, lockPid: string): Promise<RemoteRecord[]> {
+    const vars: ScriptVars = {
+      ...this.httpVars(),
+      FD_HTTP_MODE: this.s.verifyFrom === 'container' ? 'container' : 'host',
+      FD_HTTP_CID: cid,
+      FD_HTTP_DEADLINE: first.deadline || '',
+      FD_HTTP_ATTEMPTS: first.attempts,
+      FD_LOCK_PID: lockPid
+    }
+    return (await this.run('http', vars, { quiet: true, last: true })).records
   }
 
   /** The verify step alone (a deploy runs it inside deploy(); the bench times it this way). */

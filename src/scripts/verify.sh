@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # verify: everything the probes need from the target, in one round trip: health, the
 # container's facts, both source fingerprints, the container's .pyc headers and (verify-from:
-# host) the http probe. The runner turns these facts into verdicts.
+# host or container) the http probe's first attempt. The runner turns these facts into verdicts.
 # In: FD_PROJECT_DIR FD_SERVICE FD_KNOWN_CID FD_SOURCE_DIR FD_CONTAINER_SOURCE_DIR FD_HEALTH_TIMEOUT
 #     FD_FINGERPRINT_SH FD_BYTECODE_PY FD_VERIFY_URL FD_VERIFY_EXPECT FD_VERIFY_TIMEOUT
-#     FD_VERIFY_INTERVAL FD_HTTP_PY FD_SOURCE_NAMES FD_SOURCE_IN_CONTEXT (+ compose)
+#     FD_VERIFY_INTERVAL FD_VERIFY_FROM (host|container) FD_HTTP_POLL_SH FD_HTTP_CLIENT_SH
+#     FD_HTTP_PY FD_SOURCE_NAMES FD_SOURCE_IN_CONTEXT (+ compose)
 # Out: health, container facts, hf/cf SHA PATH lines, host-dir, container-dir, python, pyc,
 #      pyc-error, mount, csd-hint, http-*
 
@@ -134,36 +135,10 @@ if [ -z "$FD_VERIFY_URL" ] || [ "$running" != "true" ]; then
   exit 0
 fi
 
-# http probe from the host: curl, wget or python, whichever exists.
-body=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-http.XXXXXX")
-trap 'rm -f -- "$body" "$early" "$host_fp" "$built" "$mounts"' EXIT
-http_get() {
-  local max=$1
-  : >"$body"
-  if command -v curl >/dev/null 2>&1; then
-    curl -s -o "$body" -w '%{http_code}' --max-time "$max" --url "$FD_VERIFY_URL" 2>/dev/null
-  elif command -v python3 >/dev/null 2>&1; then
-    python3 -c "$FD_HTTP_PY" "$FD_VERIFY_URL" "$body" "$max" 2>/dev/null
-  elif command -v wget >/dev/null 2>&1; then
-    wget -q -S -T "$max" -O "$body" -- "$FD_VERIFY_URL" 2>&1 | sed -n 's/^ *HTTP\/[0-9.]* \([0-9]*\).*/\1/p' | tail -n1
-  else
-    echo "none"
-  fi
-}
-deadline=$(( $(date +%s) + FD_VERIFY_TIMEOUT ))
-attempts=0
-while :; do
-  attempts=$((attempts + 1))
-  code=$(http_get "$FD_VERIFY_INTERVAL")
-  [ -n "$code" ] || code=000
-  if [ "$code" = none ]; then fd_out http-error "no curl, python3 or wget on the host; use verify-from: runner"; report_built; exit 0; fi
-  if [[ "$code" =~ ^2[0-9][0-9]$ ]]; then
-    if [ -z "$FD_VERIFY_EXPECT" ] || grep -qF -- "$FD_VERIFY_EXPECT" "$body"; then break; fi
-  fi
-  [ "$(date +%s)" -lt "$deadline" ] || break
-  sleep "$FD_VERIFY_INTERVAL"
-done
-fd_out http-attempts "$attempts"
-fd_out http-status "$code"
-fd_out http-body "$(head -c 2000 "$body" | base64 -w0)"
+# The http probe, one attempt (http-poll.sh): the runner judges the other probes first and
+# asks for more polling (http.sh) only when waiting can still change the verdict; a stale
+# deploy does not wait out verify-timeout. A 2xx answer with verify-expect ends it here.
+export FD_VERIFY_URL FD_VERIFY_EXPECT FD_VERIFY_TIMEOUT FD_VERIFY_INTERVAL FD_HTTP_CLIENT_SH FD_HTTP_PY
+FD_HTTP_MODE=$FD_VERIFY_FROM FD_HTTP_CID=$id FD_HTTP_ONCE=1 FD_HTTP_ATTEMPTS=0 FD_HTTP_DEADLINE='' \
+  bash -c "$FD_HTTP_POLL_SH" http-poll | while read -r key value; do fd_out "$key" "$value"; done
 report_built
