@@ -69,6 +69,7 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
 
   let target: Target | undefined
   let lock: (Held & { pid: string }) | undefined
+  let locking: { lock: Promise<Held & { pid: string }> } | undefined
   let sshFiles: SshFiles | undefined
   try {
     const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () =>
@@ -86,12 +87,12 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
       report.verdict = 'dry-run'
       return report
     }
-    const session = target.preflightAndLock(
+    const session = (locking = target.preflightAndLock(
       s.sync !== 'git',
       // The holder's text comes from a file on the target: shown, never obeyed.
       holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`),
       holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
-    )
+    ))
     const pre = await preflightStep(report, target, s, session.preflight)
     lock = await lockStep(report, s, pre, session.lock)
     const run: Run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false }
@@ -110,6 +111,9 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
     // then close the connection and delete the key: each step even when an earlier one throws.
     await settle(log, 'releasing the deploy lock', async () => {
       if (lock) log.debug(`lock released (exit ${(await lock.release()).code})`)
+      // Stopped between the preflight and the lock step: the lock script may still take the lock
+      // later; release it then (not awaited: it may wait up to lock-timeout for another deploy).
+      else locking?.lock.then(held => held.release(), () => undefined)
     })
     if (report.failed && target && !report.dryRun) {
       const t = target
