@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
+import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { effectiveCommands } from '../runner-commands.js'
 import { parseCommandFile, runnerEnvironment, type ActionRun, type Project } from './harness.js'
@@ -102,7 +103,8 @@ export function runPost(env: NodeJS.ProcessEnv, state: Record<string, string>): 
   })
 }
 
-export const LOCK_DIR = join(process.env.TMPDIR || '/tmp', 'fresh-deploy-locks')
+/** The deploy user's lock directory on the target (the tests' sshd logs in as this user). */
+export const LOCK_DIR = join(homedir(), '.cache', 'fresh-deploy', 'locks')
 
 /** The lock key of a project, computed as lock.sh does (real path + project name). */
 export function lockKey(p: Project): string {

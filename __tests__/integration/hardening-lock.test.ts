@@ -1,14 +1,21 @@
 // Issue 5 (hardening), part 5: the deploy lock. A lock left by a dead deploy (a fabricated info
 // file, and a real holder killed with -9) is taken over with a warning; three deploys of one
 // project started at once run one after another, and the last to get the lock is what serves.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { lockKeyOf, startLock } from '../lock-holder.js'
 import { expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, makeProject, projectInputs, removeProject, runAction, serviceContainer, sshInputs, type Project } from './harness.js'
+import { docker, httpGet, makeProject, projectInputs, removeProject, runAction, serviceContainer, sshInputs, type ActionRun, type Project } from './harness.js'
 import { effectiveErrors, LOCK_DIR, lockKey, lockLeft, startAction } from './hardening-helpers.js'
 
 useEnvironment()
+
+const kinds: [string, 'yes' | 'no'][] = [
+  ['flock', 'yes'],
+  ['mkdir lock', 'no']
+]
 
 const revisionOf = (cid: string): string => docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.revision"}}', cid)
 
@@ -139,4 +146,81 @@ describe('the mkdir lock (a target without flock)', () => {
     expect(windows[1].start).toBeGreaterThanOrEqual(windows[0].end)
     expect(lockLeft(p)).toEqual([])
   })
+})
+
+// Issue 11, items 13 and 14 and the lock half of "Critical": the lock lives where only the
+// deploy user can write, and a holder whose runner went silent releases it.
+describe('an attacker on the target and a runner gone silent', () => {
+  let p: Project
+  let dockerfile: string
+  const attacker: ChildProcess[] = []
+  beforeAll(async () => {
+    p = await makeProject('hlocka')
+    dockerfile = readFileSync(join(p.dir, 'Dockerfile'), 'utf8')
+    expectExit(await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'a-0' }) }), 'zero')
+  })
+  afterAll(() => {
+    for (const c of attacker) c.kill('SIGKILL')
+    removeProject(p)
+  })
+
+  test('symlinks planted in the shared /tmp/fresh-deploy-locks and a flock held there forever change nothing', async () => {
+    const shared = '/tmp/fresh-deploy-locks'
+    if (!existsSync(shared)) mkdirSync(shared, { mode: 0o700 })
+    const key = lockKey(p)
+    const victim = join(p.dir, '..', `authorized_keys-${key}`)
+    writeFileSync(victim, 'ssh-ed25519 AAAA keep-me\n')
+    const planted = [`${key}.info`, `${key}.busy`, `${key}.d`].map(n => join(shared, n))
+    for (const link of planted) {
+      rmSync(link, { force: true, recursive: true })
+      symlinkSync(victim, link)
+    }
+    const lockfile = join(shared, `${key}.lock`)
+    rmSync(lockfile, { force: true })
+    const holder = spawn('flock', [lockfile, 'sleep', '600'], { stdio: 'ignore' })
+    attacker.push(holder)
+    try {
+      const run = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'a-1', 'verify-expect': 'a-1', 'lock-timeout': '5' }) })
+      expectExit(run, 'zero')
+      expect(run.outputs.verdict).toBe('fresh')
+      expect(run.stdout).not.toContain('waiting for the deploy lock')
+      expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA keep-me\n')
+      expect(lockLeft(p)).toEqual([])
+    } finally {
+      holder.kill('SIGKILL')
+      for (const f of [...planted, lockfile, victim]) rmSync(f, { force: true })
+    }
+  }, 300_000)
+
+  test('a runner stopped while it holds the lock (SIGSTOP): the lock is released after three keepalives, the next deploy takes it', async () => {
+    const fast = { FRESH_DEPLOY_LOCK_HEARTBEAT: '1' }
+    writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "building $APP_REVISION" && sleep 3\n`)
+    try {
+      const victim = startAction({ ...sshInputs(), ...projectInputs(p, { ref: 'stopped-1' }) }, { env: fast })
+      await victim.waitFor(/^::group::snapshot/)
+      const pid = victim.child.pid ?? 0
+      process.kill(pid, 'SIGSTOP')
+      let next: ActionRun
+      try {
+        const t0 = Date.now()
+        next = await runAction({ ...sshInputs(), ...projectInputs(p, { ref: 'next-1', 'verify-expect': 'next-1', 'lock-timeout': '120' }) }, { env: fast })
+        expectExit(next, 'zero')
+        expect(next.outputs.verdict).toBe('fresh')
+        expect(next.stdout).toContain('waiting for the deploy lock')
+        expect(Date.now() - t0).toBeLessThan(120_000)
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+      const lost = await victim.done
+      expectExit(lost, 'non-zero')
+      expect(lost.outputs.verdict).toBe('error')
+      expect(effectiveErrors(lost.stdout).join('\n')).toMatch(/deploy lock .* (was lost|ended)/)
+      // What serves is the deploy that held the lock last.
+      expect(revisionOf(serviceContainer(p))).toBe('next-1')
+      expect(JSON.parse((await httpGet(p.url)).body).revision).toBe('next-1')
+      expect(lockLeft(p)).toEqual([])
+    } finally {
+      writeFileSync(join(p.dir, 'Dockerfile'), dockerfile)
+    }
+  }, 400_000)
 })
