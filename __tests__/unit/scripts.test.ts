@@ -537,6 +537,22 @@ describe('preflight.sh: compose detection (stand-in docker and plugin binaries)'
   })
 })
 
+describe('a relative project-dir (issue 12 item 5)', () => {
+  test('is taken from where the script starts, once: steps in one script each cd into it', () => {
+    mkdirSync(join(dir, 'home', 'apps', 'shop'), { recursive: true })
+    const text = `${preamble({ FD_NONCE: RECORD_NONCE, FD_PROJECT_DIR: 'apps/shop' })}\n{\n${readScript('lib.sh')}\nfd_enter_dir\nfd_enter_dir\npwd -P\nprintf '%s\\n' "$FD_PROJECT_DIR"\n}\n`
+    const r = spawnSync('bash', ['-s'], { input: text, cwd: join(dir, 'home'), encoding: 'utf8' })
+    expect([r.status, r.stderr]).toEqual([0, ''])
+    const real = spawnSync('pwd', ['-P'], { cwd: join(dir, 'home', 'apps', 'shop'), encoding: 'utf8' }).stdout.trim()
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([real, join(dir, 'home', 'apps', 'shop')])
+  })
+
+  test('an absolute one is left as it is', () => {
+    const text = `${preamble({ FD_NONCE: RECORD_NONCE, FD_PROJECT_DIR: '/srv/x' })}\n{\n${readScript('lib.sh')}\nprintf '%s' "$FD_PROJECT_DIR"\n}\n`
+    expect(spawnSync('bash', ['-s'], { input: text, cwd: dir, encoding: 'utf8' }).stdout).toBe('/srv/x')
+  })
+})
+
 describe('sync.sh and preflight.sh with a real git repository (stand-in docker)', () => {
   // A stand-in `docker compose … config` that prints one service with build:.
   const records = (stdout: string): [string, string][] =>

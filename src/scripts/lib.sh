@@ -10,6 +10,11 @@ set -euo pipefail
 umask 077
 
 FD_REC="@@fd-${FD_NONCE:?the runner passes FD_NONCE} "
+
+# A relative project-dir is relative to where the script starts: the SSH user's home, or the
+# runner's working directory (local transport). Made absolute here, once: steps that share one
+# script cd into it one after the other (preflight then lock, snapshot then purge ...).
+case ${FD_PROJECT_DIR:-} in '' | /*) ;; *) FD_PROJECT_DIR=$PWD/$FD_PROJECT_DIR ;; esac
 fd_out() { printf '%s%s %s\n' "$FD_REC" "$1" "${2-}"; }
 
 # An input that the target shows to be wrong (missing dir, unknown service): exit 2.
