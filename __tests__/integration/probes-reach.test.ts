@@ -2,7 +2,7 @@
 // the truth. Real sshd, Docker and compose, through the bundle; apps shaped like users' apps
 // (WORKDIR /app with COPY . /app, USER nobody after compileall, a service not named backend,
 // a .dockerignore, a build that generates a module, PYTHONPYCACHEPREFIX on a named volume).
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
@@ -17,6 +17,10 @@ afterAll(() => projects.forEach(removeProject))
 async function project(label: string): Promise<Project> {
   const p = await makeProject(label)
   projects.push(p)
+  // A patient healthcheck: on a machine shared with other test runs, python's start-up can
+  // take longer than the example's 3 s, 20 times over (health is not what these tests check).
+  const compose = join(p.dir, 'compose.yaml')
+  writeFileSync(compose, readFileSync(compose, 'utf8').replace('timeout: 3s', 'timeout: 10s').replace('retries: 20', 'retries: 120'))
   return p
 }
 
