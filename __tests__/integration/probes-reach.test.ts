@@ -2,7 +2,7 @@
 // the truth. Real sshd, Docker and compose, through the bundle; apps shaped like users' apps
 // (WORKDIR /app with COPY . /app, USER nobody after compileall, a service not named backend,
 // a .dockerignore, a build that generates a module, PYTHONPYCACHEPREFIX on a named volume).
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
@@ -17,11 +17,18 @@ afterAll(() => projects.forEach(removeProject))
 async function project(label: string): Promise<Project> {
   const p = await makeProject(label)
   projects.push(p)
+  // A patient healthcheck: on a machine shared with other test runs, python's start-up can
+  // take longer than the example's 3 s, 20 times over (health is not what these tests check).
+  const compose = join(p.dir, 'compose.yaml')
+  writeFileSync(compose, readFileSync(compose, 'utf8').replace('timeout: 3s', 'timeout: 10s').replace('retries: 20', 'retries: 120'))
   return p
 }
 
 const HEALTHCHECK = (python: string): string =>
-  `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]\n      interval: 1s\n      timeout: 3s\n      retries: 30\n`
+  `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
+
+/** The project's inputs, with room for a machine shared with other test runs (health is not what these tests are about). */
+const inputsOf = (p: Project, extra: Record<string, string> = {}): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { 'health-timeout': '180', ...extra }) })
 
 function steps(run: ActionRun): string[] {
   return run.stdout
@@ -37,10 +44,7 @@ test('source-include: a changed template kept in a named volume is not compared 
   writeFileSync(template, '<h1>v1</h1>\n')
   // The named volume is filled from the image on its first use, then masks every later image.
   writeFileSync(join(p.dir, 'compose.templates.yaml'), 'services:\n  backend:\n    volumes:\n      - templates:/app/src/app/templates\nvolumes:\n  templates: {}\n')
-  const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
-    ...sshInputs(),
-    ...projectInputs(p, { 'compose-files': 'compose.yaml\ncompose.templates.yaml', 'stale-retries': '0', ...extra })
-  })
+  const inputs = (extra: Record<string, string> = {}): Record<string, string> => inputsOf(p, { 'compose-files': 'compose.yaml\ncompose.templates.yaml', 'stale-retries': '0', ...extra })
   expectExit(await runAction(inputs()), 'zero')
 
   writeFileSync(template, '<h1>v2, a new page</h1>\n')
@@ -64,11 +68,11 @@ test('source-include: a changed template kept in a named volume is not compared 
 
 test('a source-dir missing on the target is refused before anything changes; source-dir "" turns source and bytecode off', async () => {
   const p = await project('nosrcdir')
-  const first = await runAction({ ...sshInputs(), ...projectInputs(p) })
+  const first = await runAction(inputsOf(p))
   expectExit(first, 'zero')
   const cid = first.outputs['container-id']
 
-  const wrong = await runAction({ ...sshInputs(), ...projectInputs(p, { 'source-dir': 'app' }) })
+  const wrong = await runAction(inputsOf(p, { 'source-dir': 'app' }))
   expectExit(wrong, 'non-zero')
   expect(wrong.outputs.verdict).toBe('error')
   expect(errors(wrong)).toHaveLength(1)
@@ -80,7 +84,7 @@ test('a source-dir missing on the target is refused before anything changes; sou
   expect(serviceContainer(p)).toBe(cid)
   expect(docker('inspect', '--format', '{{.State.Running}}', cid)).toBe('true')
 
-  const off = await runAction({ ...sshInputs(), ...projectInputs(p, { 'source-dir': '' }) })
+  const off = await runAction(inputsOf(p, { 'source-dir': '' }))
   expectExit(off, 'zero')
   expect(off.outputs.verdict).toBe('fresh')
   expect(probe(off, 'source')).toMatchObject({ verdict: 'skip', reason: 'source-dir empty' })
@@ -89,7 +93,7 @@ test('a source-dir missing on the target is refused before anything changes; sou
 
 test('a container-source-dir missing in the container: verdict error after a first deploy, then refused before the next deploy changes anything', async () => {
   const p = await project('nocsd')
-  const inputs = { ...sshInputs(), ...projectInputs(p, { 'container-source-dir': '/srv/src' }) }
+  const inputs = inputsOf(p, { 'container-source-dir': '/srv/src' })
   const first = await runAction(inputs)
   expectExit(first, 'non-zero')
   expect(first.outputs.verdict).toBe('error')
@@ -149,10 +153,7 @@ describe.each(['docker compose', 'docker-compose'])('files made by the build and
   test('a generated module and a .dockerignore\'d tests/ are fresh; a file only in a mount is not', async () => {
     const p = await project(`userapp-${compose.replace(' ', '')}`)
     userApp(p)
-    const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
-      ...sshInputs(),
-      ...projectInputs(p, { service: 'web', 'compose-command': compose, 'source-dir': '.', 'container-source-dir': '/app', 'stale-retries': '0', ...extra })
-    })
+    const inputs = (extra: Record<string, string> = {}): Record<string, string> => inputsOf(p, { service: 'web', 'compose-command': compose, 'source-dir': '.', 'container-source-dir': '/app', 'stale-retries': '0', ...extra })
     const run = await runAction(inputs())
     expectExit(run, 'zero')
     expect(run.outputs.verdict).toBe('fresh')
@@ -198,7 +199,7 @@ test('PYTHONPYCACHEPREFIX on a named volume: a same-size edit with fixed mtimes 
     ].join('\n')
   )
   writeFileSync(join(p.dir, 'compose.pycache.yaml'), 'services:\n  backend:\n    volumes:\n      - pycache:/pycache\nvolumes:\n  pycache: {}\n')
-  const inputs = { ...sshInputs(), ...projectInputs(p, { 'compose-files': 'compose.yaml\ncompose.pycache.yaml', purge: 'false', 'stale-retries': '0' }) }
+  const inputs = inputsOf(p, { 'compose-files': 'compose.yaml\ncompose.pycache.yaml', purge: 'false', 'stale-retries': '0' })
   const first = await runAction(inputs)
   expectExit(first, 'zero')
   expect(probe(first, 'bytecode').verdict).toBe('pass')
@@ -235,7 +236,7 @@ test('a .pyc checker that crashes (python3 exits 1) is a failed bytecode probe w
     join(p.dir, 'compose.yaml'),
     `services:\n  backend:\n    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    ports: ["127.0.0.1:\${APP_PORT}:8080"]\n${HEALTHCHECK('realpython')}`
   )
-  const run = await runAction({ ...sshInputs(), ...projectInputs(p) })
+  const run = await runAction(inputsOf(p))
   expectExit(run, 'non-zero')
   expect(run.outputs.verdict).toBe('error')
   const bytecode = probe(run, 'bytecode')
