@@ -1,5 +1,8 @@
 // OpenSSH config, target descriptions and how ssh's exit-255 messages are explained.
-import { buildSshConfig, describeTarget, explainSshFailure, SshError, type SshFiles } from '../../src/engine/ssh.js'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildSshConfig, describeTarget, explainSshFailure, prepareSsh, SshError, type SshFiles } from '../../src/engine/ssh.js'
 import type { SshSettings } from '../../src/engine/settings.js'
 
 const files: SshFiles = {
@@ -161,5 +164,37 @@ describe('explainSshFailure', () => {
 
   test('a proxy-jump target is named with its jump host', () => {
     expect(explainSshFailure(ssh({ proxyJump: 'bastion' }), 'Permission denied')).toContain('deploy@deploy.example.com:22 via bastion')
+  })
+})
+
+describe('prepareSsh from a terminal (the command line)', () => {
+  function dir(): SshFiles {
+    const d = mkdtempSync(join(tmpdir(), 'fd-ssh-unit-'))
+    return { dir: d, key: join(d, 'key'), knownHosts: join(d, 'known_hosts'), config: join(d, 'ssh_config'), control: join(d, 'cm') }
+  }
+  const quiet = { stepStarted() {}, stepEnded() {}, info() {}, warning() {}, debug() {}, untrusted() {}, block() {}, secret() {} }
+
+  test('no -F, no key written: OpenSSH reads the user\'s own config; only what must hold as -o', async () => {
+    const f = dir()
+    const args = await prepareSsh(ssh({ host: 'prod', username: '', key: '', knownHosts: '', terminal: { keyFile: '', portSet: false } }), f, quiet)
+    expect(args).not.toContain('-F')
+    expect(args).not.toContain('-p')
+    expect(args).not.toContain('-l')
+    expect(args).not.toContain('-i')
+    expect(args.filter((_, i) => args[i - 1] === '-o')).toEqual(['BatchMode=yes', 'ConnectTimeout=15', 'ServerAliveInterval=15', 'ServerAliveCountMax=4', 'StrictHostKeyChecking=yes', `ControlPath=${f.control}`])
+    expect(existsSync(f.key) || existsSync(f.config)).toBe(false)
+    expect(describeTarget(ssh({ host: 'prod', username: '', terminal: { keyFile: '', portSet: false } }))).toBe('prod')
+  })
+
+  test('--ssh-key-file is passed as -i (not copied); --port, --username, pinned known_hosts and --no-ssh-strict as given', async () => {
+    const f = dir()
+    const args = await prepareSsh(ssh({ port: 2222, key: '', terminal: { keyFile: '/home/me/.ssh/deploy', portSet: true } }), f, quiet)
+    expect(args.join(' ')).toContain('-i /home/me/.ssh/deploy -o IdentitiesOnly=yes')
+    expect(args.join(' ')).toContain('-p 2222 -l deploy')
+    expect(args).toContain(`UserKnownHostsFile="${f.knownHosts}"`)
+    expect(readFileSync(f.knownHosts, 'utf8')).toBe('deploy.example.com ssh-ed25519 AAAA\n')
+    expect(existsSync(f.key)).toBe(false)
+    const loose = await prepareSsh(ssh({ strict: false, knownHosts: '', key: '', terminal: { keyFile: '', portSet: false } }), dir(), quiet)
+    expect(loose).toEqual(expect.arrayContaining(['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null']))
   })
 })

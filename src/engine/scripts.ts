@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'rollback' | 'logs'
+export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'rebuild' | 'verify' | 'rollback' | 'logs' | 'status'
 
 export type ScriptVars = Record<string, string | number | boolean | undefined>
 
