@@ -1,104 +1,16 @@
-// The `fresh-deploy` command, through its bundle (node dist/cli.js), against the real sshd,
-// Docker and compose v2 and v1. It runs as a user of its own whose home holds ~/.ssh/config (a
-// host alias with IdentityFile) and ~/.ssh/known_hosts: OpenSSH takes ~ from the password
-// database, not from HOME, so only a real user shows that the default path reads them.
-import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { IT_DIR } from './paths.js'
+// The `fresh-deploy` command over ssh with a host alias from ~/.ssh/config, compose v2: usage
+// errors, plan, deploy (--json against the action's outputs, plain), verify, status, an
+// unhealthy deploy with its rollback, a stale deploy, rollback. See cli-helpers.ts for how it runs.
+import { readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, makeProject, projectInputs, removeProject, runAction, serviceContainer, setVersion, sshd, sshInputs, type Project } from './harness.js'
+import { docker, httpGet, projectInputs, removeProject, runAction, serviceContainer, setVersion, sshd, sshInputs, type Project } from './harness.js'
 import { expectExit } from './assert.js'
+import { cli, expectCode, HEX64, IMAGE_ID, logins, makeCliProject, outputs, probeOf, setUpUser, state, writeConfig } from './cli-helpers.js'
 
 useEnvironment()
 
-const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..')
-const CLI = join(ROOT, 'dist/cli.js')
-const USER = 'fdcli-it'
-const HEX64 = /^[0-9a-f]{64}$/
-const IMAGE_ID = /^sha256:[0-9a-f]{64}$/
-
-interface CliRun {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-let home = ''
-let work = ''
-let uid = 0
-let gid = 0
-const outputs: string[] = []
-
-/** A user whose home (from the password database) is a fresh directory with ~/.ssh set up. */
-function setUpUser(): void {
-  home = mkdtempSync(join(IT_DIR, 'cli-home-'))
-  try {
-    execFileSync('id', ['-u', USER], { stdio: 'pipe' })
-    execFileSync('usermod', ['-d', home, USER], { stdio: 'pipe' })
-  } catch {
-    execFileSync('useradd', ['-M', '-d', home, '-s', '/bin/bash', USER], { stdio: 'pipe' })
-  }
-  uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim())
-  gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim())
-  const s = sshd()
-  const ssh = join(home, '.ssh')
-  mkdirSync(ssh, { mode: 0o700 })
-  copyFileSync(s.userKey, join(ssh, 'deploy_key'))
-  chmodSync(join(ssh, 'deploy_key'), 0o600)
-  writeFileSync(join(ssh, 'config'), ['Host fdtarget', '  HostName 127.0.0.1', `  Port ${s.port}`, '  User root', '  IdentityFile ~/.ssh/deploy_key', ''].join('\n'), { mode: 0o600 })
-  writeFileSync(join(ssh, 'known_hosts'), s.knownHosts, { mode: 0o600 })
-  work = join(home, 'work')
-  mkdirSync(work)
-  mkdirSync(join(home, 'tmp'))
-  execFileSync('chown', ['-R', `${uid}:${gid}`, home])
-}
-
-/** node dist/cli.js ARGS as that user, in its work directory (or cwd). */
-function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
-  return new Promise(done => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? work,
-      uid,
-      gid,
-      env: { PATH: process.env.PATH, HOME: home, USER, LANG: 'C.UTF-8', TMPDIR: join(home, 'tmp'), ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => (stdout += d))
-    child.stderr.on('data', d => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000)
-    child.on('close', code => {
-      clearTimeout(timer)
-      outputs.push(stdout, stderr)
-      done({ code: code ?? 1, stdout, stderr })
-    })
-  })
-}
-
-function expectCode(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`expected exit ${code}, got ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`)
-}
-
-/** ssh logins that sshd accepted so far (a usage error must not log in at all). */
-function logins(): number {
-  return readFileSync(sshd().log, 'utf8').split('\n').filter(l => l.includes('Accepted publickey')).length
-}
-
-function probeOf(json: { probes: { name: string; verdict: string; reason: string }[] }, name: string): { verdict: string; reason: string } {
-  const p = json.probes.find(x => x.name === name)
-  if (!p) throw new Error(`no probe ${name}`)
-  return p
-}
-
-function writeConfig(p: Project, extra: Record<string, string> = {}): void {
-  const lines = Object.entries({ host: 'fdtarget', ...projectInputs(p), ...extra }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-  writeFileSync(join(work, 'fresh-deploy.yml'), `# written by the test\n${lines.join('\n')}\n`)
-  execFileSync('chown', [`${uid}:${gid}`, join(work, 'fresh-deploy.yml')])
-}
-
-beforeAll(() => setUpUser())
+beforeAll(() => setUpUser('fdcli-it'))
 
 afterAll(() => {
   // No private key byte in anything the command printed, in any test of this file.
@@ -108,7 +20,7 @@ afterAll(() => {
   expect(all).not.toContain('PRIVATE KEY')
   for (const line of body) expect(all).not.toContain(line)
   // The ssh directories (control socket) are gone: nothing left behind in TMPDIR by the runs.
-  expect(readdirSync(join(home, 'tmp'))).toEqual([])
+  expect(readdirSync(join(state.home, 'tmp'))).toEqual([])
 })
 
 describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2)', () => {
@@ -116,7 +28,7 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
   let actionImage = ''
   let cliImage = ''
   beforeAll(async () => {
-    p = await makeProject('cli')
+    p = await makeCliProject('cli')
   })
   afterAll(() => removeProject(p))
 
@@ -138,8 +50,8 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
       expect(r.stderr).toContain('usage: fresh-deploy')
       expect(r.stdout).toBe('')
     }
-    writeFileSync(join(work, 'broken.yml'), 'host: fdtarget\nproject-dir: [oops\n')
-    writeFileSync(join(work, 'unknown.yml'), 'host: fdtarget\nprojectdir: /srv\n')
+    writeFileSync(join(state.work, 'broken.yml'), 'host: fdtarget\nproject-dir: [oops\n')
+    writeFileSync(join(state.work, 'unknown.yml'), 'host: fdtarget\nprojectdir: /srv\n')
     for (const [file, named] of [['broken.yml', 'does not parse'], ['unknown.yml', 'unknown key "projectdir"']]) {
       const r = await cli(['--config', file])
       expectCode(r, 64)
@@ -153,7 +65,7 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
   test('plan: exit 0, the scripts shown, nothing changed', async () => {
     const r = await cli(['plan'])
     expectCode(r, 0)
-    expect(r.stdout).toContain('rebuild.sh')
+    expect(r.stdout).toContain('rebuild: plan (dry-run, not run)')
     expect(r.stdout.trim().split('\n').pop()).toBe('plan: the plan above; nothing was changed')
     expect(serviceContainer(p)).toBe('')
   })
@@ -188,7 +100,7 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
     setVersion(p, '2')
     const r = await cli(['--ref', 'cli-2', '--verify-expect', '"version": "2"'])
     expectCode(r, 0)
-    expect(r.stdout).toContain(`options from ${join(work, 'fresh-deploy.yml')}`)
+    expect(r.stdout).toContain(`options from ${join(state.work, 'fresh-deploy.yml')}`)
     expect(r.stdout).toMatch(/^ {2}connect +… {2}fdtarget$/m)
     expect(r.stdout).toMatch(/^✓ lock +\d+\.\d s {2}flock$/m)
     expect(r.stdout).toMatch(/^ {4}│ /m)
@@ -231,7 +143,7 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
 
     // The same over explicit options: the key file given (-i), the host key pinned.
     const s = sshd()
-    const keyFile = join(home, '.ssh', 'deploy_key')
+    const keyFile = join(state.home, '.ssh', 'deploy_key')
     const pinned = await cli(['status', '--json', '--config', '/dev/null', '--host', '127.0.0.1', '--port', String(s.port), '--username', 'root', '--ssh-key-file', keyFile, '--ssh-known-hosts', s.knownHosts, '--project-dir', p.dir, '--compose-project-name', p.name])
     expectCode(pinned, 0)
     const json = JSON.parse(pinned.stdout) as Record<string, unknown>
@@ -273,25 +185,3 @@ describe('fresh-deploy over ssh with a host alias from ~/.ssh/config (compose v2
   })
 })
 
-describe('fresh-deploy with compose v1, a service named web without a healthcheck, USER nobody', () => {
-  let p: Project
-  beforeAll(async () => {
-    p = await makeProject('cli-v1')
-    const compose = readFileSync(join(p.dir, 'compose.yaml'), 'utf8')
-    writeFileSync(join(p.dir, 'compose.yaml'), compose.replace('  backend:', '  web:').replace(/ {4}healthcheck:[\s\S]*$/, '    user: nobody\n    read_only: true\n'))
-  })
-  afterAll(() => removeProject(p))
-
-  test('deploy (exit 0), then status and verify', async () => {
-    const common = ['--config', '/dev/null', '--host', 'fdtarget', '--project-dir', p.dir, '--compose-project-name', p.name, '--service', 'web', '--compose-command', 'docker-compose']
-    const r = await cli([...common, '--ref', 'v1-1', '--verify-url', p.url, '--verify-expect', 'v1-1', '--verify-interval', '1', '--health-timeout', '60'])
-    expectCode(r, 0)
-    expect(r.stdout).toMatch(/docker-compose 1\./)
-    const status = await cli([...common, 'status', '--json'])
-    expectCode(status, 0)
-    expect(JSON.parse(status.stdout)).toMatchObject({ service: 'web', running: true, health: 'none', revision: 'v1-1' })
-    const verify = await cli([...common, 'verify'])
-    expectCode(verify, 0)
-    expect(verify.stdout).toMatch(/^ {2}health +pass {2}running, restart count 0 steady for 5 s$/m)
-  })
-})

@@ -23,9 +23,9 @@ function emptyDir(): string {
   return mkdtempSync(join(tmpdir(), 'fd-cli-unit-'))
 }
 
-function usageError(fn: () => unknown): UsageError {
+async function usageError(fn: () => Promise<unknown>): Promise<UsageError> {
   try {
-    fn()
+    await fn()
   } catch (e) {
     expect(e).toBeInstanceOf(UsageError)
     return e as UsageError
@@ -65,8 +65,8 @@ describe('options', () => {
 })
 
 describe('parseCommandLine', () => {
-  test('defaults: deploy, action.yml\'s defaults, no config file', () => {
-    const inv = parseCommandLine([], emptyDir())
+  test('defaults: deploy, action.yml\'s defaults, no config file', async () => {
+    const inv = await parseCommandLine([], emptyDir())
     expect(inv.command).toBe('deploy')
     expect(inv.values.get('service')).toBe('backend')
     expect(inv.values.get('health-timeout')).toBe('120')
@@ -75,10 +75,10 @@ describe('parseCommandLine', () => {
     expect(inv.configFile).toBeUndefined()
   })
 
-  test('flags beat the file, the file beats the defaults; booleans --x / --no-x, the last wins', () => {
+  test('flags beat the file, the file beats the defaults; booleans --x / --no-x, the last wins', async () => {
     const dir = emptyDir()
     writeFileSync(join(dir, 'fresh-deploy.yml'), 'service: web\nport: 2222\npurge: false\nhealth-timeout: 30\nsource-exclude:\n  - tests/**\n  - docs/**\nssh-key-file: keys/id\n')
-    const inv = parseCommandLine(['verify', '--service', 'api', '--purge', '--no-verify', '--verify'], dir)
+    const inv = await parseCommandLine(['verify', '--service', 'api', '--purge', '--no-verify', '--verify'], dir)
     expect(inv.command).toBe('verify')
     expect(inv.configFile).toBe(join(dir, 'fresh-deploy.yml'))
     expect(inv.values.get('service')).toBe('api')
@@ -90,18 +90,18 @@ describe('parseCommandLine', () => {
     expect(inv.values.get('ssh-key-file')).toBe(join(dir, 'keys/id'))
     expect(inv.values.get('container-source-dir')).toBe('/app/src')
     expect([...inv.given].sort()).toEqual(['health-timeout', 'port', 'purge', 'service', 'source-exclude', 'ssh-key-file', 'verify'])
-    expect(parseCommandLine(['--no-purge'], dir).values.get('purge')).toBe('false')
+    expect((await parseCommandLine(['--no-purge'], dir)).values.get('purge')).toBe('false')
   })
 
-  test('--host is repeatable; --config FILE; --ssh-key-file relative to the current directory', () => {
+  test('--host is repeatable; --config FILE; --ssh-key-file relative to the current directory', async () => {
     const dir = emptyDir()
     writeFileSync(join(dir, 'other.yml'), 'host: [a.example, b.example]\nproject-dir: /srv/app\n')
-    const inv = parseCommandLine(['plan', '--config', 'other.yml', '--ssh-key-file', 'k'], dir)
+    const inv = await parseCommandLine(['plan', '--config', 'other.yml', '--ssh-key-file', 'k'], dir)
     expect(inv.command).toBe('plan')
     expect(inv.values.get('host')).toBe('a.example\nb.example')
     expect(inv.values.get('project-dir')).toBe('/srv/app')
     expect(inv.values.get('ssh-key-file')).toBe(join(dir, 'k'))
-    expect(parseCommandLine(['--host', 'x', '--host', 'y', '--config', 'other.yml'], dir).values.get('host')).toBe('x\ny')
+    expect((await parseCommandLine(['--host', 'x', '--host', 'y', '--config', 'other.yml'], dir)).values.get('host')).toBe('x\ny')
   })
 
   test.each([
@@ -114,8 +114,8 @@ describe('parseCommandLine', () => {
     [['--ssh-key', 'x'], '--ssh-key'],
     [['--github-token', 'x'], '--github-token'],
     [['--config', 'missing.yml'], 'missing.yml']
-  ])('usage error: %j names %s', (argv, named) => {
-    expect(usageError(() => parseCommandLine(argv, emptyDir())).message).toContain(named)
+  ])('usage error: %j names %s', async (argv, named) => {
+    expect((await usageError(() => parseCommandLine(argv, emptyDir()))).message).toContain(named)
   })
 
   test.each([
@@ -125,17 +125,17 @@ describe('parseCommandLine', () => {
     ['json: true\n', 'unknown key "json"'],
     ['- a\n- b\n', 'expected keys and values'],
     ['service:\n  name: web\n', 'key service']
-  ])('config file %j is refused: %s', (text, named) => {
+  ])('config file %j is refused: %s', async (text, named) => {
     const dir = emptyDir()
     writeFileSync(join(dir, 'fresh-deploy.yml'), text)
-    const e = usageError(() => parseCommandLine([], dir))
+    const e = await usageError(() => parseCommandLine([], dir))
     expect(e.message).toContain(named)
     expect(e.message).toContain(join(dir, 'fresh-deploy.yml'))
   })
 
-  test('an empty config file is no options', () => {
-    expect(readConfig('f.yml', '').size).toBe(0)
-    expect(readConfig('f.yml', '# nothing\n').size).toBe(0)
+  test('an empty config file is no options', async () => {
+    expect((await readConfig('f.yml', '')).size).toBe(0)
+    expect((await readConfig('f.yml', '# nothing\n')).size).toBe(0)
   })
 })
 

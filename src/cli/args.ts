@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { parseDocument } from 'yaml'
 import { ACTION_INPUTS } from './inputs.js'
 
 export const COMMANDS = ['deploy', 'plan', 'verify', 'rollback', 'status'] as const
@@ -90,7 +89,10 @@ function configValue(file: string, key: string, value: unknown): string {
 }
 
 /** The config file's keys and values; a file that does not parse or has an unknown key is refused. */
-export function readConfig(file: string, text: string): Map<string, string> {
+export async function readConfig(file: string, text: string): Promise<Map<string, string>> {
+  // Loaded only when there is a file to read: yaml is most of the bundle, and --version or a
+  // run without a config file would evaluate it for nothing (webpackMode eager: no chunk file).
+  const { parseDocument } = await import(/* webpackMode: "eager" */ 'yaml')
   const doc = parseDocument(text)
   if (doc.errors.length > 0) throw new UsageError(`config file ${file} does not parse: ${doc.errors[0].message.split('\n')[0]}`)
   const data: unknown = doc.toJS()
@@ -114,7 +116,7 @@ export function readConfig(file: string, text: string): Map<string, string> {
  * Reads argv (without node and the script), then the config file (--config FILE, else
  * ./fresh-deploy.yml when it exists). Throws UsageError for anything a user must fix first.
  */
-export function parseCommandLine(argv: string[], cwd: string): Invocation {
+export async function parseCommandLine(argv: string[], cwd: string): Promise<Invocation> {
   const { tokens = [] } = parseFlags(argv)
   const flags = new Map<string, string>()
   const hosts: string[] = []
@@ -155,11 +157,11 @@ export function parseCommandLine(argv: string[], cwd: string): Invocation {
     } catch (e) {
       throw new UsageError(`option --config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
-    file = readConfig(path, text)
+    file = await readConfig(path, text)
     configFile = path
   } else if (!switches.help && !switches.version && existsSync(resolve(cwd, DEFAULT_CONFIG))) {
     configFile = resolve(cwd, DEFAULT_CONFIG)
-    file = readConfig(configFile, readFileSync(configFile, 'utf8'))
+    file = await readConfig(configFile, readFileSync(configFile, 'utf8'))
   }
 
   const values = new Map(INPUT_OPTIONS.map(o => [o.name, o.default]))

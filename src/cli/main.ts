@@ -1,9 +1,7 @@
 // The `fresh-deploy` command: arguments in, the engine's deploy (or verify, rollback, status),
 // then the result on the terminal or as JSON, and the exit code.
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync, rmSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { rollbackCommand, statusCommand, verifyOnly } from '../engine/commands.js'
 import { getSettings, InputError, parseInteger } from '../engine/input-helper.js'
@@ -15,6 +13,7 @@ import type { ServiceStatus } from '../engine/target.js'
 import { parseCommandLine, usage, UsageError, type Invocation } from './args.js'
 import { EXIT, exitCodeOf, jsonResult, resultLines, statusExitCode, statusJson, statusLines, verdictLine } from './output.js'
 import { CliReporter, type CliStream } from './reporter.js'
+import { version } from './version.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -24,15 +23,6 @@ export interface CliEnvironment {
   env: NodeJS.ProcessEnv
   stdout: CliStream
   stderr: CliStream
-}
-
-export function version(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  // dist/cli.js → ../package.json; src/cli/main.ts → ../../package.json
-  for (const p of [join(here, '..', 'package.json'), join(here, '..', '..', 'package.json')]) {
-    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version
-  }
-  return 'unknown'
 }
 
 /** `git rev-parse HEAD` of cwd (+ "-dirty" with uncommitted changes to tracked files), else manual-<UTC time>. */
@@ -85,7 +75,7 @@ export async function main(io: CliEnvironment): Promise<number> {
   const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== ''
   let inv: Invocation
   try {
-    inv = parseCommandLine(io.argv, io.cwd)
+    inv = await parseCommandLine(io.argv, io.cwd)
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
     io.stderr.write(`fresh-deploy: ${e.message}\n\n${usage(false)}`)
