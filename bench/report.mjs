@@ -42,6 +42,9 @@ for (const kind of ['ssh', 'local', 'ssh-fast-stop', 'local-fast-stop']) {
 row('3. new SSH connections at sshd per deploy (main + post step)', '1', 'ssh.handshakes', { fmt: st => `${st.median} (${st.min}–${st.max}, n=${st.n})`, ok: st => st.max === 1 })
 row('4. cold start: node dist/index.js → first ssh exec', '≤ 0.10 s', 'coldstart.toFirstSsh', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 100 })
 row('4. for scale: an empty `node -e 0`, same moment', '', 'coldstart.nodeEmpty', { fmt: st => `${range(st, 3)} s` })
+row('4b. command line: node dist/cli.js --version', '≤ 0.10 s', 'coldstartCli.version', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 100 })
+row('4b. command line: node dist/cli.js → first ssh exec (git HEAD for ref first)', '≤ 0.10 s', 'coldstartCli.toFirstSsh', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 100 })
+row('4b. for scale: an empty `node -e 0`, same moment', '', 'coldstartCli.nodeEmpty', { fmt: st => `${range(st, 3)} s` })
 row('4. bundle: dist/index.js', '', 'coldstart.bundleBytes', { fmt: b => `${(b['index.js'] / 1024).toFixed(0)} KiB (all chunks ${(Object.values(b).reduce((x, y) => x + y, 0) / 1024).toFixed(0)} KiB)` })
 for (const [k, label] of [
   ['hostPurge', '5. purge-tree.sh, host, 20,000 files / 2,000 `__pycache__`'],

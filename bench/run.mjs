@@ -1,7 +1,7 @@
 // npm run bench: what a deploy costs beyond compose itself, measured on this machine (issue 6).
 // Not part of the test suite. Needs Docker, compose v2, sshd and the base image (.ci/setup.sh).
 //
-//   node bench/run.mjs [section...]    sections: ssh local coldstart tree tree-disk probes (the default), and
+//   node bench/run.mjs [section...]    sections: ssh local coldstart coldstart-cli tree tree-disk probes (the default), and
 //                                      ssh-fast-stop local-fast-stop
 //   BENCH_PAIRS=5       alternating fresh-deploy/raw pairs per transport (BENCH_FAST_PAIRS=3 for
 //                       the -fast-stop variants: stop timeout 1 s on both sides, see RESULTS.md)
@@ -28,7 +28,7 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15)
 const TREE_RUNS = Number(process.env.BENCH_TREE_RUNS ?? 2)
 const PROBE_RUNS = Number(process.env.BENCH_PROBE_RUNS ?? 10)
 // The -fast-stop variants are not in the default run (it is to stay under 10 minutes here).
-const DEFAULT = ['ssh', 'local', 'coldstart', 'tree', 'tree-disk', 'probes']
+const DEFAULT = ['ssh', 'local', 'coldstart', 'coldstart-cli', 'tree', 'tree-disk', 'probes']
 const sections = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT
 const OUT = process.env.BENCH_OUT ?? join(HERE, 'bench/out/results.json')
 
@@ -286,6 +286,41 @@ async function coldStart() {
   return out
 }
 
+/**
+ * The command line's cold start, as a user runs it: `node dist/cli.js --version`, and a deploy
+ * (no --ref: it asks git for HEAD in a git work tree, then ssh) until its first ssh exec.
+ */
+async function coldStartCli() {
+  log('\n== coldstart-cli: node dist/cli.js --version; node dist/cli.js --host … → first ssh exec (ssh wrapper first in PATH)')
+  const s = await sshd()
+  const cli = join(ROOT, 'dist/cli.js')
+  const bin = join(work, 'ssh-wrapper-cli')
+  mkdirSync(bin, { recursive: true })
+  const stamps = join(work, 'ssh-stamps-cli')
+  writeFileSync(join(bin, 'ssh'), '#!/bin/bash\nprintf \'%s\\n\' "$EPOCHREALTIME" >>"$FD_BENCH_SSH_STAMPS"\nexit 255\n')
+  chmodSync(join(bin, 'ssh'), 0o755)
+  const version = []
+  const firstSsh = []
+  const nodeEmpty = []
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const v = await timed(process.execPath, [cli, '--version'])
+    if (v.code !== 0) throw new Error(`--version failed: ${v.stderr}`)
+    version.push(v.ms)
+    writeFileSync(stamps, '')
+    const r = await timed(process.execPath, [cli, '--config', '/dev/null', '--host', '127.0.0.1', '--port', String(s.port), '--project-dir', '/nonexistent-bench', '--quiet'], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FD_BENCH_SSH_STAMPS: stamps }
+    })
+    const first = readFileSync(stamps, 'utf8').split('\n').filter(Boolean)[0]
+    if (!first) throw new Error(`no ssh call recorded:\n${r.stdout}\n${r.stderr}`)
+    firstSsh.push(Number(first) * 1000 - r.wall0)
+    nodeEmpty.push((await timed(process.execPath, ['-e', '0'])).ms)
+  }
+  const out = { version: stats(version), toFirstSsh: stats(firstSsh), nodeEmpty: stats(nodeEmpty), bundleBytes: statSync(cli).size }
+  log(`  --version: ${fmtStats(out.version, 's', 3)}; to first ssh: ${fmtStats(out.toFirstSsh, 's', 3)}; empty node: ${fmtStats(out.nodeEmpty, 's', 3)}; dist/cli.js ${out.bundleBytes} bytes`)
+  return out
+}
+
 /** 2,000 package dirs × (5 *.py + __pycache__ with 5 *.pyc) = 20,000 files, 2,000 __pycache__. */
 function makeTree(dir) {
   for (let a = 0; a < 1000; a++) {
@@ -494,6 +529,7 @@ async function main() {
       if (section === 'ssh' || section === 'local') results.sections[section] = await redeployPairs(section, PAIRS)
       else if (section === 'ssh-fast-stop' || section === 'local-fast-stop') results.sections[section] = await redeployPairs(section.split('-')[0], FAST_PAIRS, '1')
       else if (section === 'coldstart') results.sections.coldstart = await coldStart()
+      else if (section === 'coldstart-cli') results.sections.coldstartCli = await coldStartCli()
       else if (section === 'tree') results.sections.tree = await treeBench()
       else if (section === 'tree-disk') results.sections.treeDisk = await treeDiskBench()
       else if (section === 'probes') results.sections.probes = await probeBench()

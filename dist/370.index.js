@@ -1211,7 +1211,7 @@ function parseKey(raw) {
     }
     return `${key}\n`;
 }
-function parseSsh(get, connectTimeout) {
+function parseSsh(get, connectTimeout, terminal) {
     const rawHost = get('host');
     if (rawHost.trim() === '')
         return undefined;
@@ -1220,8 +1220,8 @@ function parseSsh(get, connectTimeout) {
     const username = get('username').trim();
     if (username !== '' && !USER_RE.test(username))
         input_helper_fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")');
-    const key = parseKey(get('ssh-key'));
-    if (key === '') {
+    const key = terminal ? '' : parseKey(get('ssh-key'));
+    if (key === '' && !terminal) {
         throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`);
     }
     const strict = parseBoolean(get, 'ssh-strict');
@@ -1241,11 +1241,11 @@ function parseSsh(get, connectTimeout) {
     if (hostFingerprint !== '' && proxyJump !== '') {
         input_helper_fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead');
     }
-    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout };
+    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...(terminal ? { terminal } : {}) };
 }
-function getSettings(get) {
+function getSettings(get, options = {}) {
     const connectTimeout = parseInteger(get, 'connect-timeout', 1);
-    const ssh = parseSsh(get, connectTimeout);
+    const ssh = parseSsh(get, connectTimeout, options.terminal);
     const projectDir = get('project-dir').trim();
     if (projectDir === '')
         input_helper_fail('project-dir', projectDir, 'a directory on the target is required');
@@ -2013,6 +2013,27 @@ class Target {
         });
         return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' };
     }
+    /** What runs now (status.sh): read-only. */
+    async status() {
+        const m = recordsToMap((await this.run('status', {}, { quiet: true })).records);
+        const label = (key) => (m.get(key) === '<no value>' ? '' : (m.get(key) ?? ''));
+        return {
+            state: m.get('state') ?? 'none',
+            running: m.get('running') === 'true',
+            health: m.get('health') ?? '',
+            restarts: Number(m.get('restarts') ?? 0),
+            containerId: m.get('container-id') ?? '',
+            imageId: m.get('image-id') ?? '',
+            configImage: m.get('config-image') ?? '',
+            startedAt: m.get('started-at') ?? '',
+            revision: label('revision-label'),
+            runId: label('run-label'),
+            tagImageId: m.get('tag-image-id') ?? '',
+            previousTag: m.get('previous-tag') ?? '',
+            previousImageId: m.get('previous-image-id') ?? '',
+            previousCreated: m.get('previous-created') ?? ''
+        };
+    }
     /** The service's last 50 log lines, for the failure report. Never throws. */
     async logs() {
         try {
@@ -2103,6 +2124,7 @@ async function deploy(s, log, options = {}) {
     report.target = s.ssh ? `ssh ${(0,ssh/* describeTarget */.ff)(s.ssh)}:${s.projectDir}` : `local:${s.projectDir}`;
     let target;
     let lock;
+    let locking;
     let sshFiles;
     try {
         const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s, log, f => {
@@ -2119,9 +2141,9 @@ async function deploy(s, log, options = {}) {
             report.verdict = 'dry-run';
             return report;
         }
-        const session = target.preflightAndLock(s.sync !== 'git', 
+        const session = (locking = target.preflightAndLock(s.sync !== 'git', 
         // The holder's text comes from a file on the target: shown, never obeyed.
-        holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`));
+        holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)));
         const pre = await preflightStep(report, target, s, session.preflight);
         lock = await lockStep(report, s, pre, session.lock);
         const run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false };
@@ -2143,6 +2165,10 @@ async function deploy(s, log, options = {}) {
         await settle(log, 'releasing the deploy lock', async () => {
             if (lock)
                 log.debug(`lock released (exit ${(await lock.release()).code})`);
+            // Stopped between the preflight and the lock step: the lock script may still take the lock
+            // later; release it then (not awaited: it may wait up to lock-timeout for another deploy).
+            else
+                locking?.lock.then(held => held.release(), () => undefined);
         });
         if (report.failed && target && !report.dryRun) {
             const t = target;

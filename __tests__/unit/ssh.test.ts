@@ -1,9 +1,9 @@
 // OpenSSH config, target descriptions and how ssh's exit-255 messages are explained.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildSshConfig, controlPathOption, describeTarget, explainSshFailure, fingerprintsOf, SshError, type SshFiles } from '../../src/engine/ssh.js'
+import { buildSshConfig, controlPathOption, describeTarget, explainSshFailure, fingerprintsOf, prepareSsh, SshError, type SshFiles } from '../../src/engine/ssh.js'
 import type { SshSettings } from '../../src/engine/settings.js'
 
 const files: SshFiles = {
@@ -226,5 +226,37 @@ describe('fingerprintsOf (host key pinning)', () => {
   test('a line whose type field names another type than its key blob is no key', () => {
     const [, blob] = pub('rsa').split(' ')
     expect(fingerprintsOf(`h ssh-ed25519 ${blob}\n`).size).toBe(0)
+  })
+})
+
+describe('prepareSsh from a terminal (the command line)', () => {
+  function dir(): SshFiles {
+    const d = mkdtempSync(join(tmpdir(), 'fd-ssh-unit-'))
+    return { dir: d, key: join(d, 'key'), knownHosts: join(d, 'known_hosts'), config: join(d, 'ssh_config'), control: join(d, 'cm') }
+  }
+  const quiet = { stepStarted() {}, stepEnded() {}, info() {}, warning() {}, debug() {}, untrusted() {}, block() {}, secret() {} }
+
+  test('no -F, no key written: OpenSSH reads the user\'s own config; only what must hold as -o', async () => {
+    const f = dir()
+    const args = await prepareSsh(ssh({ host: 'prod', username: '', key: '', knownHosts: '', terminal: { keyFile: '', portSet: false } }), f, quiet)
+    expect(args).not.toContain('-F')
+    expect(args).not.toContain('-p')
+    expect(args).not.toContain('-l')
+    expect(args).not.toContain('-i')
+    expect(args.filter((_, i) => args[i - 1] === '-o')).toEqual(['BatchMode=yes', 'ConnectTimeout=15', 'ServerAliveInterval=15', 'ServerAliveCountMax=4', 'StrictHostKeyChecking=yes', controlPathOption(f.control)])
+    expect(existsSync(f.key) || existsSync(f.config)).toBe(false)
+    expect(describeTarget(ssh({ host: 'prod', username: '', terminal: { keyFile: '', portSet: false } }))).toBe('prod')
+  })
+
+  test('--ssh-key-file is passed as -i (not copied); --port, --username, pinned known_hosts and --no-ssh-strict as given', async () => {
+    const f = dir()
+    const args = await prepareSsh(ssh({ port: 2222, key: '', terminal: { keyFile: '/home/me/.ssh/deploy', portSet: true } }), f, quiet)
+    expect(args.join(' ')).toContain('-i /home/me/.ssh/deploy -o IdentitiesOnly=yes')
+    expect(args.join(' ')).toContain('-p 2222 -l deploy')
+    expect(args).toContain(`UserKnownHostsFile="${f.knownHosts}"`)
+    expect(readFileSync(f.knownHosts, 'utf8')).toBe('deploy.example.com ssh-ed25519 AAAA\n')
+    expect(existsSync(f.key)).toBe(false)
+    const loose = await prepareSsh(ssh({ strict: false, knownHosts: '', key: '', terminal: { keyFile: '', portSet: false } }), dir(), quiet)
+    expect(loose).toEqual(expect.arrayContaining(['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null']))
   })
 })

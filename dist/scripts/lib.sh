@@ -10,6 +10,11 @@ set -euo pipefail
 umask 077
 
 FD_REC="@@fd-${FD_NONCE:?the runner passes FD_NONCE} "
+
+# A relative project-dir is relative to where the script starts: the SSH user's home, or the
+# runner's working directory (local transport). Made absolute here, once: steps that share one
+# script cd into it one after the other (preflight then lock, snapshot then purge ...).
+case ${FD_PROJECT_DIR:-} in '' | /*) ;; *) FD_PROJECT_DIR=$PWD/$FD_PROJECT_DIR ;; esac
 fd_out() { printf '%s%s %s\n' "$FD_REC" "$1" "${2-}"; }
 
 # An input that the target shows to be wrong (missing dir, unknown service): exit 2.
@@ -57,7 +62,8 @@ fd_lock_refuse() {
 }
 
 # The directory of the deploy locks (lock.sh) and of the busy lock (fd_detached), per deploy
-# user: ~/.cache/fresh-deploy/locks, made 0700 and checked, in FD_LOCK_DIR.
+# user: ~/.cache/fresh-deploy/locks (without a home: /tmp/fresh-deploy-UID/locks), made 0700
+# and checked, in FD_LOCK_DIR.
 # Not ${TMPDIR:-/tmp}: a shared, predictable name that another local user can create first (the
 # deploy user then cannot write it), fill with symlinks (KEY.info -> ~/.ssh/authorized_keys,
 # truncated by the next deploy), or whose flock they can hold forever.
@@ -72,13 +78,17 @@ fd_lock_dir() {
   uid=$(id -u)
   home=${HOME:-}
   if [ -z "$home" ]; then home=$(getent passwd "$uid" 2>/dev/null | cut -d: -f6) || home=""; fi
+  d=""
   case $home in
-    /*) ;;
-    *) fd_lock_refuse "the deploy user (uid $uid) has no home directory (HOME=${HOME:-unset}), and the deploy lock lives in ~/.cache/fresh-deploy/locks: give the user a home directory" ;;
+    /?*) if [ -d "$home" ] && mkdir -p -- "${home%/}/.cache/fresh-deploy/locks" 2>/dev/null; then d=${home%/}/.cache/fresh-deploy/locks; fi ;;
   esac
-  d=${home%/}/.cache/fresh-deploy/locks
-  if ! mkdir -p -- "$d" 2>/dev/null; then
-    fd_lock_refuse "cannot create the deploy lock directory $d ($(mkdir -p -- "$d" 2>&1 || true)): the deploy user must be able to write its home directory"
+  # A user without a home to write in (a system account): a directory of its uid in /tmp, held
+  # to the same checks (one that another user made first is refused, never used).
+  if [ -z "$d" ]; then
+    d=/tmp/fresh-deploy-$uid/locks
+    if ! mkdir -p -- "$d" 2>/dev/null; then
+      fd_lock_refuse "cannot create the deploy lock directory $d ($(mkdir -p -- "$d" 2>&1 || true)); the deploy user has no writable home (HOME=${home:-unset}) for ~/.cache/fresh-deploy/locks either: give it one, or remove ${d%/*} if another user made it"
+    fi
   fi
   # The two directories made here must be real directories (no symlink) of the deploy user;
   # above them (.cache, the home, its parents) each is the user's or root's. None may be
@@ -89,7 +99,9 @@ fd_lock_dir() {
       fd_lock_refuse "the deploy lock directory $p is a symbolic link or not a directory; fresh-deploy never follows one there: remove it (rm $p) and deploy again"
     fi
   done
-  p=$(cd -P -- "$d" && pwd)
+  # Ours first (stat needs no access to them), then the physical path above them.
+  paths=("$d" "${d%/*}")
+  p=$(cd -P -- "${d%/*/*}" 2>/dev/null && pwd) || fd_lock_refuse "cannot enter ${d%/*/*}, above the deploy lock directory $d"
   while :; do
     paths+=("$p")
     [ "$p" != / ] || break
@@ -182,6 +194,15 @@ fd_service_cid() {
     ids=$(fd_compose ps -a -q "$FD_SERVICE" 2>/dev/null || true)
   fi
   printf '%s\n' "$ids" | sed -n '1p'
+}
+
+# The rollback tag of an image name (snapshot.sh makes it; status and rollback read it): the
+# repository part of $1, without a digest or a tag (a ':' after the last '/').
+fd_previous_tag() {
+  local repo=${1%%@*} last
+  last=${repo##*/}
+  case "$last" in *:*) repo=${repo%:*} ;; esac
+  printf '%s:fresh-deploy-previous' "$repo"
 }
 
 # Writes the label override file and prints its path. Values arrive as JSON strings, which

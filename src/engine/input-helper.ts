@@ -1,7 +1,7 @@
 // Reads the action's inputs into Settings. Pure: it takes a getter, so unit tests need no runner.
 // Every check here runs before anything touches the target; an error names the input and the
 // value (never the value of a secret) and says what is expected.
-import type { ComposeCommand, Settings, SshSettings, SyncMode, VerifyFrom } from './settings.js'
+import type { ComposeCommand, Settings, SshSettings, SyncMode, TerminalSsh, VerifyFrom } from './settings.js'
 
 export type InputGetter = (name: string) => string
 
@@ -171,15 +171,15 @@ function parseKey(raw: string): string {
   return `${key}\n`
 }
 
-function parseSsh(get: InputGetter, connectTimeout: number): SshSettings | undefined {
+function parseSsh(get: InputGetter, connectTimeout: number, terminal?: TerminalSsh): SshSettings | undefined {
   const rawHost = get('host')
   if (rawHost.trim() === '') return undefined
   const host = parseHost('host', rawHost)
   const port = parseInteger(get, 'port', 1, 65535)
   const username = get('username').trim()
   if (username !== '' && !USER_RE.test(username)) fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")')
-  const key = parseKey(get('ssh-key'))
-  if (key === '') {
+  const key = terminal ? '' : parseKey(get('ssh-key'))
+  if (key === '' && !terminal) {
     throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`)
   }
   const strict = parseBoolean(get, 'ssh-strict')
@@ -199,12 +199,17 @@ function parseSsh(get: InputGetter, connectTimeout: number): SshSettings | undef
   if (hostFingerprint !== '' && proxyJump !== '') {
     fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead')
   }
-  return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout }
+  return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...(terminal ? { terminal } : {}) }
 }
 
-export function getSettings(get: InputGetter): Settings {
+export interface SettingsOptions {
+  /** The command line: no ssh-key input; ssh follows the user's own OpenSSH configuration. */
+  terminal?: TerminalSsh
+}
+
+export function getSettings(get: InputGetter, options: SettingsOptions = {}): Settings {
   const connectTimeout = parseInteger(get, 'connect-timeout', 1)
-  const ssh = parseSsh(get, connectTimeout)
+  const ssh = parseSsh(get, connectTimeout, options.terminal)
 
   const projectDir = get('project-dir').trim()
   if (projectDir === '') fail('project-dir', projectDir, 'a directory on the target is required')

@@ -129,7 +129,7 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
   return report
 }
 
-async function settle(log: Reporter, what: string, fn: () => Promise<void>): Promise<void> {
+export async function settle(log: Reporter, what: string, fn: () => Promise<void>): Promise<void> {
   try {
     await fn()
   } catch (e) {
@@ -137,7 +137,7 @@ async function settle(log: Reporter, what: string, fn: () => Promise<void>): Pro
   }
 }
 
-async function connect(s: Settings, log: Reporter, onFiles: (files: SshFiles) => void): Promise<Transport> {
+export async function connect(s: Settings, log: Reporter, onFiles: (files: SshFiles) => void): Promise<Transport> {
   if (!s.ssh) return new LocalTransport(line => log.untrusted(line))
   const files = createSshDir()
   onFiles(files)
@@ -146,7 +146,7 @@ async function connect(s: Settings, log: Reporter, onFiles: (files: SshFiles) =>
 }
 
 /** connect, second part: the preflight checks on the target (alone for a dry-run). */
-async function preflightStep(report: Report, t: Target, s: Settings, running?: Promise<Preflight>): Promise<Preflight> {
+export async function preflightStep(report: Report, t: Target, s: Settings, running?: Promise<Preflight>): Promise<Preflight> {
   const pre = await report.step('connect', 'preflight checks on the target', async note => {
     const p = running ? await running : await t.preflight(s.sync !== 'git')
     note(`${t.where}; ${p.realPath}; docker ${p.engineVersion}; ${p.compose} ${p.composeVersion}`)
@@ -156,7 +156,7 @@ async function preflightStep(report: Report, t: Target, s: Settings, running?: P
   return pre
 }
 
-async function lockStep(report: Report, s: Settings, pre: Preflight, locking: Promise<Held & { pid: string }>): Promise<Held & { pid: string }> {
+export async function lockStep(report: Report, s: Settings, pre: Preflight, locking: Promise<Held & { pid: string }>): Promise<Held & { pid: string }> {
   const lock = await report.step('lock', `deploy lock for ${s.projectDir}`, async note => {
     const held = await locking
     note(pre.flock ? 'flock' : 'mkdir lock (no flock on the target)')
@@ -315,7 +315,7 @@ async function rebuildStep(run: Run, deployRun: DeployRun, note: (text: string) 
   return c
 }
 
-function setContainer(report: Report, c: Pick<Container, 'containerId' | 'imageId' | 'startedAt'>): void {
+export function setContainer(report: Report, c: Pick<Container, 'containerId' | 'imageId' | 'startedAt'>): void {
   report.containerId = c.containerId
   report.imageId = c.imageId
   report.startedAtContainer = c.startedAt

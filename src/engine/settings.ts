@@ -14,6 +14,18 @@ export interface SshSettings {
   strict: boolean
   proxyJump: string
   connectTimeout: number
+  /**
+   * The command line: OpenSSH's own configuration applies (~/.ssh/config, the agent, default
+   * keys, the user's known_hosts); only what must hold is passed as -o options.
+   */
+  terminal?: TerminalSsh
+}
+
+export interface TerminalSsh {
+  /** --ssh-key-file: passed to ssh as -i (read by ssh, never copied); empty: ssh's own keys. */
+  keyFile: string
+  /** Whether port was given: without it, ~/.ssh/config's Port (or 22) applies. */
+  portSet: boolean
 }
 
 export interface Settings {

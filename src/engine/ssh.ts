@@ -30,7 +30,9 @@ export class SshError extends Error {
 /** "user@host:port" for messages. */
 export function describeTarget(s: SshSettings): string {
   const host = s.host.includes(':') ? `[${s.host}]` : s.host
-  return `${s.username ? `${s.username}@` : ''}${host}:${s.port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`
+  // From a terminal without --port, ~/.ssh/config may give the port: do not claim 22.
+  const port = s.terminal && !s.terminal.portSet ? '' : `:${s.port}`
+  return `${s.username ? `${s.username}@` : ''}${host}${port}${s.proxyJump ? ` via ${s.proxyJump}` : ''}`
 }
 
 /** Registers the key and each of its body lines as secrets before anything is logged. */
@@ -130,11 +132,23 @@ export function fingerprintsOf(lines: string): Map<string, string> {
   return found
 }
 
+/**
+ * Where ssh really connects to: from a terminal, host may be an alias of ~/.ssh/config, which
+ * ssh-keyscan does not read; `ssh -G` prints what ssh would use (it connects nowhere).
+ */
+async function scanTarget(s: SshSettings): Promise<{ host: string; port: number }> {
+  if (!s.terminal) return { host: s.host, port: s.port }
+  const { stdout } = await execFileAsync('ssh', ['-G', ...(s.terminal.portSet ? ['-p', String(s.port)] : []), '--', s.host])
+  const value = (key: string): string | undefined => new RegExp(`^${key} (.+)$`, 'm').exec(stdout)?.[1]?.trim()
+  return { host: value('hostname') ?? s.host, port: Number(value('port') ?? s.port) }
+}
+
 /** Scans the host's keys and keeps the one whose fingerprint is the pinned one. */
 async function knownHostsFromFingerprint(s: SshSettings, files: SshFiles): Promise<string> {
   let scanned = ''
+  const scan = await scanTarget(s)
   try {
-    const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(s.port), '-T', String(s.connectTimeout), '--', s.host], {
+    const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(scan.port), '-T', String(s.connectTimeout), '--', scan.host], {
       timeout: (s.connectTimeout + 5) * 1000
     })
     scanned = stdout
@@ -154,8 +168,35 @@ async function knownHostsFromFingerprint(s: SshSettings, files: SshFiles): Promi
   return `${line}\n`
 }
 
+/**
+ * The command line's ssh arguments: no -F, so that ssh reads the user's own configuration
+ * (host aliases, the agent, default keys, known_hosts); -o only for what must hold.
+ */
+async function terminalSshArgs(s: SshSettings, files: SshFiles, log: Reporter): Promise<string[]> {
+  const o = (option: string): string[] => ['-o', option]
+  const args = [...o('BatchMode=yes'), ...o(`ConnectTimeout=${s.connectTimeout}`), ...o('ServerAliveInterval=15'), ...o('ServerAliveCountMax=4')]
+  if (!s.strict) {
+    log.warning(`--no-ssh-strict: the host key of ${describeTarget(s)} is not checked, so anyone on the path can impersonate the host. Drop it once the key is in ~/.ssh/known_hosts (or pin it with --ssh-known-hosts / --ssh-host-fingerprint).`)
+    args.push(...o('StrictHostKeyChecking=no'), ...o('UserKnownHostsFile=/dev/null'), ...o('GlobalKnownHostsFile=/dev/null'))
+  } else {
+    args.push(...o('StrictHostKeyChecking=yes'))
+    const pinned = s.hostFingerprint !== '' ? await knownHostsFromFingerprint(s, files) : s.knownHosts
+    if (pinned !== '') {
+      writeFileSync(files.knownHosts, pinned, { mode: 0o600 })
+      args.push(...o(`UserKnownHostsFile=${configValue(files.knownHosts)}`), ...o('GlobalKnownHostsFile=/dev/null'))
+    }
+  }
+  if (s.terminal?.keyFile) args.push('-i', s.terminal.keyFile, ...o('IdentitiesOnly=yes'))
+  args.push(...o(controlPathOption(files.control)))
+  if (s.terminal?.portSet) args.push('-p', String(s.port))
+  if (s.username) args.push('-l', s.username)
+  if (s.proxyJump) args.push('-J', s.proxyJump)
+  return args
+}
+
 /** Writes the key, known_hosts and config files; returns the ssh arguments every call uses. */
 export async function prepareSsh(s: SshSettings, files: SshFiles, log: Reporter): Promise<string[]> {
+  if (s.terminal) return terminalSshArgs(s, files, log)
   writeFileSync(files.key, s.key, { mode: 0o600 })
   let useDefaultKnownHosts = false
   if (!s.strict) {
@@ -179,11 +220,16 @@ export async function prepareSsh(s: SshSettings, files: SshFiles, log: Reporter)
 export function explainSshFailure(s: SshSettings, stderr: string): string {
   const target = describeTarget(s)
   const detail = stderr.trim().split('\n').slice(-5).join(' / ')
+  const terminal = s.terminal !== undefined
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+    if (terminal && !s.knownHosts && !s.hostFingerprint) {
+      return `the host key of ${target} is not in your known_hosts, or differs from it: refusing to connect. Connect once with ssh and check the key it shows, or pin it with --ssh-known-hosts / --ssh-host-fingerprint. ${detail}`
+    }
     return `the host key of ${target} is not the pinned one (inputs ssh-known-hosts / ssh-host-fingerprint): refusing to connect. ${detail}`
   }
   if (/Permission denied/i.test(stderr)) {
-    return `ssh to ${target} was refused: the server did not accept the key (inputs ssh-key, username). ${detail}`
+    const what = terminal ? '--ssh-key-file, --username, your ssh-agent or ~/.ssh/config' : 'inputs ssh-key, username'
+    return `ssh to ${target} was refused: the server did not accept the key (${what}). ${detail}`
   }
   if (/timed out|Connection refused|No route|Could not resolve|Network is unreachable/i.test(stderr)) {
     return `cannot connect to ${target} (inputs host, port, connect-timeout=${s.connectTimeout}): ${detail}`
@@ -223,7 +269,7 @@ export async function openMaster(s: SshSettings, files: SshFiles, args: string[]
  */
 export function closeSshSoon(files: SshFiles, host: string, log: Reporter): void {
   if (existsSync(files.control)) {
-    const child = spawn('ssh', ['-F', files.config, '-o', controlPathOption(files.control), '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
+    const child = spawn('ssh', [...configArgs(files.config), '-o', controlPathOption(files.control), '-O', 'exit', '--', host], { stdio: 'ignore', detached: true })
     child.on('error', e => log.debug(`closing the ssh master: ${e.message}`))
     child.unref()
   }
@@ -231,11 +277,16 @@ export function closeSshSoon(files: SshFiles, host: string, log: Reporter): void
   rmSync(files.knownHosts, { force: true })
 }
 
+/** -F with the run's own ssh_config; none from a terminal (no such file: ssh reads the user's). */
+function configArgs(config: string): string[] {
+  return existsSync(config) ? ['-F', config] : []
+}
+
 /** Post step: closes the master connection and deletes the key, known_hosts and socket. */
 export async function closeSsh(dir: string, config: string, control: string, host: string, log: Reporter): Promise<void> {
   if (existsSync(control)) {
     try {
-      await execFileAsync('ssh', ['-F', config, '-o', controlPathOption(control), '-O', 'exit', '--', host], { timeout: 15_000 })
+      await execFileAsync('ssh', [...configArgs(config), '-o', controlPathOption(control), '-O', 'exit', '--', host], { timeout: 15_000 })
     } catch (e) {
       log.debug(`closing the ssh master: ${(e as Error).message}`)
     }

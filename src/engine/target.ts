@@ -120,6 +120,29 @@ export function sourceFactsOf(records: RemoteRecord[]): SourceFacts {
   return facts
 }
 
+/** What runs now for the service (Target.status). */
+export interface ServiceStatus {
+  /** docker's state (running, exited, …), or none: the service has no container. */
+  state: string
+  running: boolean
+  /** healthy, unhealthy, starting, or none (no healthcheck). */
+  health: string
+  restarts: number
+  containerId: string
+  imageId: string
+  configImage: string
+  startedAt: string
+  /** The io.fresh-deploy.revision and io.fresh-deploy.run labels (empty: not deployed by fresh-deploy). */
+  revision: string
+  runId: string
+  /** What the service's image name points to now. */
+  tagImageId: string
+  previousTag: string
+  /** What the rollback tag holds (empty: no such tag). */
+  previousImageId: string
+  previousCreated: string
+}
+
 export interface PurgeResult {
   host: number
   container: number
@@ -587,6 +610,28 @@ export class Target {
       FD_HEALTH_TIMEOUT: this.s.healthTimeout
     })
     return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' }
+  }
+
+  /** What runs now (status.sh): read-only. */
+  async status(): Promise<ServiceStatus> {
+    const m = recordsToMap((await this.run('status', {}, { quiet: true })).records)
+    const label = (key: string): string => (m.get(key) === '<no value>' ? '' : (m.get(key) ?? ''))
+    return {
+      state: m.get('state') ?? 'none',
+      running: m.get('running') === 'true',
+      health: m.get('health') ?? '',
+      restarts: Number(m.get('restarts') ?? 0),
+      containerId: m.get('container-id') ?? '',
+      imageId: m.get('image-id') ?? '',
+      configImage: m.get('config-image') ?? '',
+      startedAt: m.get('started-at') ?? '',
+      revision: label('revision-label'),
+      runId: label('run-label'),
+      tagImageId: m.get('tag-image-id') ?? '',
+      previousTag: m.get('previous-tag') ?? '',
+      previousImageId: m.get('previous-image-id') ?? '',
+      previousCreated: m.get('previous-created') ?? ''
+    }
   }
 
   /** The service's last 50 log lines, for the failure report. Never throws. */

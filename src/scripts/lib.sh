@@ -196,6 +196,15 @@ fd_service_cid() {
   printf '%s\n' "$ids" | sed -n '1p'
 }
 
+# The rollback tag of an image name (snapshot.sh makes it; status and rollback read it): the
+# repository part of $1, without a digest or a tag (a ':' after the last '/').
+fd_previous_tag() {
+  local repo=${1%%@*} last
+  last=${repo##*/}
+  case "$last" in *:*) repo=${repo%:*} ;; esac
+  printf '%s:fresh-deploy-previous' "$repo"
+}
+
 # Writes the label override file and prints its path. Values arrive as JSON strings, which
 # YAML reads as double-quoted scalars, so no value can break out of its field.
 fd_write_override() {

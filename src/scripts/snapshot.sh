@@ -36,14 +36,11 @@ else
   fd_out running "$FD_KNOWN_RUNNING"
   fd_out config-image "$config_image"
   fd_out revision "$revision"
-  # The repository part of the image name: strip a digest or a tag (a ':' after the last '/').
-  repo=${config_image%%@*}
-  last=${repo##*/}
-  case "$last" in *:*) repo=${repo%:*} ;; esac
+  tag=$(fd_previous_tag "$config_image")
   # The tag is made while the purge runs; the rebuild waits for it (fd_tag_wait) before compose.
-  docker tag "$image" "$repo:fresh-deploy-previous" &
+  docker tag "$image" "$tag" &
   # shellcheck disable=SC2034 # read by fd_tag_wait (lib.sh)
-  FD_TAG_PID=$! FD_TAG="$repo:fresh-deploy-previous"
-  fd_out previous-tag "$repo:fresh-deploy-previous"
-  echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagging it $repo:fresh-deploy-previous"
+  FD_TAG_PID=$! FD_TAG="$tag"
+  fd_out previous-tag "$tag"
+  echo "container ${id:0:12} runs image ${image:7:12} (started $started); tagging it $tag"
 fi
