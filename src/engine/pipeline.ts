@@ -250,7 +250,7 @@ async function purgeCounts(run: Run, deployRun: DeployRun): Promise<string> {
   const purged = (await deployRun.purge) as PurgeResult
   report.purgedHost += purged.host
   report.purgedContainer += purged.container
-  report.purgeNotes.push(...purged.notes, ...purged.warnings)
+  for (const n of [...purged.notes, ...purged.warnings]) if (!report.purgeNotes.includes(n)) report.purgeNotes.push(n)
   for (const w of purged.warnings) log.warning(`purge: ${w}`)
   return `${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`
 }
