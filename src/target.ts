@@ -103,6 +103,8 @@ export class Target {
   compose: 'docker compose' | 'docker-compose' | 'auto'
   /** The compose project's name as compose config reported it (v2), for cheap container lookups. */
   resolvedProject = ''
+  /** The service's depends_on as compose config reported it ("NAME:CONDITION:REQUIRED ..."); undefined: not read. */
+  serviceDeps: string | undefined
 
   constructor(
     private readonly transport: Transport,
@@ -190,6 +192,7 @@ export class Target {
     const m = recordsToMap(records)
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
     this.resolvedProject = m.get('project-name') ?? ''
+    this.serviceDeps = m.get('service-deps')
     return {
       now: Number(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
@@ -269,6 +272,7 @@ export class Target {
     this.check('sync', result)
     const m = recordsToMap(result.records)
     this.resolvedProject = m.get('project-name') ?? ''
+    this.serviceDeps = m.get('service-deps')
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
@@ -369,7 +373,11 @@ export class Target {
       FD_NO_CACHE: noCache,
       FD_PULL: this.s.buildPull,
       FD_RENEW_ANON: this.s.renewAnonVolumes,
-      FD_STOP_TIMEOUT: this.s.stopTimeout
+      FD_STOP_TIMEOUT: this.s.stopTimeout,
+      // The dependencies to start first; rebuild.sh reads compose config itself when not known.
+      FD_SERVICE_DEPS: this.serviceDeps ?? '',
+      FD_SERVICE_DEPS_KNOWN: this.serviceDeps === undefined ? '' : 'yes',
+      FD_HEALTH_TIMEOUT: this.s.healthTimeout
     }
   }
 

@@ -84,15 +84,17 @@ fd_enter_project() {
 # name known (compose-project-name, or the name compose config reported at preflight), docker
 # finds it by compose's own labels in ~20 ms; compose ps reads every compose file first (~150 ms
 # for v2, ~1 s for the python v1). One-off `compose run` containers are not the service's.
+# $1: another service of the project (a dependency) instead of FD_SERVICE.
+# shellcheck disable=SC2120 # rebuild.sh passes one
 fd_service_cid() {
-  local ids project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}}
+  local ids project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}} service=${1:-$FD_SERVICE}
   if [ -n "$project" ]; then
     ids=$(docker ps -a -q --no-trunc --filter "label=com.docker.compose.project=$project" \
-      --filter "label=com.docker.compose.service=$FD_SERVICE" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
+      --filter "label=com.docker.compose.service=$service" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
   elif [ "${FD_COMPOSE[0]}" = "docker-compose" ]; then
-    ids=$(fd_compose ps -q "$FD_SERVICE" 2>/dev/null || true)
+    ids=$(fd_compose ps -q "$service" 2>/dev/null || true)
   else
-    ids=$(fd_compose ps -a -q "$FD_SERVICE" 2>/dev/null || true)
+    ids=$(fd_compose ps -a -q "$service" 2>/dev/null || true)
   fi
   printf '%s\n' "$ids" | sed -n '1p'
 }
@@ -107,7 +109,9 @@ fd_write_override() {
   printf '%s' "$file"
 }
 
-# Reports whether the service is defined in the compose files, and whether it has build:.
+# Reports whether the service is defined in the compose files, whether it has build:, and its
+# depends_on as "NAME:CONDITION:REQUIRED ..." (service-deps; compose config prints the long form,
+# v1 and v2 alike; v1 has no "required", which means true).
 # $1: the output of compose config (read here when not given).
 fd_service_info() {
   local config info
@@ -125,11 +129,26 @@ fd_service_info() {
       next
     }
     in_services && cur == svc && /^    build:/ { build = 1 }
-    END { printf "%s %s\n", (found ? "yes" : "no"), (build ? "yes" : "no") }')
+    in_services && cur == svc && /^    depends_on:/ { in_deps = 1; next }
+    in_services && cur == svc && /^    [^ ]/ { in_deps = 0 }
+    in_deps && cur == svc && /^      [^ -]/ {
+      dep = $0; sub(/^ */, "", dep); sub(/:[[:space:]]*$/, "", dep); gsub(/["\047]/, "", dep)
+      n++; name[n] = dep; cond[n] = "service_started"; req[n] = "true"
+      next
+    }
+    in_deps && cur == svc && n && /^        condition:/ { v = $2; gsub(/["\047]/, "", v); cond[n] = v }
+    in_deps && cur == svc && n && /^        required:/ { v = $2; gsub(/["\047]/, "", v); req[n] = v }
+    END {
+      printf "%s %s", (found ? "yes" : "no"), (build ? "yes" : "no")
+      for (i = 1; i <= n; i++) printf " %s:%s:%s", name[i], cond[i], req[i]
+      printf "\n"
+    }')
   if [ "${info%% *}" != "yes" ]; then
     fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
   fi
-  fd_out service-build "${info##* }"
+  info=${info#* }
+  fd_out service-build "${info%% *}"
+  fd_out service-deps "$(printf '%s' "$info" | cut -s -d' ' -f2-)"
   # compose v2 prints the project's name first; later steps look containers up by it.
   fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
 }
@@ -151,18 +170,29 @@ fd_engine_wait() {
 # Prints "@@fd health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
 # fields, separated by \x1f, which unlike a tab keeps empty fields apart): on a pass, the container's facts as of the moment it was healthy,
 # so that verify needs no second inspect.
+# Field names are those of the docker CLI's typed inspect struct ({{.ID}}, not the JSON's "Id"):
+# one unknown field makes the CLI fall back to the raw JSON map, where {{.State.Health}} of a
+# container without a healthcheck is "map has no entry for key Health" (CLI 20.10 and 28 alike).
 # shellcheck disable=SC2016 # a Go template for docker, not shell
-FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State.Restarting}}{{"\x1f"}}{{.State.ExitCode}}{{"\x1f"}}{{.RestartCount}}{{"\x1f"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}{{"\x1f"}}{{.Id}}{{"\x1f"}}{{.Image}}{{"\x1f"}}{{.State.StartedAt}}{{"\x1f"}}{{.Config.Image}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.revision"}}'
+FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State.Restarting}}{{"\x1f"}}{{.State.ExitCode}}{{"\x1f"}}{{.RestartCount}}{{"\x1f"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}{{"\x1f"}}{{.ID}}{{"\x1f"}}{{.Image}}{{"\x1f"}}{{.State.StartedAt}}{{"\x1f"}}{{.Config.Image}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.revision"}}'
 # shellcheck disable=SC2034 # read by verify.sh
 FD_STATE=""
 fd_wait_health() {
-  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since=""
+  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since="" first_restarts=""
   deadline=$(( $(date +%s) + timeout ))
   FD_STATE=""
   while :; do
     if ! state=$(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>/dev/null); then
       FD_STATE=""
-      if fd_engine_up; then fd_out health "fail container $cid no longer exists"; return 0; fi
+      if fd_engine_up; then
+        # Gone, or there but unreadable (a template this CLI does not take): say which.
+        if docker inspect --type container --format '{{.ID}}' "$cid" >/dev/null 2>&1; then
+          fd_out health "fail the state of container $cid could not be read: $(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>&1 | head -c 300 | tr '\n' ' ')"
+        else
+          fd_out health "fail container $cid no longer exists"
+        fi
+        return 0
+      fi
       echo "the Docker engine does not answer; waiting for it (up to health-timeout)" >&2
       fd_engine_wait "$deadline" || { fd_out health "fail the Docker engine did not answer within ${timeout} s"; return 0; }
       stable_since=""
@@ -188,7 +218,9 @@ fd_wait_health() {
     else
       stable_since=""
     fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
+    # -gt: whole seconds; a 5 s steady window that began in the first second still fits in a
+    # health-timeout of 5 (the input's minimum).
+    if [ "$(date +%s)" -gt "$deadline" ]; then
       fd_out health "fail not healthy within ${timeout} s (status $status, health $health, restarts $restarts)"
       return 0
     fi
@@ -227,10 +259,10 @@ fd_detached() {
 FD_CID=""
 fd_report_container() {
   local id image started config_image
-  FD_CID=$(fd_service_cid)
+  FD_CID=$(fd_service_cid "$FD_SERVICE")
   [ -n "$FD_CID" ] || fd_die "compose reported success, but service $FD_SERVICE has no container"
   IFS=$'\t' read -r id image started config_image < <(docker inspect --format \
-    '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")
+    '{{.ID}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")
   FD_CID=$id
   fd_out container-id "$id"
   fd_out image-id "$image"
