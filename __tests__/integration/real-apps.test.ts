@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, statSync, symlinkSync, wr
 import { join, resolve } from 'node:path'
 import { expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, probe, projectInputs, removeProject, runAction, serviceContainer, sshd, sshInputs, type Project } from './harness.js'
+import { docker, httpGet, probe, projectInputs, removeProject, runAction, serviceContainer, sshd, sshInputs, type ActionRun, type Project } from './harness.js'
 import { IT_DIR, baseImage } from './paths.js'
 import { authorizeUser, freePort } from './sshd.js'
 
@@ -57,9 +57,21 @@ function appInputs(p: Project, f: Fixture, compose: string, extra: Record<string
   }
 }
 
-/** Removes the project's containers, volumes and images even when its files are gone. */
+/** Removes the project's containers, networks, volumes and images, also what compose's down left. */
 function cleanUp(p: Project): void {
   removeProject(p)
+  const label = `label=com.docker.compose.project=${p.name}`
+  const rm = (kind: string[], list: string[]): void => {
+    try {
+      const ids = docker(...list).split('\n').filter(Boolean)
+      if (ids.length) docker(...kind, ...ids)
+    } catch {
+      /* best effort */
+    }
+  }
+  rm(['rm', '-f', '-v'], ['ps', '-a', '-q', '--filter', label])
+  rm(['network', 'rm'], ['network', 'ls', '-q', '--filter', label])
+  rm(['volume', 'rm'], ['volume', 'ls', '-q', '--filter', label])
   if (existsSync(p.dir)) execFileSync('rm', ['-rf', p.dir])
 }
 
@@ -107,14 +119,21 @@ describe.each([
   ['an image that compiled its bytecode and runs as USER nobody', 'docker compose', COMPILED_NOBODY],
   ['src/ bind-mounted, the app (root) writing __pycache__ into it', 'docker compose', BIND_SRC]
 ])('%s, compose %s', (_what, compose, f) => {
+  // KNOWN BUG (issue 11 item B, helper "purge"; the lead turns these into a plain `test` once
+  // merged): on the redeploy, the purge inside the running container fails and blocks the deploy
+  // (verdict error): read_only: mktemp in the container; USER nobody: rm of the root-owned
+  // __pycache__ that compileall made ("Permission denied").
+  const redeployTest = f === READONLY || f === COMPILED_NOBODY ? test.failing : test
   let p: Project
   beforeAll(async () => {
     p = await makeApp(f, `real-${f.dir}-${compose.replace(' ', '')}`)
   })
   afterAll(() => cleanUp(p))
 
-  test('a first deploy and a redeploy with a code change are fresh', async () => {
-    const first = await runAction(appInputs(p, f, compose, { ref: 'real-1', 'verify-expect': 'real-1' }))
+  let first: ActionRun
+
+  test('a first deploy is fresh', async () => {
+    first = await runAction(appInputs(p, f, compose, { ref: 'real-1', 'verify-expect': 'real-1' }))
     expectExit(first, 'zero')
     expect(first.outputs.verdict).toBe('fresh')
     expect(probe(first, 'health').found).toMatch(/^(running, restart count 0 steady for 5 s|healthy)$/)
@@ -124,6 +143,9 @@ describe.each([
       expect(readdirSync(join(p.dir, 'src/app'))).toContain('__pycache__')
       expect(statSync(join(p.dir, 'src/app/__pycache__')).uid).toBe(0)
     }
+  })
+
+  redeployTest('a redeploy with a code change is fresh', async () => {
     setAppVersion(p, f, '2')
     const second = await runAction(appInputs(p, f, compose, { ref: 'real-2', 'verify-expect': '"version": "2"' }))
     expectExit(second, 'zero')
@@ -149,6 +171,8 @@ describe('a non-root deploy user in the docker group, src/ bind-mounted', () => 
     } catch {
       execFileSync('useradd', ['-m', '-s', '/bin/bash', '-G', 'docker', user])
     }
+    // No password, but not locked: sshd (UsePAM no) refuses a locked account even with a key.
+    execFileSync('usermod', ['-p', '*', user])
     authorizeUser(sshd(), user)
     p = await makeApp(BIND_SRC, 'real-nonroot')
     execFileSync('chown', ['-R', `${user}:`, p.dir])
@@ -170,7 +194,7 @@ describe.each(['docker compose', 'docker-compose'])('a service with a depends_on
   afterAll(() => cleanUp(p))
 
   test('the first deploy starts the database first; a redeploy leaves the running database alone', async () => {
-    const first = await runAction(appInputs(p, WITH_DB, compose, { ref: 'deps-1', 'verify-expect': 'deps-1' }))
+    const first = await runAction(appInputs(p, WITH_DB, compose, { ref: 'deps-1', 'verify-expect': 'deps-1', 'health-timeout': '180' }))
     expectExit(first, 'zero')
     expect(first.outputs.verdict).toBe('fresh')
     const db = serviceContainer(p, 'db')
@@ -179,7 +203,7 @@ describe.each(['docker compose', 'docker-compose'])('a service with a depends_on
     expect(first.stdout).toContain('up -d --no-recreate db')
 
     setAppVersion(p, WITH_DB, '2')
-    const second = await runAction(appInputs(p, WITH_DB, compose, { ref: 'deps-2', 'verify-expect': '"version": "2"' }))
+    const second = await runAction(appInputs(p, WITH_DB, compose, { ref: 'deps-2', 'verify-expect': '"version": "2"', 'health-timeout': '180' }))
     expectExit(second, 'zero')
     expect(second.outputs.verdict).toBe('fresh')
     expect(serviceContainer(p, 'db')).toBe(db)
