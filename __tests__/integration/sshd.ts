@@ -1,7 +1,7 @@
 // A real OpenSSH server on 127.0.0.1 for the integration tests: generated host and user keys,
 // its own config, LogLevel VERBOSE (the benchmarks count handshakes in its log).
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 
@@ -53,7 +53,8 @@ export async function startSshd(dir: string, opts: { port?: number; userKey?: st
       'ListenAddress 127.0.0.1',
       `HostKey ${hostKey}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${authorized}`,
+      // root's keys, then per user (authorizeUser): sshd reads them as that user.
+      `AuthorizedKeysFile ${authorized} ${join(dir, 'authorized_keys.%u')}`,
       'PermitRootLogin prohibit-password',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
@@ -90,6 +91,18 @@ export async function startSshd(dir: string, opts: { port?: number; userKey?: st
     fingerprint,
     log
   }
+}
+
+/**
+ * Lets a non-root user log in with the same user key (a deploy user in the docker group, as the
+ * README advises). sshd reads a user's authorized keys with that user's rights: the file is
+ * theirs, and the sshd dir is made traversable (its files stay 0600).
+ */
+export function authorizeUser(info: Pick<SshdInfo, 'dir' | 'userKey'>, user: string): void {
+  const file = join(info.dir, `authorized_keys.${user}`)
+  writeFileSync(file, readFileSync(`${info.userKey}.pub`), { mode: 0o600 })
+  execFileSync('chown', [`${user}:`, file])
+  chmodSync(info.dir, 0o711)
 }
 
 export function stopSshd(info: Pick<SshdInfo, 'pid'>): void {

@@ -280,13 +280,25 @@ describe('numbers', () => {
   const bad = ['0', '-1', '1.5', 'x', '', '10s', '99999999999999999999']
   test.each(timeouts.flatMap(name => bad.map(value => [name, value])))('%s %j is refused', (name, value) => {
     const e = expectBad({ [name]: value }, name, value)
-    expect(e.message).toMatch(/whole number from 1 to/)
+    expect(e.message).toMatch(name === 'health-timeout' ? /whole number from 5 to/ : /whole number from 1 to/)
   })
 
-  test.each(timeouts)('%s accepts 1 and surrounding spaces', name => {
+  test.each(timeouts.filter(n => n !== 'health-timeout'))('%s accepts 1 and surrounding spaces', name => {
     const s = getSettings(inputs({ [name]: ' 1 ' }))
-    const field = { 'health-timeout': s.healthTimeout, 'verify-timeout': s.verifyTimeout, 'verify-interval': s.verifyInterval, 'lock-timeout': s.lockTimeout, 'connect-timeout': s.connectTimeout }[name]
+    const field = { 'verify-timeout': s.verifyTimeout, 'verify-interval': s.verifyInterval, 'lock-timeout': s.lockTimeout, 'connect-timeout': s.connectTimeout }[name]
     expect(field).toBe(1)
+  })
+
+  // Issue 11 item 7: a service without a healthcheck passes after running 5 s steadily, so a
+  // smaller health-timeout could never pass; refused before anything changes, saying why.
+  test.each(['1', '4'])('health-timeout %j is refused: below the 5 s steady window', value => {
+    const e = expectBad({ 'health-timeout': value }, 'health-timeout', value)
+    expect(e.message).toMatch(/whole number from 5 to/)
+    expect(e.message).toContain('without a healthcheck must keep running for 5 s')
+  })
+
+  test('health-timeout accepts 5 and surrounding spaces', () => {
+    expect(getSettings(inputs({ 'health-timeout': ' 5 ' })).healthTimeout).toBe(5)
   })
 
   test('connect-timeout reaches the ssh settings', () => {

@@ -638,3 +638,74 @@ describe('sync.sh and preflight.sh with a real git repository (stand-in docker)'
 function __dirnameOf(): string {
   return new URL('.', import.meta.url).pathname
 }
+
+// Issue 11 C2: the service's depends_on, read from compose config's output (both versions print
+// the long form; v1 has no "required"), reaches the rebuild as service-deps.
+describe('fd_service_info: depends_on from compose config', () => {
+  const V2 = [
+    'name: shop',
+    'services:',
+    '  cache:',
+    '    depends_on:',
+    '      db:',
+    '        condition: service_started',
+    '        required: true',
+    '    image: z',
+    '  db:',
+    '    healthcheck:',
+    '      test:',
+    '        - CMD',
+    '        - "true"',
+    '    image: "y"',
+    '  web:',
+    '    build:',
+    '      context: /srv/shop',
+    '    depends_on:',
+    '      cache:',
+    '        condition: service_started',
+    '        required: false',
+    '      db:',
+    '        condition: service_healthy',
+    '        required: true',
+    '      migrate:',
+    '        condition: service_completed_successfully',
+    '        required: true',
+    '    image: x',
+    '    networks:',
+    '      default: null',
+    'networks:',
+    '  default:',
+    '    name: shop_default',
+    ''
+  ].join('\n')
+  const V1 = [
+    'services:',
+    '  db:',
+    '    image: "y"',
+    '  web:',
+    '    depends_on:',
+    '      db:',
+    '        condition: service_healthy',
+    '    image: x',
+    '    ports:',
+    '    - 8080:8080',
+    "version: '3.9'",
+    ''
+  ].join('\n')
+  const info = (config: string, service: string): Record<string, string> => {
+    const r = spawnSync('bash', ['-c', `${readScript('lib.sh')}\nFD_SERVICE=$1\nfd_service_info "$2"`, 'info', service, config], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    return Object.fromEntries(r.stdout.split('\n').filter(l => l.startsWith('@@fd ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
+  }
+
+  test('v2: every dependency with its condition and required, nothing of another service', () => {
+    expect(info(V2, 'web')).toEqual({ 'service-build': 'yes', 'service-deps': 'cache:service_started:false db:service_healthy:true migrate:service_completed_successfully:true', 'project-name': 'shop' })
+    expect(info(V2, 'cache')['service-deps']).toBe('db:service_started:true')
+    expect(info(V2, 'db')).toMatchObject({ 'service-build': 'no', 'service-deps': '' })
+  })
+
+  test('v1: no "required" means required', () => {
+    expect(info(V1, 'web')).toMatchObject({ 'service-build': 'no', 'service-deps': 'db:service_healthy:true' })
+    expect(info(V1, 'db')['service-deps']).toBe('')
+  })
+})

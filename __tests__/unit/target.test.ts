@@ -182,8 +182,22 @@ describe('overrideYaml', () => {
       FD_NO_CACHE: true,
       FD_PULL: true,
       FD_RENEW_ANON: true,
-      FD_STOP_TIMEOUT: 5
+      FD_STOP_TIMEOUT: 5,
+      FD_SERVICE_DEPS: '',
+      FD_SERVICE_DEPS_KNOWN: '',
+      FD_HEALTH_TIMEOUT: 120
     })
+  })
+
+  // Issue 11 C2: the preflight's depends_on reaches the rebuild, which starts what is not running.
+  test('the dependencies the preflight found reach the rebuild; none found is known too', async () => {
+    const records = (deps: string): RemoteRecord[] => [rec('now', '1.5'), rec('compose', 'docker compose'), rec('service-build', 'yes'), rec('service-deps', deps)]
+    const t = new Target(new StubTransport('local', [result(0, records('db:service_healthy:true cache:service_started:false'))]), settings(), 'run-9')
+    await t.preflight(true)
+    expect(t.rebuildVars(false)).toMatchObject({ FD_SERVICE_DEPS: 'db:service_healthy:true cache:service_started:false', FD_SERVICE_DEPS_KNOWN: 'yes' })
+    const none = new Target(new StubTransport('local', [result(0, records(''))]), settings(), 'run-9')
+    await none.preflight(true)
+    expect(none.rebuildVars(false)).toMatchObject({ FD_SERVICE_DEPS: '', FD_SERVICE_DEPS_KNOWN: 'yes' })
   })
 })
 

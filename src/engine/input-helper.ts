@@ -33,13 +33,18 @@ export function parseBoolean(get: InputGetter, name: string): boolean {
   return fail(name, raw, 'expected true or false')
 }
 
-export function parseInteger(get: InputGetter, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** why: said after the range, when the minimum is not the obvious one. */
+export function parseInteger(get: InputGetter, name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   const raw = get(name).trim()
-  if (!/^\d+$/.test(raw)) return fail(name, raw, `expected a whole number from ${min} to ${max}`)
+  const expected = `expected a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`
+  if (!/^\d+$/.test(raw)) return fail(name, raw, expected)
   const value = Number(raw)
-  if (value < min || value > max) return fail(name, raw, `expected a whole number from ${min} to ${max}`)
+  if (value < min || value > max) return fail(name, raw, expected)
   return value
 }
+
+/** A service without a healthcheck passes the health probe after running steadily this long. */
+export const STEADY_SECONDS = 5
 
 function parseEnum<T extends string>(get: InputGetter, name: string, allowed: readonly T[]): T {
   const raw = get(name).trim()
@@ -295,7 +300,9 @@ export function getSettings(get: InputGetter, options: SettingsOptions = {}): Se
     buildPull: parseBoolean(get, 'build-pull'),
     renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
     stopTimeout,
-    healthTimeout: parseInteger(get, 'health-timeout', 1),
+    // Below the steady window, a service without a healthcheck could never pass: refused here
+    // rather than rolled back after the deploy.
+    healthTimeout: parseInteger(get, 'health-timeout', STEADY_SECONDS, Number.MAX_SAFE_INTEGER, `a service without a healthcheck must keep running for ${STEADY_SECONDS} s to pass the health probe`),
     verify: parseBoolean(get, 'verify'),
     verifyUrl,
     verifyFrom: parseEnum<VerifyFrom>(get, 'verify-from', ['host', 'runner', 'container']),

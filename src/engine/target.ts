@@ -203,6 +203,8 @@ export class Target {
   resolvedProject = ''
   /** What the preflight (or, with sync: git, the sync) found about source-dir. */
   sourceFacts: SourceFacts = {}
+  /** The service's depends_on as compose config reported it ("NAME:CONDITION:REQUIRED ..."); undefined: not read. */
+  serviceDeps: string | undefined
 
   constructor(
     private readonly transport: Transport,
@@ -305,6 +307,7 @@ export class Target {
     this.compose = m.get('compose') as 'docker compose' | 'docker-compose'
     this.resolvedProject = m.get('project-name') ?? ''
     this.sourceFacts = sourceFactsOf(records)
+    this.serviceDeps = m.get('service-deps')
     return {
       now: parseTargetTime(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
@@ -400,6 +403,7 @@ export class Target {
     const m = recordsToMap(result.records)
     this.resolvedProject = m.get('project-name') ?? ''
     this.sourceFacts = sourceFactsOf(result.records)
+    this.serviceDeps = m.get('service-deps')
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
@@ -527,7 +531,11 @@ export class Target {
       FD_NO_CACHE: noCache,
       FD_PULL: this.s.buildPull,
       FD_RENEW_ANON: this.s.renewAnonVolumes,
-      FD_STOP_TIMEOUT: this.s.stopTimeout
+      FD_STOP_TIMEOUT: this.s.stopTimeout,
+      // The dependencies to start first; rebuild.sh reads compose config itself when not known.
+      FD_SERVICE_DEPS: this.serviceDeps ?? '',
+      FD_SERVICE_DEPS_KNOWN: this.serviceDeps === undefined ? '' : 'yes',
+      FD_HEALTH_TIMEOUT: this.s.healthTimeout
     }
   }
 

@@ -20,3 +20,5 @@ fd_detached fd_compose --override "$override" build ${build_args[@]+"${build_arg
   || fd_die "the build of service $FD_SERVICE failed (compose exit $?); its running container was not touched"
 rm -f -- "$override"
 trap - EXIT
+# The hook runs with --no-deps: what it needs (the database) must be up before it.
+start_dependencies

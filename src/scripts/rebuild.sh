@@ -2,6 +2,8 @@
 # rebuild: builds the service and recreates its container (never a restart), stamped with this
 # run's labels through a temporary override file.
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_OVERRIDE_YAML FD_NO_CACHE FD_PULL FD_RENEW_ANON FD_STOP_TIMEOUT
+#     FD_SERVICE_DEPS ("NAME:CONDITION:REQUIRED ..." from compose config; FD_SERVICE_DEPS_KNOWN=yes
+#     when read, else read here) FD_HEALTH_TIMEOUT
 # Out: container-id image-id started-at config-image
 
 fd_lock_guard rebuild
@@ -25,6 +27,18 @@ fi
 [ "$FD_RENEW_ANON" = "true" ] && up_args+=(--renew-anon-volumes)
 [ -n "$FD_STOP_TIMEOUT" ] && up_args+=(--timeout "$FD_STOP_TIMEOUT")
 
+start_dependencies
+
+# The container about to be replaced, and its volumes: with --renew-anon-volumes its anonymous
+# volumes are left behind by compose (one per VOLUME per deploy, which `down -v` no longer
+# finds); they are removed once the new container is up.
+old_cid=""
+old_volumes=""
+if [ "$FD_RENEW_ANON" = "true" ]; then
+  if [ "${FD_KNOWN_CID_SET:-}" = "yes" ]; then old_cid=$FD_KNOWN_CID; else old_cid=$(fd_service_cid); fi
+  [ -z "$old_cid" ] || old_volumes=$(docker inspect --format '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$old_cid" 2>/dev/null || true)
+fi
+
 # Build and up as one detached unit: were they two, a connection dropped after the build would
 # end this script before the up, and the built image would never run.
 build_and_up() {
@@ -41,3 +55,20 @@ rm -f -- "$override"
 trap - EXIT
 
 fd_report_container
+
+# Only what docker made for a VOLUME or an anonymous compose volume: a 64-hex name, no compose
+# volume label and no label but docker's own "anonymous" one (a volume someone labelled, or
+# named in the compose files, is not), and no container left that uses it.
+remove_anonymous_volumes() {
+  local v labels removed=0
+  for v in $old_volumes; do
+    [[ "$v" =~ ^[0-9a-f]{64}$ ]] || continue
+    labels=$(docker volume inspect --format '{{range $k, $_ := .Labels}}{{$k}} {{end}}' "$v" 2>/dev/null) || continue
+    [ -z "${labels//com.docker.volume.anonymous /}" ] || continue
+    if grep -qsF -- "$v" "${FD_FILES[@]}"; then continue; fi
+    [ -z "$(docker ps -a -q --filter "volume=$v")" ] || continue
+    if docker volume rm -- "$v" >/dev/null 2>&1; then removed=$((removed + 1)); else echo "fresh-deploy: warning: could not remove anonymous volume $v of the replaced container" >&2; fi
+  done
+  [ "$removed" = 0 ] || echo "removed $removed anonymous volume(s) of the replaced container ${old_cid:0:12} (renew-anon-volumes)"
+}
+[ -z "$old_volumes" ] || [ "$old_cid" = "$FD_CID" ] || remove_anonymous_volumes

@@ -15,7 +15,7 @@ if [ -z "$FD_KNOWN_CID" ]; then
   echo "no container for service $FD_SERVICE yet: a first deploy"
 else
   IFS=$'\t' read -r id image started FD_KNOWN_RUNNING config_image revision < <(docker inspect --format \
-    '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$FD_KNOWN_CID")
+    '{{.ID}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.State.Running}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{index .Config.Labels "io.fresh-deploy.revision"}}' "$FD_KNOWN_CID")
   FD_KNOWN_CID=$id
   # FD_CHECK_CSD=yes (the source probe will run): a container-source-dir that the running
   # container lacks is a configuration error, refused before anything changes (the tag below is
