@@ -17,6 +17,9 @@ import { IT_DIR } from './paths.js'
 
 useEnvironment()
 
+// A loaded machine (several test runs at once) can take a minute to start python.
+const SLOW = { 'health-timeout': '240', 'verify-timeout': '120' }
+
 const imageOf = (cid: string): string => docker('inspect', '--format', '{{.Image}}', cid)
 const revisionOf = (cid: string): string => docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.revision"}}', cid)
 const running = (cid: string): boolean => {
@@ -116,7 +119,7 @@ describe.each([
   test('rolls back to the previous image, which serves again; the verdict stays error; the user\'s image name is not moved', async () => {
     const inputs = (extra: Record<string, string>): Record<string, string> => ({
       ...(transport === 'ssh' ? sshInputs() : { host: '' }),
-      ...projectInputs(p, { service: 'web', 'compose-command': compose, ...extra })
+      ...projectInputs(p, { service: 'web', 'compose-command': compose, ...SLOW, ...extra })
     })
     const first = await runAction(inputs({ ref: 'good-1', 'verify-expect': 'good-1' }))
     expectExit(first, 'zero')
@@ -187,8 +190,8 @@ describe('two projects sharing an image name', () => {
   })
 
   test('each rolls back to its own image, also while the other deploys; the shared name is not moved', async () => {
-    const aInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(a, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.gate.yaml', 'health-timeout': '300', ...extra }) })
-    const bInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(b, { 'compose-files': 'compose.yaml\ncompose.shared.yaml', ...extra }) })
+    const aInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(a, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.gate.yaml', ...SLOW, 'health-timeout': '400', ...extra }) })
+    const bInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(b, { 'compose-files': 'compose.yaml\ncompose.shared.yaml', ...SLOW, ...extra }) })
     const a1 = await runAction(aInputs({ ref: 'a-1', 'verify-expect': 'a-1' }))
     expectExit(a1, 'zero')
     const b1 = await runAction(bInputs({ ref: 'b-1', 'verify-expect': 'b-1' }))
@@ -230,7 +233,7 @@ describe('a broken deploy never becomes the rollback target', () => {
   afterAll(() => cleanup(p, `fresh-deploy/previous:${p.name}.backend`))
 
   test('broken first, broken second: no "rollback" to the broken image; later, the good image is kept through a broken deploy and restored with its revision', async () => {
-    const inputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { 'health-timeout': '30', ...extra }) })
+    const inputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { ...SLOW, ...extra }) })
     const version = join(p.dir, 'src/app/version.py')
     const good = readFileSync(version, 'utf8')
     writeFileSync(version, 'raise SystemExit("boom: broken first release")\n')
@@ -283,7 +286,7 @@ describe('the rebuild survives its runner (local transport)', () => {
     mkdirSync(shim, { recursive: true })
     writeFileSync(join(shim, 'tail'), '#!/bin/sh\necho "tail: not GNU tail (test shim)" >&2\nexit 1\n')
     chmodSync(join(shim, 'tail'), 0o755)
-    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1' }) }), 'zero')
+    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1', ...SLOW }) }), 'zero')
   })
   afterAll(() => cleanup(p, `fresh-deploy/previous:${p.name}.backend`))
 

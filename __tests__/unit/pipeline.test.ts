@@ -291,6 +291,15 @@ describe('deploy() decisions', () => {
     expect(failureMessage(report)).toMatch(/^fresh-deploy verdict stale: probe image failed.* heal 1 failed/)
   })
 
+  test('a failed heal whose up left no running container rolls back; the verdict stays stale', async () => {
+    const { report, transport } = await run({ deploy: [deployed('stale')], heal: [{ code: 3, records: [rec('after-failure', 'none')], outputTail: 'fresh-deploy: the rebuild of service web failed (compose exit 1)' }], rollback: [rolledBack()] })
+    expect(transport.kinds()).toEqual(['deploy', 'heal', 'logs', 'rollback', 'logs'])
+    expect(report.verdict).toBe('stale')
+    expect(report.rolledBack).toBe(true)
+    expect(report.notes[0]).toMatch(/^heal 1 failed/)
+    expect(report.rollbackNote).toMatch(/^the failed rebuild left no running container of web \(no container of web is left\); put back image sha256:1111/)
+  })
+
   test('a failed rollback keeps the unhealthy verdict and adds a note', async () => {
     const { report } = await run({ deploy: [deployed('unhealthy')], rollback: [{ code: 3, records: [], outputTail: 'fresh-deploy: the previous image sha256:1111 is gone' }] })
     expect(report.verdict).toBe('unhealthy')

@@ -310,6 +310,8 @@ async function healWhileStale(run: Run): Promise<void> {
       })
     } catch (e) {
       report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`)
+      // A heal's up that removed the container and started none leaves the service down.
+      await afterFailedRebuild(run, e)
       return
     }
     report.verdict = verdictOf(report.probes)
