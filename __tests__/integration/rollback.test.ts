@@ -19,6 +19,8 @@ useEnvironment()
 
 // A loaded machine (several test runs at once) can take a minute to start python.
 const SLOW = { 'health-timeout': '240', 'verify-timeout': '120' }
+const LONG = { timeoutMs: 1_200_000 }
+const TEST_MS = 3_600_000
 
 const imageOf = (cid: string): string => docker('inspect', '--format', '{{.Image}}', cid)
 const revisionOf = (cid: string): string => docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.revision"}}', cid)
@@ -121,12 +123,12 @@ describe.each([
       ...(transport === 'ssh' ? sshInputs() : { host: '' }),
       ...projectInputs(p, { service: 'web', 'compose-command': compose, ...SLOW, ...extra })
     })
-    const first = await runAction(inputs({ ref: 'good-1', 'verify-expect': 'good-1' }))
+    const first = await runAction(inputs({ ref: 'good-1', 'verify-expect': 'good-1' }), LONG)
     expectExit(first, 'zero')
     const dockerfile = readFileSync(join(p.dir, 'Dockerfile'), 'utf8')
     // The image builds; its container cannot start: compose has removed the old one by then.
     writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}ENTRYPOINT ["/no/such/entrypoint"]\n`)
-    const run = await runAction(inputs({ ref: 'bad-2', 'verify-expect': 'bad-2' }))
+    const run = await runAction(inputs({ ref: 'bad-2', 'verify-expect': 'bad-2' }), LONG)
     expectExit(run, 'non-zero')
     expect(run.outputs.verdict).toBe('error')
     expect(run.outputs['rolled-back']).toBe('true')
@@ -151,11 +153,11 @@ describe.each([
     expect(tagged(`fresh-deploy/previous:${p.name}.web`)).toBe(first.outputs['image-id'])
     writeFileSync(join(p.dir, 'Dockerfile'), dockerfile)
     // And the next deploy is a normal one.
-    const again = await runAction(inputs({ ref: 'good-3', 'verify-expect': 'good-3' }))
+    const again = await runAction(inputs({ ref: 'good-3', 'verify-expect': 'good-3' }), LONG)
     expectExit(again, 'zero')
     expect(again.outputs.verdict).toBe('fresh')
     expect(tagged(p.image)).toBe(again.outputs['image-id'])
-  })
+  }, TEST_MS)
 })
 
 describe('two projects sharing an image name', () => {
@@ -192,9 +194,9 @@ describe('two projects sharing an image name', () => {
   test('each rolls back to its own image, also while the other deploys; the shared name is not moved', async () => {
     const aInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(a, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.gate.yaml', ...SLOW, 'health-timeout': '400', ...extra }) })
     const bInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(b, { 'compose-files': 'compose.yaml\ncompose.shared.yaml', ...SLOW, ...extra }) })
-    const a1 = await runAction(aInputs({ ref: 'a-1', 'verify-expect': 'a-1' }))
+    const a1 = await runAction(aInputs({ ref: 'a-1', 'verify-expect': 'a-1' }), LONG)
     expectExit(a1, 'zero')
-    const b1 = await runAction(bInputs({ ref: 'b-1', 'verify-expect': 'b-1' }))
+    const b1 = await runAction(bInputs({ ref: 'b-1', 'verify-expect': 'b-1' }), LONG)
     expectExit(b1, 'zero')
     expect(b1.outputs['image-id']).not.toBe(a1.outputs['image-id'])
 
@@ -204,7 +206,7 @@ describe('two projects sharing an image name', () => {
     try {
       await broken.waitFor(/^::group::verify/, 300_000)
       // B deploys (and snapshots) while A waits for its broken container to get healthy.
-      const b2 = await runAction(bInputs({ ref: 'b-2', 'verify-expect': 'b-2' }))
+      const b2 = await runAction(bInputs({ ref: 'b-2', 'verify-expect': 'b-2' }), LONG)
       expectExit(b2, 'zero')
     } finally {
       writeFileSync(join(a.dir, 'gate', 'go'), '')
@@ -222,7 +224,7 @@ describe('two projects sharing an image name', () => {
     expect(await body(b)).toEqual({ version: '1', revision: 'b-2' })
     expect(tagged(shared)).toBe(imageOf(serviceContainer(b)))
     writeFileSync(join(a.dir, 'Dockerfile'), dockerfile)
-  })
+  }, TEST_MS)
 })
 
 describe('a broken deploy never becomes the rollback target', () => {
@@ -237,13 +239,13 @@ describe('a broken deploy never becomes the rollback target', () => {
     const version = join(p.dir, 'src/app/version.py')
     const good = readFileSync(version, 'utf8')
     writeFileSync(version, 'raise SystemExit("boom: broken first release")\n')
-    const first = await runAction(inputs({ ref: 'bad-1' }))
+    const first = await runAction(inputs({ ref: 'bad-1' }), LONG)
     expectExit(first, 'non-zero')
     expect(first.outputs.verdict).toBe('unhealthy')
     expect(first.outputs['rolled-back']).toBe('false')
 
     writeFileSync(version, 'raise SystemExit("boom: broken second release")\n')
-    const second = await runAction(inputs({ ref: 'bad-2' }))
+    const second = await runAction(inputs({ ref: 'bad-2' }), LONG)
     expectExit(second, 'non-zero')
     expect(second.outputs.verdict).toBe('unhealthy')
     expect(second.outputs['rolled-back']).toBe('false')
@@ -253,16 +255,16 @@ describe('a broken deploy never becomes the rollback target', () => {
     expect(tagged(`fresh-deploy/previous:${p.name}.backend`)).toBe('')
 
     writeFileSync(version, good)
-    const third = await runAction(inputs({ ref: 'good-3', 'verify-expect': 'good-3' }))
+    const third = await runAction(inputs({ ref: 'good-3', 'verify-expect': 'good-3' }), LONG)
     expectExit(third, 'zero')
 
     writeFileSync(version, 'raise SystemExit("boom: broken fourth release")\n')
-    const fourth = await runAction(inputs({ ref: 'bad-4', rollback: 'false' }))
+    const fourth = await runAction(inputs({ ref: 'bad-4', rollback: 'false' }), LONG)
     expect(fourth.outputs.verdict).toBe('unhealthy')
     expect(fourth.outputs['rolled-back']).toBe('false')
 
     writeFileSync(version, 'raise SystemExit("boom: broken fifth release")\n')
-    const fifth = await runAction(inputs({ ref: 'bad-5' }))
+    const fifth = await runAction(inputs({ ref: 'bad-5' }), LONG)
     expectExit(fifth, 'non-zero')
     expect(fifth.outputs.verdict).toBe('unhealthy')
     expect(fifth.outputs['rolled-back']).toBe('true')
@@ -273,7 +275,7 @@ describe('a broken deploy never becomes the rollback target', () => {
     expect(revisionOf(cid)).toBe('good-3')
     expect(await body(p)).toEqual({ version: '1', revision: 'good-3' })
     expect(probe(fifth, 'health').verdict).toBe('fail')
-  })
+  }, TEST_MS)
 })
 
 describe('the rebuild survives its runner (local transport)', () => {
@@ -286,8 +288,8 @@ describe('the rebuild survives its runner (local transport)', () => {
     mkdirSync(shim, { recursive: true })
     writeFileSync(join(shim, 'tail'), '#!/bin/sh\necho "tail: not GNU tail (test shim)" >&2\nexit 1\n')
     chmodSync(join(shim, 'tail'), 0o755)
-    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1', ...SLOW }) }), 'zero')
-  })
+    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1', ...SLOW }) }, LONG), 'zero')
+  }, TEST_MS)
   afterAll(() => cleanup(p, `fresh-deploy/previous:${p.name}.backend`))
 
   test.each([
@@ -321,5 +323,5 @@ describe('the rebuild survives its runner (local transport)', () => {
       () => `the service was not recreated after the runner was killed\n${out}\n${docker('ps', '-a')}`
     )
     await waitUntil(async () => (await body(p)).revision === ref, 60_000, () => `the new container does not serve ${ref}`)
-  })
+  }, TEST_MS)
 })
