@@ -83,6 +83,9 @@ async function userProject(label: string): Promise<Project & { image: string }> 
       '        BASE_IMAGE: ${BASE_IMAGE}',
       '        REVISION: ${FRESH_DEPLOY_REVISION:-dev}',
       `    image: ${image}`,
+      // Docker's default bridge: no project network (the address pools run out when many
+      // test runs share one engine).
+      '    network_mode: bridge',
       '    ports:',
       '      - "127.0.0.1:${APP_PORT}:8080"',
       '    healthcheck:',
@@ -94,6 +97,12 @@ async function userProject(label: string): Promise<Project & { image: string }> 
     ].join('\n')
   )
   return { ...p, image }
+}
+
+/** compose.net.yaml: the service on Docker's default bridge (see userProject). */
+function bridgeOnly(p: Project): string {
+  writeFileSync(join(p.dir, 'compose.net.yaml'), 'services:\n  backend:\n    network_mode: bridge\n')
+  return 'compose.net.yaml'
 }
 
 const cleanup = (p: Project, ...images: string[]): void => {
@@ -167,7 +176,10 @@ describe('two projects sharing an image name', () => {
   beforeAll(async () => {
     a = await makeProject('shareda')
     b = await makeProject('sharedb')
-    for (const p of [a, b]) writeFileSync(join(p.dir, 'compose.shared.yaml'), `services:\n  backend:\n    image: ${shared}\n`)
+    for (const p of [a, b]) {
+      writeFileSync(join(p.dir, 'compose.shared.yaml'), `services:\n  backend:\n    image: ${shared}\n`)
+      bridgeOnly(p)
+    }
     // A's broken release waits in "starting" for the test's go, then exits: B deploys meanwhile.
     mkdirSync(join(a.dir, 'gate'), { mode: 0o777 })
     writeFileSync(
@@ -192,8 +204,8 @@ describe('two projects sharing an image name', () => {
   })
 
   test('each rolls back to its own image, also while the other deploys; the shared name is not moved', async () => {
-    const aInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(a, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.gate.yaml', ...SLOW, 'health-timeout': '400', ...extra }) })
-    const bInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(b, { 'compose-files': 'compose.yaml\ncompose.shared.yaml', ...SLOW, ...extra }) })
+    const aInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(a, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.gate.yaml\ncompose.net.yaml', ...SLOW, 'health-timeout': '400', ...extra }) })
+    const bInputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(b, { 'compose-files': 'compose.yaml\ncompose.shared.yaml\ncompose.net.yaml', ...SLOW, ...extra }) })
     const a1 = await runAction(aInputs({ ref: 'a-1', 'verify-expect': 'a-1' }), LONG)
     expectExit(a1, 'zero')
     const b1 = await runAction(bInputs({ ref: 'b-1', 'verify-expect': 'b-1' }), LONG)
@@ -231,11 +243,12 @@ describe('a broken deploy never becomes the rollback target', () => {
   let p: Project
   beforeAll(async () => {
     p = await makeProject('c5')
+    bridgeOnly(p)
   })
   afterAll(() => cleanup(p, `fresh-deploy/previous:${p.name}.backend`))
 
   test('broken first, broken second: no "rollback" to the broken image; later, the good image is kept through a broken deploy and restored with its revision', async () => {
-    const inputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { ...SLOW, ...extra }) })
+    const inputs = (extra: Record<string, string>): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { 'compose-files': 'compose.yaml\ncompose.net.yaml', ...SLOW, ...extra }) })
     const version = join(p.dir, 'src/app/version.py')
     const good = readFileSync(version, 'utf8')
     writeFileSync(version, 'raise SystemExit("boom: broken first release")\n')
@@ -283,12 +296,13 @@ describe('the rebuild survives its runner (local transport)', () => {
   let shim: string
   beforeAll(async () => {
     p = await makeProject('survive')
+    bridgeOnly(p)
     // A tail that is not GNU's (busybox and macOS have no --pid): first on PATH.
     shim = join(IT_DIR, `shim-${process.pid}`)
     mkdirSync(shim, { recursive: true })
     writeFileSync(join(shim, 'tail'), '#!/bin/sh\necho "tail: not GNU tail (test shim)" >&2\nexit 1\n')
     chmodSync(join(shim, 'tail'), 0o755)
-    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1', ...SLOW }) }, LONG), 'zero')
+    expectExit(await runAction({ host: '', ...projectInputs(p, { ref: 'keep-1', 'compose-files': 'compose.yaml\ncompose.net.yaml', ...SLOW }) }, LONG), 'zero')
   }, TEST_MS)
   afterAll(() => cleanup(p, `fresh-deploy/previous:${p.name}.backend`))
 
@@ -299,7 +313,7 @@ describe('the rebuild survives its runner (local transport)', () => {
     const ref = `killed-${useShim ? 'shim' : 'gnu'}`
     const dockerfile = readFileSync(join(p.dir, 'Dockerfile'), 'utf8')
     writeFileSync(join(p.dir, 'Dockerfile'), `${dockerfile}RUN echo "slow build of $APP_REVISION" && sleep 8\n`)
-    const { env } = runnerEnvironment({ host: '', ...projectInputs(p, { ref }) }, useShim ? { PATH: `${shim}:${process.env.PATH}` } : {})
+    const { env } = runnerEnvironment({ host: '', ...projectInputs(p, { ref, 'compose-files': 'compose.yaml\ncompose.net.yaml' }) }, useShim ? { PATH: `${shim}:${process.env.PATH}` } : {})
     // Its own process group, as a runner's job step: killed as one.
     const child = spawn(process.execPath, [join(process.cwd(), 'dist/index.js')], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let out = ''
