@@ -91,17 +91,31 @@ async function userProject(label: string): Promise<Project & { image: string }> 
       '    healthcheck:',
       `      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]`,
       '      interval: 1s',
-      '      timeout: 3s',
-      '      retries: 20',
+      '      timeout: 10s',
+      // A loaded machine can take a minute to start python: unhealthy only at health-timeout.
+      '      retries: 1000',
       ''
     ].join('\n')
   )
   return { ...p, image }
 }
 
-/** compose.net.yaml: the service on Docker's default bridge (see userProject). */
+/** compose.net.yaml: the service on Docker's default bridge, a patient healthcheck (see userProject). */
 function bridgeOnly(p: Project): string {
-  writeFileSync(join(p.dir, 'compose.net.yaml'), 'services:\n  backend:\n    network_mode: bridge\n')
+  writeFileSync(
+    join(p.dir, 'compose.net.yaml'),
+    [
+      'services:',
+      '  backend:',
+      '    network_mode: bridge',
+      '    healthcheck:',
+      `      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=5)"]`,
+      '      interval: 1s',
+      '      timeout: 10s',
+      '      retries: 1000',
+      ''
+    ].join('\n')
+  )
   return 'compose.net.yaml'
 }
 
