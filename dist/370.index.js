@@ -1064,15 +1064,19 @@ function parseBoolean(get, name) {
         return false;
     return input_helper_fail(name, raw, 'expected true or false');
 }
-function parseInteger(get, name, min, max = Number.MAX_SAFE_INTEGER) {
+/** why: said after the range, when the minimum is not the obvious one. */
+function parseInteger(get, name, min, max = Number.MAX_SAFE_INTEGER, why = '') {
     const raw = get(name).trim();
+    const expected = `expected a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`;
     if (!/^\d+$/.test(raw))
-        return input_helper_fail(name, raw, `expected a whole number from ${min} to ${max}`);
+        return input_helper_fail(name, raw, expected);
     const value = Number(raw);
     if (value < min || value > max)
-        return input_helper_fail(name, raw, `expected a whole number from ${min} to ${max}`);
+        return input_helper_fail(name, raw, expected);
     return value;
 }
+/** A service without a healthcheck passes the health probe after running steadily this long. */
+const STEADY_SECONDS = 5;
 function parseEnum(get, name, allowed) {
     const raw = get(name).trim();
     const found = allowed.find(a => a.toLowerCase() === raw.toLowerCase());
@@ -1330,7 +1334,9 @@ function getSettings(get, options = {}) {
         buildPull: parseBoolean(get, 'build-pull'),
         renewAnonVolumes: parseBoolean(get, 'renew-anon-volumes'),
         stopTimeout,
-        healthTimeout: parseInteger(get, 'health-timeout', 1),
+        // Below the steady window, a service without a healthcheck could never pass: refused here
+        // rather than rolled back after the deploy.
+        healthTimeout: parseInteger(get, 'health-timeout', STEADY_SECONDS, Number.MAX_SAFE_INTEGER, `a service without a healthcheck must keep running for ${STEADY_SECONDS} s to pass the health probe`),
         verify: parseBoolean(get, 'verify'),
         verifyUrl,
         verifyFrom: parseEnum(get, 'verify-from', ['host', 'runner', 'container']),
@@ -1556,6 +1562,8 @@ const TARGET_CHECKED_INPUTS = new Set([
 class RemoteError extends Error {
     step;
     code;
+    /** The result lines the failed step printed before it failed (e.g. rebuild's after-failure). */
+    records = [];
     constructor(step, code, message) {
         super(message);
         this.step = step;
@@ -1628,6 +1636,8 @@ class Target {
     resolvedProject = '';
     /** What the preflight (or, with sync: git, the sync) found about source-dir. */
     sourceFacts = {};
+    /** The service's depends_on as compose config reported it ("NAME:CONDITION:REQUIRED ..."); undefined: not read. */
+    serviceDeps;
     constructor(transport, s, runId, log = silentReporter) {
         this.transport = transport;
         this.s = s;
@@ -1652,14 +1662,18 @@ class Target {
             FD_SERVICE: this.s.service
         };
     }
-    /** The label override as YAML; JSON strings are valid YAML scalars, so values stay data. */
-    overrideYaml(revision) {
+    /**
+     * The label override as YAML; JSON strings are valid YAML scalars, so values stay data.
+     * image: a rollback names the previous image by id (no tag is moved).
+     */
+    overrideYaml(revision, image) {
         const q = yamlString;
         // Compose interpolates "$" in values ("$$" is a literal "$"); keys are never interpolated.
         const v = (value) => yamlString(value.replace(/\$/g, '$$$$'));
         return [
             'services:',
             `  ${q(this.s.service)}:`,
+            ...(image ? [`    image: ${v(image)}`] : []),
             '    labels:',
             `      "io.fresh-deploy.revision": ${v(revision)}`,
             `      "io.fresh-deploy.run": ${v(this.runId)}`
@@ -1721,6 +1735,7 @@ class Target {
         this.compose = m.get('compose');
         this.resolvedProject = m.get('project-name') ?? '';
         this.sourceFacts = sourceFactsOf(records);
+        this.serviceDeps = m.get('service-deps');
         return {
             now: parseTargetTime(m.get('now')),
             realPath: m.get('project-realpath') ?? '',
@@ -1806,6 +1821,7 @@ class Target {
         const m = recordsToMap(result.records);
         this.resolvedProject = m.get('project-name') ?? '';
         this.sourceFacts = sourceFactsOf(result.records);
+        this.serviceDeps = m.get('service-deps');
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
     /**
@@ -1863,6 +1879,8 @@ class Target {
             catch (e) {
                 error = e;
             }
+            if (error instanceof RemoteError)
+                error.records = records[at()];
             for (let i = current; i < names.length; i++)
                 settle[i].reject(error);
         }, (e) => settle.slice(current).forEach(s => s.reject(e)));
@@ -1935,7 +1953,11 @@ class Target {
             FD_NO_CACHE: noCache,
             FD_PULL: this.s.buildPull,
             FD_RENEW_ANON: this.s.renewAnonVolumes,
-            FD_STOP_TIMEOUT: this.s.stopTimeout
+            FD_STOP_TIMEOUT: this.s.stopTimeout,
+            // The dependencies to start first; rebuild.sh reads compose config itself when not known.
+            FD_SERVICE_DEPS: this.serviceDeps ?? '',
+            FD_SERVICE_DEPS_KNOWN: this.serviceDeps === undefined ? '' : 'yes',
+            FD_HEALTH_TIMEOUT: this.s.healthTimeout
         };
     }
     /** A hook's command and environment: data for predeploy.sh / smoke.sh, never code. */
@@ -2003,12 +2025,13 @@ class Target {
     async verify(cid = '') {
         return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records;
     }
-    async rollback(previousTag, targetImage, revision) {
+    /** Recreates the service from the snapshot's rollback target, stamped with its revision. */
+    async rollback(previous, revision) {
         const result = await this.run('rollback', {
-            FD_PREVIOUS_TAG: previousTag,
-            FD_TARGET_IMAGE: targetImage,
+            FD_PREVIOUS_TAG: previous.previousTag,
+            FD_PREVIOUS_IMAGE: previous.previousImage,
             FD_REF: revision,
-            FD_OVERRIDE_YAML: this.overrideYaml(revision),
+            FD_OVERRIDE_YAML: this.overrideYaml(revision, previous.previousImage),
             FD_HEALTH_TIMEOUT: this.s.healthTimeout
         });
         return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' };
@@ -2061,7 +2084,10 @@ function snapshotOf(records) {
         running: m.get('running') === 'true',
         configImage: m.get('config-image') ?? '',
         revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
-        previousTag: m.get('previous-tag') ?? ''
+        previousTag: m.get('previous-tag') ?? '',
+        previousImage: m.get('previous-image') ?? '',
+        previousRevision: m.get('previous-revision') ?? '',
+        previousKept: m.get('previous-kept') ?? ''
     };
 }
 function hookOf(records, tail) {
@@ -2127,10 +2153,11 @@ async function deploy(s, log, options = {}) {
     let locking;
     let sshFiles;
     try {
-        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => connect(s, log, f => {
-            sshFiles = f;
-            options.onSshFiles?.(f);
-        }));
+        const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => options.transport ??
+            connect(s, log, f => {
+                sshFiles = f;
+                options.onSshFiles?.(f);
+            }));
         target = new Target(transport, s, runId, log);
         if (s.dryRun) {
             const pre = await preflightStep(report, target, s);
@@ -2253,7 +2280,13 @@ async function deployAndVerify(run) {
     await purgeStep(run, deployRun);
     if (s.preDeploy)
         await preDeployStep(run, deployRun);
-    run.container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, deployRun, note));
+    try {
+        run.container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, deployRun, note));
+    }
+    catch (e) {
+        await afterFailedRebuild(run, e);
+        throw e;
+    }
     if (!s.verify) {
         report.verifySkipped = true;
         report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }));
@@ -2278,7 +2311,9 @@ async function snapshotStep(run, deployRun) {
     return run.report.step('snapshot', `the running ${run.s.service} container`, async (note) => {
         deployRun.attach('snapshot');
         const snap = await deployRun.snapshot;
-        note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy');
+        note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}; ${rollbackTarget(snap)}` : 'no container yet: first deploy');
+        if (snap?.previousKept)
+            run.log.info(`snapshot: ${rollbackTarget(snap)}`);
         return snap;
     });
 }
@@ -2297,7 +2332,9 @@ async function purgeCounts(run, deployRun) {
     const purged = (await deployRun.purge);
     report.purgedHost += purged.host;
     report.purgedContainer += purged.container;
-    report.purgeNotes.push(...purged.notes, ...purged.warnings);
+    for (const n of [...purged.notes, ...purged.warnings])
+        if (!report.purgeNotes.includes(n))
+            report.purgeNotes.push(n);
     for (const w of purged.warnings)
         log.warning(`purge: ${w}`);
     return `${purged.host} on the host, ${purged.container} in the container${purged.notes.length ? `; ${purged.notes.join('; ')}` : ''}`;
@@ -2434,40 +2471,84 @@ async function healWhileStale(run) {
         }
         catch (e) {
             report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`);
+            // A heal's up that removed the container and started none leaves the service down.
+            await afterFailedRebuild(run, e);
             return;
         }
         setVerdict(report);
     }
 }
+/** The snapshot's rollback target, in words (the snapshot step's note). */
+function rollbackTarget(snap) {
+    const target = snap.previousTag ? `rollback target ${snap.previousTag} (image ${snap.previousImage}, revision ${snap.previousRevision || 'unknown'})` : '';
+    if (!snap.previousKept)
+        return target;
+    return `${snap.previousKept}${target ? `: ${target}` : ''}`;
+}
 /** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
 async function rollbackIfUnhealthy(run) {
-    const { s, report, target, log, snapshot } = run;
-    if (report.verdict !== 'unhealthy')
+    if (run.report.verdict !== 'unhealthy')
         return;
+    await rollBack(run, 'the unhealthy container was left in place');
+}
+/**
+ * A rebuild that failed (item 8): when it got as far as removing the old container and left
+ * no running one, roll back like unhealthy (the verdict stays error); when the old container
+ * still runs (the build failed before the recreate), say so. rebuild.sh reports which
+ * ("after-failure"); without that line (lost connection, engine down) nobody knows: nothing
+ * is done.
+ */
+async function afterFailedRebuild(run, e) {
+    const state = e instanceof RemoteError ? e.records.find(r => r.key === 'after-failure')?.value : undefined;
+    if (!state)
+        return;
+    const [what, cid = ''] = state.split(' ');
+    if (what === 'running') {
+        const old = run.snapshot && cid === run.snapshot.containerId;
+        run.report.notes.push(old ? `the old container ${cid.slice(0, 12)} was not replaced and still runs: nothing to roll back` : `container ${cid.slice(0, 12)} of ${run.s.service} runs: nothing to roll back`);
+        return;
+    }
+    const why = what === 'none' ? `no container of ${run.s.service} is left` : `container ${cid.slice(0, 12)} of ${run.s.service} is not running`;
+    await rollBack(run, 'nothing was put back', `the failed rebuild left no running container of ${run.s.service} (${why})`);
+}
+/**
+ * Puts the snapshot's rollback target back (rollback: true) and says what happened in
+ * report.rollbackNote; never changes the verdict. left: what stays when nothing is put back.
+ */
+async function rollBack(run, left, because = '') {
+    const { s, report, target, log, snapshot } = run;
+    const why = because ? `${because}; ` : '';
     if (!s.rollback) {
-        report.rollbackNote = 'rollback: false — the unhealthy container was left in place';
+        report.rollbackNote = `${why}rollback: false — ${left}`;
         return;
     }
     if (!snapshot) {
-        report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible';
+        report.rollbackNote = `${why}no previous image: this was the first deploy of the service, so no rollback was possible`;
+        log.warning(report.rollbackNote);
+        return;
+    }
+    if (!snapshot.previousTag) {
+        report.rollbackNote = `${why}no rollback target (${snapshot.previousKept}), so no rollback was possible`;
         log.warning(report.rollbackNote);
         return;
     }
     // Read the logs now: after the rollback, the service's logs are the previous image's, and the
     // report would show a healthy start instead of why the new container failed.
     report.failedLogs = await target.logs();
+    const revision = snapshot.previousRevision;
     try {
         await report.step('rollback', `previous image of ${s.service}`, async (note) => {
-            const targetImage = run.container?.configImage || snapshot.configImage;
-            const back = await target.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback');
+            if (because)
+                log.info(`${because}: rolling back`);
+            const back = await target.rollback(snapshot, revision || 'rollback');
             setContainer(report, back.container);
             report.rolledBack = true;
-            report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`;
+            report.rollbackNote = `${why}put back image ${back.container.imageId} (revision ${revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`;
             note(report.rollbackNote);
         });
     }
-    catch (e) {
-        report.rollbackNote = `the rollback failed: ${describeError(e)}`;
+    catch (err) {
+        report.rollbackNote = `${why}the rollback failed: ${describeError(err)}`;
         report.notes.push(report.rollbackNote);
     }
 }
@@ -2584,6 +2665,9 @@ function buildSummary(r) {
         out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '');
     else if (r.rollbackNote)
         out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '');
+    const notes = r.notes.filter(n => n !== r.rollbackNote);
+    if (notes.length)
+        out.push(`**Notes**: ${cell(notes.join('; '))}`, '');
     return out.join('\n');
 }
 
@@ -2635,14 +2719,15 @@ async function run() {
 }
 /** The annotation of a failed run: the verdict, the first failed probe's evidence, what followed. */
 function failureMessage(report) {
+    const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : '';
+    const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('');
+    // An error keeps its message first; what followed it (a rollback after a failed up) after.
     if (report.verdict === 'error' && report.error)
-        return report.error;
+        return rolled || notes ? `${report.error.replace(/\.?$/, '.')}${rolled}${notes}` : report.error;
     const failed = report.probes.filter(p => p.verdict === 'fail');
     const first = failed.find(p => p.leadsTo === report.verdict) ?? failed[0];
     const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : '';
     const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : '';
-    const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : '';
-    const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('');
     return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}${notes}`;
 }
 async function finish(report, deployment) {

@@ -58,8 +58,8 @@ describe.each([
     const runLabel = docker('inspect', '--format', '{{index .Config.Labels "io.fresh-deploy.run"}}', cid)
     const overrides = readdirSync('/tmp').filter(f => f.startsWith('fresh-deploy-override.'))
     expect(overrides.filter(f => readFileSync(join('/tmp', f), 'utf8').includes(runLabel))).toEqual([])
-    // The previous image is kept for rollback.
-    expect(docker('image', 'inspect', '--format', '{{.Id}}', `${p.name}-backend:fresh-deploy-previous`.replace(/-backend/, compose === 'docker-compose' ? '_backend' : '-backend'))).toBe(first.outputs['image-id'])
+    // The previous image is kept for rollback, under fresh-deploy's own tag for the project and service.
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', `fresh-deploy/previous:${p.name}.backend`)).toBe(first.outputs['image-id'])
     // Log groups per step, in order.
     const groups = second.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9).split(':')[0])
     expect(groups.filter((g, i) => groups.indexOf(g) === i)).toEqual(['connect', 'lock', 'snapshot', 'purge', 'rebuild', 'verify', 'report'])

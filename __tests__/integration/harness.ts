@@ -162,6 +162,9 @@ export function removeProject(p: Project): void {
   try {
     const images = execFileSync('docker', ['images', '-q', '--filter', `reference=${p.name}*`], { encoding: 'utf8' }).split('\n').filter(Boolean)
     if (images.length) execFileSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'pipe' })
+    // The rollback target's tag (fresh-deploy/previous:PROJECT.SERVICE).
+    const previous = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=fresh-deploy/previous:${p.name}.*`], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    if (previous.length) execFileSync('docker', ['rmi', ...previous], { stdio: 'pipe' })
   } catch {
     /* best effort */
   }

@@ -311,7 +311,9 @@ describe('Target with a stand-in transport', () => {
       rec('running', 'true'),
       rec('config-image', 'app-web'),
       rec('revision', '<no value>'),
-      rec('previous-tag', 'app-web:fresh-deploy-previous'),
+      rec('previous-tag', 'fresh-deploy/previous:app.web'),
+      rec('previous-image', 'sha256:1'),
+      rec('previous-revision', 'rev-1'),
       rec('step-done', 'snapshot')
     ]
     const tr = new StubTransport('local', [result(3, snap, 'rm: cannot remove')])
@@ -324,7 +326,10 @@ describe('Target with a stand-in transport', () => {
       running: true,
       configImage: 'app-web',
       revision: '',
-      previousTag: 'app-web:fresh-deploy-previous'
+      previousTag: 'fresh-deploy/previous:app.web',
+      previousImage: 'sha256:1',
+      previousRevision: 'rev-1',
+      previousKept: ''
     })
     const e = (await both.purge.catch((x: unknown) => x)) as RemoteError
     expect([e.step, e.code]).toEqual(['purge', 3])

@@ -183,26 +183,19 @@ fd_enter_project() {
 # name known (compose-project-name, or the name compose config reported at preflight), docker
 # finds it by compose's own labels in ~20 ms; compose ps reads every compose file first (~150 ms
 # for v2, ~1 s for the python v1). One-off `compose run` containers are not the service's.
+# $1: another service of the project (a dependency) instead of FD_SERVICE.
+# shellcheck disable=SC2120 # rebuild.sh passes one
 fd_service_cid() {
-  local ids project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}}
+  local ids project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}} service=${1:-$FD_SERVICE}
   if [ -n "$project" ]; then
     ids=$(docker ps -a -q --no-trunc --filter "label=com.docker.compose.project=$project" \
-      --filter "label=com.docker.compose.service=$FD_SERVICE" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
+      --filter "label=com.docker.compose.service=$service" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true)
   elif [ "${FD_COMPOSE[0]}" = "docker-compose" ]; then
-    ids=$(fd_compose ps -q "$FD_SERVICE" 2>/dev/null || true)
+    ids=$(fd_compose ps -q "$service" 2>/dev/null || true)
   else
-    ids=$(fd_compose ps -a -q "$FD_SERVICE" 2>/dev/null || true)
+    ids=$(fd_compose ps -a -q "$service" 2>/dev/null || true)
   fi
   printf '%s\n' "$ids" | sed -n '1p'
-}
-
-# The rollback tag of an image name (snapshot.sh makes it; status and rollback read it): the
-# repository part of $1, without a digest or a tag (a ':' after the last '/').
-fd_previous_tag() {
-  local repo=${1%%@*} last
-  last=${repo##*/}
-  case "$last" in *:*) repo=${repo%:*} ;; esac
-  printf '%s:fresh-deploy-previous' "$repo"
 }
 
 # Writes the label override file and prints its path. Values arrive as JSON strings, which
@@ -215,10 +208,13 @@ fd_write_override() {
   printf '%s' "$file"
 }
 
-# Reports whether the service is defined in the compose files, and whether it has build:; then
-# checks source-dir (fd_source_info). $1: the output of compose config (read here when not given).
+# Reports whether the service is defined in the compose files, whether it has build:, and its
+# depends_on as "NAME:CONDITION:REQUIRED ..." (service-deps; compose config prints the long form,
+# v1 and v2 alike; v1 has no "required", which means true); then checks source-dir
+# (fd_source_info). $1: the output of compose config (read here when not given).
+# shellcheck disable=SC2120 # preflight.sh and sync.sh pass the config they read
 fd_service_info() {
-  local config info found build ctx dockerfile
+  local config info found build ctx dockerfile deps
   if [ $# -gt 0 ]; then
     config=$1
   else
@@ -231,19 +227,32 @@ fd_service_info() {
     in_services && /^  [^ ]/ {
       cur = $0; sub(/^  /, "", cur); sub(/:[[:space:]]*$/, "", cur); gsub(/["\047]/, "", cur)
       if (cur == svc) found = 1
-      in_build = 0
+      in_build = 0; in_deps = 0
       next
     }
+    in_services && cur == svc && /^    [^ ]/ { in_build = 0; in_deps = 0 }
     in_services && cur == svc && /^    build:/ { build = 1; in_build = 1; next }
-    in_build && /^    [^ ]/ { in_build = 0 }
+    in_services && cur == svc && /^    depends_on:/ { in_deps = 1; next }
     in_build && /^      context:/ { ctx = value($0) }
     in_build && /^      dockerfile:/ { dockerfile = value($0) }
-    END { printf "%s\037%s\037%s\037%s\n", (found ? "yes" : "no"), (build ? "yes" : "no"), ctx, dockerfile }')
-  IFS=$'\x1f' read -r found build ctx dockerfile <<<"$info"
+    in_deps && /^      [^ -]/ {
+      dep = $0; sub(/^ */, "", dep); sub(/:[[:space:]]*$/, "", dep); gsub(/["\047]/, "", dep)
+      n++; name[n] = dep; cond[n] = "service_started"; req[n] = "true"
+      next
+    }
+    in_deps && n && /^        condition:/ { v = $2; gsub(/["\047]/, "", v); cond[n] = v }
+    in_deps && n && /^        required:/ { v = $2; gsub(/["\047]/, "", v); req[n] = v }
+    END {
+      printf "%s\037%s\037%s\037%s\037", (found ? "yes" : "no"), (build ? "yes" : "no"), ctx, dockerfile
+      for (i = 1; i <= n; i++) printf "%s%s:%s:%s", (i > 1 ? " " : ""), name[i], cond[i], req[i]
+      printf "\n"
+    }')
+  IFS=$'\x1f' read -r found build ctx dockerfile deps <<<"$info"
   if [ "$found" != "yes" ]; then
     fd_input_error service "not defined in $(IFS=,; printf '%s' "${FD_FILES[*]}") (services: $(fd_compose config --services 2>/dev/null | tr '\n' ' '))"
   fi
   fd_out service-build "$build"
+  fd_out service-deps "$deps"
   # compose v2 prints the project's name first; later steps look containers up by it.
   fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
   fd_source_info "$ctx" "$dockerfile"
@@ -319,18 +328,29 @@ fd_engine_wait() {
 # Prints the result "health pass|fail DETAIL". Leaves the last inspect in FD_STATE (FD_STATE_FORMAT's
 # fields, separated by \x1f, which unlike a tab keeps empty fields apart): on a pass, the container's facts as of the moment it was healthy,
 # so that verify needs no second inspect.
+# Field names are those of the docker CLI's typed inspect struct ({{.ID}}, not the JSON's "Id"):
+# one unknown field makes the CLI fall back to the raw JSON map, where {{.State.Health}} of a
+# container without a healthcheck is "map has no entry for key Health" (CLI 20.10 and 28 alike).
 # shellcheck disable=SC2016 # a Go template for docker, not shell
-FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State.Restarting}}{{"\x1f"}}{{.State.ExitCode}}{{"\x1f"}}{{.RestartCount}}{{"\x1f"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}{{"\x1f"}}{{.Id}}{{"\x1f"}}{{.Image}}{{"\x1f"}}{{.State.StartedAt}}{{"\x1f"}}{{.Config.Image}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.revision"}}'
+FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State.Restarting}}{{"\x1f"}}{{.State.ExitCode}}{{"\x1f"}}{{.RestartCount}}{{"\x1f"}}{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}{{"\x1f"}}{{.ID}}{{"\x1f"}}{{.Image}}{{"\x1f"}}{{.State.StartedAt}}{{"\x1f"}}{{.Config.Image}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.run"}}{{"\x1f"}}{{index .Config.Labels "io.fresh-deploy.revision"}}'
 # shellcheck disable=SC2034 # read by verify.sh
 FD_STATE=""
 fd_wait_health() {
-  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since=""
+  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since="" first_restarts=""
   deadline=$(( $(date +%s) + timeout ))
   FD_STATE=""
   while :; do
     if ! state=$(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>/dev/null); then
       FD_STATE=""
-      if fd_engine_up; then fd_out health "fail container $cid no longer exists"; return 0; fi
+      if fd_engine_up; then
+        # Gone, or there but unreadable (a template this CLI does not take): say which.
+        if docker inspect --type container --format '{{.ID}}' "$cid" >/dev/null 2>&1; then
+          fd_out health "fail the state of container $cid could not be read: $(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>&1 | head -c 300 | tr '\n' ' ')"
+        else
+          fd_out health "fail container $cid no longer exists"
+        fi
+        return 0
+      fi
       echo "the Docker engine does not answer; waiting for it (up to health-timeout)" >&2
       fd_engine_wait "$deadline" || { fd_out health "fail the Docker engine did not answer within ${timeout} s"; return 0; }
       stable_since=""
@@ -356,7 +376,9 @@ fd_wait_health() {
     else
       stable_since=""
     fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
+    # -gt: whole seconds; a 5 s steady window that began in the first second still fits in a
+    # health-timeout of 5 (the input's minimum).
+    if [ "$(date +%s)" -gt "$deadline" ]; then
       fd_out health "fail not healthy within ${timeout} s (status $status, health $health, restarts $restarts)"
       return 0
     fi
@@ -365,41 +387,91 @@ fd_wait_health() {
   done
 }
 
-# Runs a long compose command with its output in a file that is streamed to the runner, so a
-# dropped connection cannot kill it half-way (a write to a dead pipe would): the container is
-# recreated all the same, and the next deploy finds a running service.
-# While it runs, the command holds the project's "busy" lock (lock.sh waits for it): once the
+# Runs long compose commands as one detached unit, with their output in a file that is
+# streamed to the runner, so a dropped connection cannot kill them half-way (a write to a dead
+# pipe would): the container is recreated all the same, and the next deploy finds a running
+# service. The unit runs in its own session (setsid; else its own process group), so that
+# cancelling the job on the local transport (a signal to the runner's process group) does not
+# stop compose mid-recreate either.
+# While it runs, the unit holds the project's "busy" lock (lock.sh waits for it): once the
 # connection is gone the deploy lock is released, but the next deploy must not run compose on
 # the same project before this one has finished.
+# Usage: fd_detached [--rm FILE] CMD ARGS... [--fd-then CMD ARGS...]...: each command after the
+# previous one succeeded; FILE (a temporary file the commands read) is removed when the unit ends.
+# Commands, not shell functions: the unit is a new bash (setsid needs a program), which runs
+# the fixed script FD_UNIT_SH with the commands as data.
+# shellcheck disable=SC2016 # the unit's own script: expanded by the unit, not here
+FD_UNIT_SH='set -u
+busy=$1 log=$2 rmfile=$3
+shift 3
+if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
+rc=0 cmd=()
+for a in "$@" --fd-then; do
+  if [ "$a" != --fd-then ]; then cmd+=("$a"); continue; fi
+  if [ "${#cmd[@]}" -gt 0 ]; then
+    printf "+ %s\n" "${cmd[*]}"
+    "${cmd[@]}" || { rc=$?; break; }
+  fi
+  cmd=()
+done
+# The follower reads the log through a descriptor it opened before the unit started.
+rm -f -- "$log" ${rmfile:+"$rmfile"}
+exit "$rc"'
 fd_detached() {
-  local log pid rc=0 busy=""
-  if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
+  local log pid rc=0 busy="" rmfile=""
+  if [ "${1-}" = "--rm" ]; then rmfile=$2; shift 2; fi
   if command -v flock >/dev/null 2>&1; then
     fd_lock_dir
     busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
     if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
   fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
-  (
-    if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
-    "$@"
-  ) >"$log" 2>&1 </dev/null &
-  pid=$!
-  # -s: how often tail looks whether compose has exited; the deploy waits that long at most.
-  tail -n +1 -s 0.02 -f --pid="$pid" -- "$log" || true
+  # Opened before the unit starts, so that its output is read even once the unit removed the file.
+  exec 7<"$log"
+  if command -v setsid >/dev/null 2>&1; then
+    # Not a process group leader (a background job of a shell without job control), so setsid
+    # makes the new session in place, without a fork: $! is the unit.
+    # shellcheck disable=SC2094 # the unit gets the log's name to remove it, never reads it
+    setsid bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    pid=$!
+  else
+    set -m
+    # shellcheck disable=SC2094 # as above
+    bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    pid=$!
+    set +m
+  fi
+  # A follow loop that any POSIX system runs (GNU tail -f --pid is not on busybox or macOS):
+  # cat reads what was added since the last round, through the shared descriptor's offset.
+  while kill -0 "$pid" 2>/dev/null; do
+    cat <&7 || true
+    sleep 0.02 2>/dev/null || sleep 1
+  done
   wait "$pid" || rc=$?
-  rm -f -- "$log"
+  cat <&7 || true
+  exec 7<&-
   return "$rc"
+}
+
+# The compose command line of fd_compose as an array (FD_ARGV), for fd_detached, which runs
+# commands, not functions: FD_ARGV=(compose -f FILE... [-f OVERRIDE] [-p PROJECT]).
+FD_ARGV=()
+fd_compose_argv() {
+  local f
+  FD_ARGV=("${FD_COMPOSE[@]}")
+  for f in "${FD_FILES[@]}"; do FD_ARGV+=(-f "$f"); done
+  if [ -n "${1-}" ]; then FD_ARGV+=(-f "$1"); fi
+  if [ -n "${FD_PROJECT_NAME:-}" ]; then FD_ARGV+=(-p "$FD_PROJECT_NAME"); fi
 }
 
 # Prints the service container's facts after an up; sets FD_CID.
 FD_CID=""
 fd_report_container() {
   local id image started config_image
-  FD_CID=$(fd_service_cid)
+  FD_CID=$(fd_service_cid "$FD_SERVICE")
   [ -n "$FD_CID" ] || fd_die "compose reported success, but service $FD_SERVICE has no container"
   IFS=$'\t' read -r id image started config_image < <(docker inspect --format \
-    '{{.Id}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")
+    '{{.ID}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")
   FD_CID=$id
   fd_out container-id "$id"
   fd_out image-id "$image"
@@ -445,4 +517,119 @@ fd_hook_run() {
   fi
   rm -rf -- "$flag"
   return "$rc"
+}
+
+# In: FD_SERVICE_DEPS (FD_SERVICE_DEPS_KNOWN=yes when read) FD_HEALTH_TIMEOUT. Called by rebuild.sh, and
+# by build.sh before a pre-deploy hook (migrations need the database running).
+# The service's dependencies: `up --no-deps` never starts them, so a first deploy (or one
+# after a dependency stopped) would start the service without its database. Those not running
+# are started with --no-recreate (compose starts their own dependencies the same way; a running
+# container is never recreated); then each must meet its depends_on condition, as compose's own
+# `up` would require. One that does not is an error naming it, before the service is touched.
+start_dependencies() {
+  local deps=() dep name condition required cid state stopped=() result
+  if [ "${FD_SERVICE_DEPS_KNOWN:-}" != "yes" ]; then
+    FD_SERVICE_DEPS=$(fd_service_info | sed -n "s/^${FD_REC}service-deps //p")
+  fi
+  read -r -a deps <<<"${FD_SERVICE_DEPS:-}"
+  [ "${#deps[@]}" -gt 0 ] || return 0
+  for dep in "${deps[@]}"; do
+    name=${dep%%:*}
+    cid=$(fd_service_cid "$name")
+    state=""
+    [ -z "$cid" ] || state=$(docker inspect --format '{{.State.Status}}' "$cid" 2>/dev/null || true)
+    case $state in running | restarting) ;; *) stopped+=("$name") ;; esac
+  done
+  if [ "${#stopped[@]}" -gt 0 ]; then
+    echo "+ ${FD_COMPOSE[*]} up -d --no-recreate ${stopped[*]} (dependencies of $FD_SERVICE that are not running)"
+    fd_compose_argv ""
+    fd_detached "${FD_ARGV[@]}" up -d --no-recreate "${stopped[@]}" ||
+      fd_die "could not start ${stopped[*]}, the dependencies of service $FD_SERVICE that were not running (compose exit $?); see compose's output above"
+  fi
+  for dep in "${deps[@]}"; do
+    IFS=: read -r name condition required <<<"$dep"
+    cid=$(fd_service_cid "$name")
+    result=""
+    if [ -z "$cid" ]; then
+      result="it has no container"
+    else
+      case $condition in
+        service_healthy)
+          # Healthy; without a healthcheck, one started just now must run steadily for 5 s
+          # (fd_wait_health), one that was running already is taken as it is.
+          if [[ " ${stopped[*]} " == *" $name "* ]] ||
+            [ "$(docker inspect --format '{{if .State.Health}}yes{{end}}' "$cid" 2>/dev/null)" = yes ]; then
+            result=$(fd_wait_health "$cid" "$FD_HEALTH_TIMEOUT" | sed -n "s/^${FD_REC}health //p")
+            case $result in pass*) result="" ;; *) result=${result#fail } ;; esac
+          else
+            result=$(running_or_done "$cid")
+          fi ;;
+        service_started) result=$(running_or_done "$cid") ;;
+        service_completed_successfully) result=$(wait_completed "$cid") ;;
+        *) echo "fresh-deploy: dependency $name has depends_on condition $condition, which fresh-deploy does not know; not waited for" >&2 ;;
+      esac
+    fi
+    if [ -z "$result" ]; then echo "dependency $name: $condition"; continue; fi
+    if [ "$required" = "false" ]; then
+      echo "fresh-deploy: warning: the optional dependency $name of service $FD_SERVICE did not come up ($condition): $result" >&2
+    else
+      fd_die "dependency $name of service $FD_SERVICE did not come up (depends_on condition $condition): $result; see '${FD_COMPOSE[*]} logs $name' on the target"
+    fi
+  done
+}
+# Started is all that compose asks of service_started: running, or a task that finished with 0.
+running_or_done() {
+  local status
+  status=$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$1" 2>/dev/null || echo gone)
+  case $status in
+    "running "* | "restarting "* | "exited 0") ;;
+    gone) echo "its container is gone" ;;
+    *) echo "its container is ${status% *} (exit code ${status#* })" ;;
+  esac
+}
+# Prints why the container did not exit 0 within health-timeout; nothing when it did.
+wait_completed() {
+  local deadline status
+  deadline=$(( $(date +%s) + FD_HEALTH_TIMEOUT ))
+  while :; do
+    status=$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$1" 2>/dev/null || echo gone)
+    case $status in
+      "exited 0") return 0 ;;
+      exited* | dead*) echo "it exited with code ${status#* }"; return 0 ;;
+      gone) echo "its container is gone"; return 0 ;;
+    esac
+    [ "$(date +%s)" -le "$deadline" ] || { echo "it did not finish within $FD_HEALTH_TIMEOUT s (health-timeout)"; return 0; }
+    sleep 0.2
+  done
+}
+
+# The rollback target's tag, fresh-deploy's own, keyed by compose project ($1) and service:
+# fresh-deploy/previous:PROJECT.SERVICE (project names have no ".", so the key is unambiguous),
+# made a valid tag (at most 128 of [A-Za-z0-9_.-], not starting with "." or "-"; a longer key
+# is cut and ends in a hash of the whole). Sets FD_PREV_TAG and FD_PREV_FILE, where the target's
+# image id and revision are kept (a tag cannot carry a label).
+# shellcheck disable=SC2034 # read by snapshot.sh
+FD_PREV_TAG="" FD_PREV_FILE=""
+fd_previous_tag() {
+  local key
+  key=$(printf '%s.%s' "$1" "$FD_SERVICE" | tr -c 'A-Za-z0-9_.-' '_')
+  case "$key" in [.-]*) key="_$key" ;; esac
+  if [ "${#key}" -gt 128 ]; then key="${key:0:111}-$(printf '%s' "$key" | sha256sum | cut -c1-16)"; fi
+  # shellcheck disable=SC2034 # read by snapshot.sh
+  FD_PREV_TAG="fresh-deploy/previous:$key"
+  FD_PREV_FILE="${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/fresh-deploy/previous/$key"
+}
+
+# Records the target's image id and revision beside its tag (best effort: without them a
+# rollback says "revision unknown", nothing worse).
+fd_previous_record() {
+  { mkdir -p -- "${FD_PREV_FILE%/*}" && printf '%s\t%s\n' "$1" "$2" >"$FD_PREV_FILE"; } 2>/dev/null || echo "could not record the revision in $FD_PREV_FILE" >&2
+}
+
+# The revision recorded for image $1, when the record is about that image.
+fd_previous_revision() {
+  local img rev
+  [ -r "$FD_PREV_FILE" ] || return 0
+  IFS=$'\t' read -r img rev <"$FD_PREV_FILE" || return 0
+  [ "$img" != "$1" ] || printf '%s' "$rev"
 }

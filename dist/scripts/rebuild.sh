@@ -2,7 +2,9 @@
 # rebuild: builds the service and recreates its container (never a restart), stamped with this
 # run's labels through a temporary override file.
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_OVERRIDE_YAML FD_NO_CACHE FD_PULL FD_RENEW_ANON FD_STOP_TIMEOUT
-# Out: container-id image-id started-at config-image
+#     FD_SERVICE_DEPS ("NAME:CONDITION:REQUIRED ..." from compose config; FD_SERVICE_DEPS_KNOWN=yes
+#     when read, else read here) FD_HEALTH_TIMEOUT
+# Out: container-id image-id started-at config-image; on a failure: after-failure (see below)
 
 fd_lock_guard rebuild
 fd_tag_wait
@@ -25,19 +27,59 @@ fi
 [ "$FD_RENEW_ANON" = "true" ] && up_args+=(--renew-anon-volumes)
 [ -n "$FD_STOP_TIMEOUT" ] && up_args+=(--timeout "$FD_STOP_TIMEOUT")
 
-# Build and up as one detached unit: were they two, a connection dropped after the build would
-# end this script before the up, and the built image would never run.
-build_and_up() {
-  local rc
-  if [ "${#build_args[@]}" -gt 0 ]; then
-    echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
-    fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: the build of service $FD_SERVICE failed"; return "$rc"; }
-  fi
-  echo "+ ${FD_COMPOSE[*]} ${up_args[*]} $FD_SERVICE"
-  fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: compose up of service $FD_SERVICE failed"; return "$rc"; }
+start_dependencies
+
+# The container about to be replaced, and its volumes: with --renew-anon-volumes its anonymous
+# volumes are left behind by compose (one per VOLUME per deploy, which `down -v` no longer
+# finds); they are removed once the new container is up.
+old_cid=""
+old_volumes=""
+if [ "$FD_RENEW_ANON" = "true" ]; then
+  if [ "${FD_KNOWN_CID_SET:-}" = "yes" ]; then old_cid=$FD_KNOWN_CID; else old_cid=$(fd_service_cid); fi
+  [ -z "$old_cid" ] || old_volumes=$(docker inspect --format '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$old_cid" 2>/dev/null || true)
+fi
+
+# After a failed build or up: is a container of the service still running? The runner rolls
+# back when none is (the up got as far as removing the old one), and says the old one still
+# runs otherwise. "after-failure running|stopped|none CID"; nothing when the engine does not
+# answer (then nobody knows, and nothing is rolled back).
+after_failure() {
+  local cid state
+  fd_engine_wait $(( $(date +%s) + 20 )) || return 0
+  cid=$(fd_service_cid)
+  if [ -z "$cid" ]; then fd_out after-failure none; return 0; fi
+  state=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}} {{.Id}}' "$cid" 2>/dev/null) || return 0
+  case "$state" in
+    "true false "*) fd_out after-failure "running ${state##* }" ;;
+    *) fd_out after-failure "stopped ${state##* }" ;;
+  esac
 }
-fd_detached build_and_up || fd_die "the rebuild of service $FD_SERVICE failed (compose exit $?)"
-rm -f -- "$override"
+
+# Build and up as one detached unit: were they two, a connection dropped after the build would
+# end this script before the up, and the built image would never run. The unit removes the
+# override when it ends (the script may be gone by then).
+fd_compose_argv "$override"
+steps=()
+[ "${#build_args[@]}" -gt 0 ] && steps+=("${FD_ARGV[@]}" build "${build_args[@]}" "$FD_SERVICE" --fd-then)
+steps+=("${FD_ARGV[@]}" "${up_args[@]}" "$FD_SERVICE")
 trap - EXIT
+fd_detached --rm "$override" "${steps[@]}" || { rc=$?; after_failure; fd_die "the rebuild of service $FD_SERVICE failed (compose exit $rc)"; }
 
 fd_report_container
+
+# Only what docker made for a VOLUME or an anonymous compose volume: a 64-hex name, no compose
+# volume label and no label but docker's own "anonymous" one (a volume someone labelled, or
+# named in the compose files, is not), and no container left that uses it.
+remove_anonymous_volumes() {
+  local v labels removed=0
+  for v in $old_volumes; do
+    [[ "$v" =~ ^[0-9a-f]{64}$ ]] || continue
+    labels=$(docker volume inspect --format '{{range $k, $_ := .Labels}}{{$k}} {{end}}' "$v" 2>/dev/null) || continue
+    [ -z "${labels//com.docker.volume.anonymous /}" ] || continue
+    if grep -qsF -- "$v" "${FD_FILES[@]}"; then continue; fi
+    [ -z "$(docker ps -a -q --filter "volume=$v")" ] || continue
+    if docker volume rm -- "$v" >/dev/null 2>&1; then removed=$((removed + 1)); else echo "fresh-deploy: warning: could not remove anonymous volume $v of the replaced container" >&2; fi
+  done
+  [ "$removed" = 0 ] || echo "removed $removed anonymous volume(s) of the replaced container ${old_cid:0:12} (renew-anon-volumes)"
+}
+[ -z "$old_volumes" ] || [ "$old_cid" = "$FD_CID" ] || remove_anonymous_volumes

@@ -108,7 +108,7 @@ fd_out config-image "$config_image"
 fd_out run-label "$run_label"
 fd_out revision-label "$rev_label"
 # What the service's image name points to now, read while the http probe runs.
-docker image inspect --format '{{.Id}}' "$config_image" >"$built" 2>/dev/null &
+docker image inspect --format '{{.ID}}' "$config_image" >"$built" 2>/dev/null &
 built_pid=$!
 
 if [ -n "$FD_SOURCE_DIR" ]; then

@@ -46,13 +46,14 @@ export async function run(): Promise<void> {
 
 /** The annotation of a failed run: the verdict, the first failed probe's evidence, what followed. */
 export function failureMessage(report: Report): string {
-  if (report.verdict === 'error' && report.error) return report.error
+  const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : ''
+  const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('')
+  // An error keeps its message first; what followed it (a rollback after a failed up) after.
+  if (report.verdict === 'error' && report.error) return rolled || notes ? `${report.error.replace(/\.?$/, '.')}${rolled}${notes}` : report.error
   const failed = report.probes.filter(p => p.verdict === 'fail')
   const first = failed.find(p => p.leadsTo === report.verdict) ?? failed[0]
   const evidence = first ? `probe ${first.name} failed: ${first.reason} (expected: ${first.expected}; found: ${first.found})` : ''
   const others = failed.length > 1 ? ` Also failed: ${failed.filter(p => p !== first).map(p => p.name).join(', ')}.` : ''
-  const rolled = report.rolledBack ? ` Rolled back: ${report.rollbackNote}.` : report.rollbackNote ? ` ${report.rollbackNote}.` : ''
-  const notes = report.notes.filter(n => n !== report.rollbackNote).map(n => ` ${n}.`).join('')
   return `fresh-deploy verdict ${report.verdict}: ${evidence}.${others}${rolled}${notes}`
 }
 

@@ -51,5 +51,7 @@ export function buildSummary(r: Report): string {
   if (r.healAttempts > 0) out.push(`**Heal**: ${r.healAttempts} no-cache rebuild(s) after a stale verdict.`, '')
   if (r.rolledBack) out.push(`**Rolled back**: ${cell(r.rollbackNote)}`, '')
   else if (r.rollbackNote) out.push(`**Rollback**: ${cell(r.rollbackNote)}`, '')
+  const notes = r.notes.filter(n => n !== r.rollbackNote)
+  if (notes.length) out.push(`**Notes**: ${cell(notes.join('; '))}`, '')
   return out.join('\n')
 }

@@ -121,7 +121,7 @@ export async function rollbackCommand(s: Settings, log: Reporter, options: Deplo
         }
         report.previousImageId = now.imageId
         if (now.imageId === now.previousImageId) log.info(`the container already runs ${now.previousTag} (${now.imageId}); recreating it from that image all the same`)
-        const back = await target.rollback(now.previousTag, now.configImage, 'rollback')
+        const back = await target.rollback({ previousTag: now.previousTag, previousImage: now.previousImageId }, 'rollback')
         setContainer(report, back.container)
         report.rolledBack = true
         const passed = back.health.startsWith('pass')

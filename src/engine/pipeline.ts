@@ -22,6 +22,8 @@ export interface DeployOptions {
   inputValue?: (name: string) => string
   /** Told the ssh files as soon as they exist (the action's post step deletes them). */
   onSshFiles?: (files: SshFiles) => void
+  /** Run the scripts through this transport instead of connecting (unit tests: a stub target). */
+  transport?: Transport
 }
 
 export function newRunId(): string {
@@ -73,6 +75,7 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
   let sshFiles: SshFiles | undefined
   try {
     const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () =>
+      options.transport ??
       connect(s, log, f => {
         sshFiles = f
         options.onSshFiles?.(f)
@@ -203,7 +206,12 @@ async function deployAndVerify(run: Run): Promise<void> {
   report.previousImageId = run.snapshot?.imageId ?? ''
   await purgeStep(run, deployRun)
   if (s.preDeploy) await preDeployStep(run, deployRun)
-  run.container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, deployRun, note))
+  try {
+    run.container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, deployRun, note))
+  } catch (e) {
+    await afterFailedRebuild(run, e)
+    throw e
+  }
   if (!s.verify) {
     report.verifySkipped = true
     report.probes = ALL_PROBES.map(name => ({ name, verdict: 'skip', expected: '', found: '', reason: 'verify: false' }))
@@ -229,7 +237,8 @@ async function snapshotStep(run: Run, deployRun: DeployRun): Promise<Snapshot | 
   return run.report.step('snapshot', `the running ${run.s.service} container`, async note => {
     deployRun.attach('snapshot')
     const snap = await deployRun.snapshot
-    note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}, tagged ${snap.previousTag}` : 'no container yet: first deploy')
+    note(snap ? `container ${snap.containerId.slice(0, 12)}, image ${snap.imageId}; ${rollbackTarget(snap)}` : 'no container yet: first deploy')
+    if (snap?.previousKept) run.log.info(`snapshot: ${rollbackTarget(snap)}`)
     return snap
   })
 }
@@ -388,39 +397,83 @@ async function healWhileStale(run: Run): Promise<void> {
       })
     } catch (e) {
       report.notes.push(`heal ${report.healAttempts} failed: ${describeError(e)}`)
+      // A heal's up that removed the container and started none leaves the service down.
+      await afterFailedRebuild(run, e)
       return
     }
     setVerdict(report)
   }
 }
 
+/** The snapshot's rollback target, in words (the snapshot step's note). */
+function rollbackTarget(snap: Snapshot): string {
+  const target = snap.previousTag ? `rollback target ${snap.previousTag} (image ${snap.previousImage}, revision ${snap.previousRevision || 'unknown'})` : ''
+  if (!snap.previousKept) return target
+  return `${snap.previousKept}${target ? `: ${target}` : ''}`
+}
+
 /** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
 async function rollbackIfUnhealthy(run: Run): Promise<void> {
+  if (run.report.verdict !== 'unhealthy') return
+  await rollBack(run, 'the unhealthy container was left in place')
+}
+
+/**
+ * A rebuild that failed (item 8): when it got as far as removing the old container and left
+ * no running one, roll back like unhealthy (the verdict stays error); when the old container
+ * still runs (the build failed before the recreate), say so. rebuild.sh reports which
+ * ("after-failure"); without that line (lost connection, engine down) nobody knows: nothing
+ * is done.
+ */
+async function afterFailedRebuild(run: Run, e: unknown): Promise<void> {
+  const state = e instanceof RemoteError ? e.records.find(r => r.key === 'after-failure')?.value : undefined
+  if (!state) return
+  const [what, cid = ''] = state.split(' ')
+  if (what === 'running') {
+    const old = run.snapshot && cid === run.snapshot.containerId
+    run.report.notes.push(old ? `the old container ${cid.slice(0, 12)} was not replaced and still runs: nothing to roll back` : `container ${cid.slice(0, 12)} of ${run.s.service} runs: nothing to roll back`)
+    return
+  }
+  const why = what === 'none' ? `no container of ${run.s.service} is left` : `container ${cid.slice(0, 12)} of ${run.s.service} is not running`
+  await rollBack(run, 'nothing was put back', `the failed rebuild left no running container of ${run.s.service} (${why})`)
+}
+
+/**
+ * Puts the snapshot's rollback target back (rollback: true) and says what happened in
+ * report.rollbackNote; never changes the verdict. left: what stays when nothing is put back.
+ */
+async function rollBack(run: Run, left: string, because = ''): Promise<void> {
   const { s, report, target, log, snapshot } = run
-  if (report.verdict !== 'unhealthy') return
+  const why = because ? `${because}; ` : ''
   if (!s.rollback) {
-    report.rollbackNote = 'rollback: false — the unhealthy container was left in place'
+    report.rollbackNote = `${why}rollback: false — ${left}`
     return
   }
   if (!snapshot) {
-    report.rollbackNote = 'no previous image: this was the first deploy of the service, so no rollback was possible'
+    report.rollbackNote = `${why}no previous image: this was the first deploy of the service, so no rollback was possible`
+    log.warning(report.rollbackNote)
+    return
+  }
+  if (!snapshot.previousTag) {
+    report.rollbackNote = `${why}no rollback target (${snapshot.previousKept}), so no rollback was possible`
     log.warning(report.rollbackNote)
     return
   }
   // Read the logs now: after the rollback, the service's logs are the previous image's, and the
   // report would show a healthy start instead of why the new container failed.
   report.failedLogs = await target.logs()
+  const revision = snapshot.previousRevision
   try {
     await report.step('rollback', `previous image of ${s.service}`, async note => {
-      const targetImage = run.container?.configImage || snapshot.configImage
-      const back = await target.rollback(snapshot.previousTag, targetImage, snapshot.revision || 'rollback')
+      if (because) log.info(`${because}: rolling back`)
+      const back = await target.rollback(snapshot, revision || 'rollback')
       setContainer(report, back.container)
       report.rolledBack = true
-      report.rollbackNote = `put back image ${back.container.imageId} (revision ${snapshot.revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`
+      report.rollbackNote = `${why}put back image ${back.container.imageId} (revision ${revision || 'unknown'}) as container ${back.container.containerId.slice(0, 12)}; ${back.health.startsWith('pass') ? 'it runs' : `but it is not healthy either: ${back.health}`}`
       note(report.rollbackNote)
     })
-  } catch (e) {
-    report.rollbackNote = `the rollback failed: ${describeError(e)}`
+  } catch (err) {
+    report.rollbackNote = `${why}the rollback failed: ${describeError(err)}`
     report.notes.push(report.rollbackNote)
   }
 }

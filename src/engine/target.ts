@@ -32,6 +32,8 @@ export const TARGET_CHECKED_INPUTS: ReadonlySet<string> = new Set([
 ])
 
 export class RemoteError extends Error {
+  /** The result lines the failed step printed before it failed (e.g. rebuild's after-failure). */
+  records: RemoteRecord[] = []
   constructor(
     readonly step: string,
     readonly code: number,
@@ -60,7 +62,12 @@ export interface Snapshot {
   running: boolean
   configImage: string
   revision: string
+  /** The rollback target: fresh-deploy's own tag (empty when there is none), its image, its revision. */
   previousTag: string
+  previousImage: string
+  previousRevision: string
+  /** Why this container's image did not become the rollback target (not running, unhealthy). */
+  previousKept: string
 }
 
 export interface Container {
@@ -235,14 +242,18 @@ export class Target {
     }
   }
 
-  /** The label override as YAML; JSON strings are valid YAML scalars, so values stay data. */
-  overrideYaml(revision: string): string {
+  /**
+   * The label override as YAML; JSON strings are valid YAML scalars, so values stay data.
+   * image: a rollback names the previous image by id (no tag is moved).
+   */
+  overrideYaml(revision: string, image?: string): string {
     const q = yamlString
     // Compose interpolates "$" in values ("$$" is a literal "$"); keys are never interpolated.
     const v = (value: string): string => yamlString(value.replace(/\$/g, '$$$$'))
     return [
       'services:',
       `  ${q(this.s.service)}:`,
+      ...(image ? [`    image: ${v(image)}`] : []),
       '    labels:',
       `      "io.fresh-deploy.revision": ${v(revision)}`,
       `      "io.fresh-deploy.run": ${v(this.runId)}`
@@ -455,6 +466,7 @@ export class Target {
         } catch (e) {
           error = e
         }
+        if (error instanceof RemoteError) error.records = records[at()]
         for (let i = current; i < names.length; i++) settle[i].reject(error)
       },
       (e: unknown) => settle.slice(current).forEach(s => s.reject(e))
@@ -609,12 +621,13 @@ export class Target {
     return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records
   }
 
-  async rollback(previousTag: string, targetImage: string, revision: string): Promise<{ container: Container; health: string }> {
+  /** Recreates the service from the snapshot's rollback target, stamped with its revision. */
+  async rollback(previous: Pick<Snapshot, 'previousTag' | 'previousImage'>, revision: string): Promise<{ container: Container; health: string }> {
     const result = await this.run('rollback', {
-      FD_PREVIOUS_TAG: previousTag,
-      FD_TARGET_IMAGE: targetImage,
+      FD_PREVIOUS_TAG: previous.previousTag,
+      FD_PREVIOUS_IMAGE: previous.previousImage,
       FD_REF: revision,
-      FD_OVERRIDE_YAML: this.overrideYaml(revision),
+      FD_OVERRIDE_YAML: this.overrideYaml(revision, previous.previousImage),
       FD_HEALTH_TIMEOUT: this.s.healthTimeout
     })
     return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' }
@@ -669,7 +682,10 @@ function snapshotOf(records: RemoteRecord[]): Snapshot | undefined {
     running: m.get('running') === 'true',
     configImage: m.get('config-image') ?? '',
     revision: m.get('revision') === '<no value>' ? '' : (m.get('revision') ?? ''),
-    previousTag: m.get('previous-tag') ?? ''
+    previousTag: m.get('previous-tag') ?? '',
+    previousImage: m.get('previous-image') ?? '',
+    previousRevision: m.get('previous-revision') ?? '',
+    previousKept: m.get('previous-kept') ?? ''
   }
 }
 

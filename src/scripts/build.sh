@@ -16,7 +16,8 @@ build_args=()
 [ "$FD_NO_CACHE" = "true" ] && build_args+=(--no-cache)
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
 echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
-fd_detached fd_compose --override "$override" build ${build_args[@]+"${build_args[@]}"} "$FD_SERVICE" \
+fd_compose_argv "$override"
+fd_detached --rm "$override" "${FD_ARGV[@]}" build ${build_args[@]+"${build_args[@]}"} "$FD_SERVICE" \
   || fd_die "the build of service $FD_SERVICE failed (compose exit $?); its running container was not touched"
 rm -f -- "$override"
 trap - EXIT

@@ -198,15 +198,6 @@ fd_service_cid() {
   printf '%s\n' "$ids" | sed -n '1p'
 }
 
-# The rollback tag of an image name (snapshot.sh makes it; status and rollback read it): the
-# repository part of $1, without a digest or a tag (a ':' after the last '/').
-fd_previous_tag() {
-  local repo=${1%%@*} last
-  last=${repo##*/}
-  case "$last" in *:*) repo=${repo%:*} ;; esac
-  printf '%s:fresh-deploy-previous' "$repo"
-}
-
 # Writes the label override file and prints its path. Values arrive as JSON strings, which
 # YAML reads as double-quoted scalars, so no value can break out of its field.
 fd_write_override() {
@@ -396,31 +387,81 @@ fd_wait_health() {
   done
 }
 
-# Runs a long compose command with its output in a file that is streamed to the runner, so a
-# dropped connection cannot kill it half-way (a write to a dead pipe would): the container is
-# recreated all the same, and the next deploy finds a running service.
-# While it runs, the command holds the project's "busy" lock (lock.sh waits for it): once the
+# Runs long compose commands as one detached unit, with their output in a file that is
+# streamed to the runner, so a dropped connection cannot kill them half-way (a write to a dead
+# pipe would): the container is recreated all the same, and the next deploy finds a running
+# service. The unit runs in its own session (setsid; else its own process group), so that
+# cancelling the job on the local transport (a signal to the runner's process group) does not
+# stop compose mid-recreate either.
+# While it runs, the unit holds the project's "busy" lock (lock.sh waits for it): once the
 # connection is gone the deploy lock is released, but the next deploy must not run compose on
 # the same project before this one has finished.
+# Usage: fd_detached [--rm FILE] CMD ARGS... [--fd-then CMD ARGS...]...: each command after the
+# previous one succeeded; FILE (a temporary file the commands read) is removed when the unit ends.
+# Commands, not shell functions: the unit is a new bash (setsid needs a program), which runs
+# the fixed script FD_UNIT_SH with the commands as data.
+# shellcheck disable=SC2016 # the unit's own script: expanded by the unit, not here
+FD_UNIT_SH='set -u
+busy=$1 log=$2 rmfile=$3
+shift 3
+if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
+rc=0 cmd=()
+for a in "$@" --fd-then; do
+  if [ "$a" != --fd-then ]; then cmd+=("$a"); continue; fi
+  if [ "${#cmd[@]}" -gt 0 ]; then
+    printf "+ %s\n" "${cmd[*]}"
+    "${cmd[@]}" || { rc=$?; break; }
+  fi
+  cmd=()
+done
+# The follower reads the log through a descriptor it opened before the unit started.
+rm -f -- "$log" ${rmfile:+"$rmfile"}
+exit "$rc"'
 fd_detached() {
-  local log pid rc=0 busy=""
-  if ! tail --version 2>/dev/null | grep -q GNU; then "$@"; return; fi
+  local log pid rc=0 busy="" rmfile=""
+  if [ "${1-}" = "--rm" ]; then rmfile=$2; shift 2; fi
   if command -v flock >/dev/null 2>&1; then
     fd_lock_dir
     busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
     if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
   fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
-  (
-    if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
-    "$@"
-  ) >"$log" 2>&1 </dev/null &
-  pid=$!
-  # -s: how often tail looks whether compose has exited; the deploy waits that long at most.
-  tail -n +1 -s 0.02 -f --pid="$pid" -- "$log" || true
+  # Opened before the unit starts, so that its output is read even once the unit removed the file.
+  exec 7<"$log"
+  if command -v setsid >/dev/null 2>&1; then
+    # Not a process group leader (a background job of a shell without job control), so setsid
+    # makes the new session in place, without a fork: $! is the unit.
+    # shellcheck disable=SC2094 # the unit gets the log's name to remove it, never reads it
+    setsid bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    pid=$!
+  else
+    set -m
+    # shellcheck disable=SC2094 # as above
+    bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    pid=$!
+    set +m
+  fi
+  # A follow loop that any POSIX system runs (GNU tail -f --pid is not on busybox or macOS):
+  # cat reads what was added since the last round, through the shared descriptor's offset.
+  while kill -0 "$pid" 2>/dev/null; do
+    cat <&7 || true
+    sleep 0.02 2>/dev/null || sleep 1
+  done
   wait "$pid" || rc=$?
-  rm -f -- "$log"
+  cat <&7 || true
+  exec 7<&-
   return "$rc"
+}
+
+# The compose command line of fd_compose as an array (FD_ARGV), for fd_detached, which runs
+# commands, not functions: FD_ARGV=(compose -f FILE... [-f OVERRIDE] [-p PROJECT]).
+FD_ARGV=()
+fd_compose_argv() {
+  local f
+  FD_ARGV=("${FD_COMPOSE[@]}")
+  for f in "${FD_FILES[@]}"; do FD_ARGV+=(-f "$f"); done
+  if [ -n "${1-}" ]; then FD_ARGV+=(-f "$1"); fi
+  if [ -n "${FD_PROJECT_NAME:-}" ]; then FD_ARGV+=(-p "$FD_PROJECT_NAME"); fi
 }
 
 # Prints the service container's facts after an up; sets FD_CID.
@@ -501,7 +542,8 @@ start_dependencies() {
   done
   if [ "${#stopped[@]}" -gt 0 ]; then
     echo "+ ${FD_COMPOSE[*]} up -d --no-recreate ${stopped[*]} (dependencies of $FD_SERVICE that are not running)"
-    fd_detached fd_compose up -d --no-recreate "${stopped[@]}" ||
+    fd_compose_argv ""
+    fd_detached "${FD_ARGV[@]}" up -d --no-recreate "${stopped[@]}" ||
       fd_die "could not start ${stopped[*]}, the dependencies of service $FD_SERVICE that were not running (compose exit $?); see compose's output above"
   fi
   for dep in "${deps[@]}"; do
@@ -559,4 +601,35 @@ wait_completed() {
     [ "$(date +%s)" -le "$deadline" ] || { echo "it did not finish within $FD_HEALTH_TIMEOUT s (health-timeout)"; return 0; }
     sleep 0.2
   done
+}
+
+# The rollback target's tag, fresh-deploy's own, keyed by compose project ($1) and service:
+# fresh-deploy/previous:PROJECT.SERVICE (project names have no ".", so the key is unambiguous),
+# made a valid tag (at most 128 of [A-Za-z0-9_.-], not starting with "." or "-"; a longer key
+# is cut and ends in a hash of the whole). Sets FD_PREV_TAG and FD_PREV_FILE, where the target's
+# image id and revision are kept (a tag cannot carry a label).
+# shellcheck disable=SC2034 # read by snapshot.sh
+FD_PREV_TAG="" FD_PREV_FILE=""
+fd_previous_tag() {
+  local key
+  key=$(printf '%s.%s' "$1" "$FD_SERVICE" | tr -c 'A-Za-z0-9_.-' '_')
+  case "$key" in [.-]*) key="_$key" ;; esac
+  if [ "${#key}" -gt 128 ]; then key="${key:0:111}-$(printf '%s' "$key" | sha256sum | cut -c1-16)"; fi
+  # shellcheck disable=SC2034 # read by snapshot.sh
+  FD_PREV_TAG="fresh-deploy/previous:$key"
+  FD_PREV_FILE="${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/fresh-deploy/previous/$key"
+}
+
+# Records the target's image id and revision beside its tag (best effort: without them a
+# rollback says "revision unknown", nothing worse).
+fd_previous_record() {
+  { mkdir -p -- "${FD_PREV_FILE%/*}" && printf '%s\t%s\n' "$1" "$2" >"$FD_PREV_FILE"; } 2>/dev/null || echo "could not record the revision in $FD_PREV_FILE" >&2
+}
+
+# The revision recorded for image $1, when the record is about that image.
+fd_previous_revision() {
+  local img rev
+  [ -r "$FD_PREV_FILE" ] || return 0
+  IFS=$'\t' read -r img rev <"$FD_PREV_FILE" || return 0
+  [ "$img" != "$1" ] || printf '%s' "$rev"
 }

@@ -4,7 +4,7 @@
 # In: FD_PROJECT_DIR FD_SERVICE FD_REF FD_OVERRIDE_YAML FD_NO_CACHE FD_PULL FD_RENEW_ANON FD_STOP_TIMEOUT
 #     FD_SERVICE_DEPS ("NAME:CONDITION:REQUIRED ..." from compose config; FD_SERVICE_DEPS_KNOWN=yes
 #     when read, else read here) FD_HEALTH_TIMEOUT
-# Out: container-id image-id started-at config-image
+# Out: container-id image-id started-at config-image; on a failure: after-failure (see below)
 
 fd_lock_guard rebuild
 fd_tag_wait
@@ -39,20 +39,31 @@ if [ "$FD_RENEW_ANON" = "true" ]; then
   [ -z "$old_cid" ] || old_volumes=$(docker inspect --format '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$old_cid" 2>/dev/null || true)
 fi
 
-# Build and up as one detached unit: were they two, a connection dropped after the build would
-# end this script before the up, and the built image would never run.
-build_and_up() {
-  local rc
-  if [ "${#build_args[@]}" -gt 0 ]; then
-    echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
-    fd_compose --override "$override" build "${build_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: the build of service $FD_SERVICE failed"; return "$rc"; }
-  fi
-  echo "+ ${FD_COMPOSE[*]} ${up_args[*]} $FD_SERVICE"
-  fd_compose --override "$override" "${up_args[@]}" "$FD_SERVICE" || { rc=$?; echo "fresh-deploy: compose up of service $FD_SERVICE failed"; return "$rc"; }
+# After a failed build or up: is a container of the service still running? The runner rolls
+# back when none is (the up got as far as removing the old one), and says the old one still
+# runs otherwise. "after-failure running|stopped|none CID"; nothing when the engine does not
+# answer (then nobody knows, and nothing is rolled back).
+after_failure() {
+  local cid state
+  fd_engine_wait $(( $(date +%s) + 20 )) || return 0
+  cid=$(fd_service_cid)
+  if [ -z "$cid" ]; then fd_out after-failure none; return 0; fi
+  state=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}} {{.Id}}' "$cid" 2>/dev/null) || return 0
+  case "$state" in
+    "true false "*) fd_out after-failure "running ${state##* }" ;;
+    *) fd_out after-failure "stopped ${state##* }" ;;
+  esac
 }
-fd_detached build_and_up || fd_die "the rebuild of service $FD_SERVICE failed (compose exit $?)"
-rm -f -- "$override"
+
+# Build and up as one detached unit: were they two, a connection dropped after the build would
+# end this script before the up, and the built image would never run. The unit removes the
+# override when it ends (the script may be gone by then).
+fd_compose_argv "$override"
+steps=()
+[ "${#build_args[@]}" -gt 0 ] && steps+=("${FD_ARGV[@]}" build "${build_args[@]}" "$FD_SERVICE" --fd-then)
+steps+=("${FD_ARGV[@]}" "${up_args[@]}" "$FD_SERVICE")
 trap - EXIT
+fd_detached --rm "$override" "${steps[@]}" || { rc=$?; after_failure; fd_die "the rebuild of service $FD_SERVICE failed (compose exit $rc)"; }
 
 fd_report_container
 

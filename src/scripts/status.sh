@@ -27,7 +27,10 @@ fd_out run-label "$run_label"
 # What the service's image name points to now: another id than the container's means a build
 # that was never run (or a tag moved since).
 fd_out tag-image-id "$(docker image inspect --format '{{.Id}}' "$config_image" 2>/dev/null || true)"
-tag=$(fd_previous_tag "$config_image")
+project=$(docker inspect --format '{{index .Config.Labels "com.docker.compose.project"}}' "$id" 2>/dev/null || true)
+[ "$project" != "<no value>" ] && [ -n "$project" ] || project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}}
+fd_previous_tag "$project"
+tag=$FD_PREV_TAG
 fd_out previous-tag "$tag"
 if previous=$(docker image inspect --format '{{.Id}}{{"\t"}}{{.Created}}' "$tag" 2>/dev/null); then
   fd_out previous-image-id "${previous%%$'\t'*}"
