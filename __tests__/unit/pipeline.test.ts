@@ -125,7 +125,8 @@ const verified = (n: number, outcome: Outcome): RemoteRecord[] => [
   rec('built-image-id', outcome === 'stale' ? 'sha256:99' : `sha256:${n + 1}${n + 1}`)
 ]
 const deployed = (outcome: Outcome, snap = snapshot()): RunResult => ok([...snap, ...purged, ...rebuilt(1), ...verified(1, outcome)])
-const healed = (n: number, outcome: Outcome): RunResult => ok([...rebuilt(n), ...verified(n, outcome)])
+// A heal purges first (contract, step 8), then a no-cache rebuild and a verify.
+const healed = (n: number, outcome: Outcome): RunResult => ok([...purged, ...rebuilt(n), ...verified(n, outcome)])
 const rolledBack = (health = 'pass healthy'): RunResult =>
   ok([rec('container-id', 'cb'.padEnd(64, 'b')), rec('image-id', 'sha256:1111'), rec('started-at', '2026-01-01T00:00:09Z'), rec('config-image', 'sha256:1111'), rec('health', health)])
 const logs = (): RunResult => ok([rec('log', 'Traceback: boom')])
@@ -166,8 +167,10 @@ describe('deploy() decisions', () => {
     expect(transport.kinds()).toEqual(['deploy', 'heal'])
     expect(report.verdict).toBe('fresh')
     expect(report.healAttempts).toBe(1)
-    // A heal is a no-cache rebuild without snapshot and purge.
+    // A heal is a purge and a no-cache rebuild, without a snapshot.
     expect(transport.sent[1].script).toContain("FD_NO_CACHE='true'")
+    expect(transport.sent[1].script).toContain('fd_out step-done purge')
+    expect(transport.sent[1].script).not.toContain('fd_out step-done snapshot')
   })
 
   test('stale heals at most stale-retries times, then stays stale, never rolls back', async () => {
@@ -284,7 +287,7 @@ describe('deploy() decisions', () => {
   })
 
   test('a failed heal keeps the stale verdict and adds a note', async () => {
-    const { report } = await run({ deploy: [deployed('stale')], heal: [{ code: 3, records: [], outputTail: 'fresh-deploy: the rebuild of service web failed (compose exit 2)' }] })
+    const { report } = await run({ deploy: [deployed('stale')], heal: [{ code: 3, records: [...purged], outputTail: 'fresh-deploy: the rebuild of service web failed (compose exit 2)' }] })
     expect(report.verdict).toBe('stale')
     expect(report.error).toBe('')
     expect(report.notes).toEqual([expect.stringMatching(/^heal 1 failed: rebuild failed on the target \(exit 3\)/)])
@@ -292,7 +295,7 @@ describe('deploy() decisions', () => {
   })
 
   test('a failed heal whose up left no running container rolls back; the verdict stays stale', async () => {
-    const { report, transport } = await run({ deploy: [deployed('stale')], heal: [{ code: 3, records: [rec('after-failure', 'none')], outputTail: 'fresh-deploy: the rebuild of service web failed (compose exit 1)' }], rollback: [rolledBack()] })
+    const { report, transport } = await run({ deploy: [deployed('stale')], heal: [{ code: 3, records: [...purged, rec('after-failure', 'none')], outputTail: 'fresh-deploy: the rebuild of service web failed (compose exit 1)' }], rollback: [rolledBack()] })
     expect(transport.kinds()).toEqual(['deploy', 'heal', 'logs', 'rollback', 'logs'])
     expect(report.verdict).toBe('stale')
     expect(report.rolledBack).toBe(true)

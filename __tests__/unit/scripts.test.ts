@@ -693,9 +693,9 @@ describe('fd_service_info: depends_on from compose config', () => {
     ''
   ].join('\n')
   const info = (config: string, service: string): Record<string, string> => {
-    const r = spawnSync('bash', ['-c', `${readScript('lib.sh')}\nFD_SERVICE=$1\nfd_service_info "$2"`, 'info', service, config], { encoding: 'utf8' })
-    expect(r.status).toBe(0)
-    return Object.fromEntries(r.stdout.split('\n').filter(l => l.startsWith('@@fd ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
+    const r = spawnSync('bash', ['-c', `FD_NONCE=t\nFD_SOURCE_DIR=''\n${readScript('lib.sh')}\nFD_SERVICE=$1\nfd_service_info "$2"`, 'info', service, config], { encoding: 'utf8' })
+    expect([r.status, r.stderr]).toEqual([0, ''])
+    return Object.fromEntries(r.stdout.split('\n').filter(l => l.startsWith('@@fd-t ')).map(l => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]))
   }
 
   test('v2: every dependency with its condition and required, nothing of another service', () => {
