@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { readScript } from '../../src/engine/scripts.js'
 
 function bash(body: string, env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string; status: number | null } {
-  const r = spawnSync('bash', ['-c', `${readScript('lib.sh')}\nset +e\n${body}`], { encoding: 'utf8', env: { ...process.env, ...env } })
+  const r = spawnSync('bash', ['-c', `FD_NONCE=t\n${readScript('lib.sh')}\nset +e\n${body}`], { encoding: 'utf8', env: { ...process.env, ...env } })
   return { stdout: r.stdout, stderr: r.stderr, status: r.status }
 }
 
