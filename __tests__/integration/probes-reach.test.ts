@@ -51,7 +51,7 @@ test('source-include: a changed template kept in a named volume is not compared 
   const byDefault = await runAction(inputs())
   expectExit(byDefault, 'zero')
   expect(byDefault.outputs.verdict).toBe('fresh')
-  expect(probe(byDefault, 'source').expected).toMatch(/\(3 files on the host\)$/)
+  expect(probe(byDefault, 'source').expected).toMatch(/\(5 files on the host\)$/)
 
   const withHtml = await runAction(inputs({ 'source-include': '**/*.py\n**/*.html\nstatic/**' }))
   expectExit(withHtml, 'non-zero')
@@ -59,7 +59,7 @@ test('source-include: a changed template kept in a named volume is not compared 
   const source = probe(withHtml, 'source')
   expect(source.verdict).toBe('fail')
   expect(source.reason).toContain('content differs: app/templates/index.html')
-  expect(source.expected).toMatch(/\(4 files on the host\)$/)
+  expect(source.expected).toMatch(/\(6 files on the host\)$/)
   // A pattern that matches nothing is a warning in the evidence, not an error.
   expect(source.reason).toContain('warning: source-include pattern "static/**" matches no file under src on the host')
   // Indeed the old page is what the container has.
@@ -106,7 +106,7 @@ test('a container-source-dir missing in the container: verdict error after a fir
   expect(probe(first, 'bytecode').verdict).toBe('fail')
   expect(first.stdout).not.toContain('::group::heal')
   expect(first.outputs['rolled-back']).toBe('false')
-  expect(errors(first)[0]).toContain('verdict error: probe source failed: container-source-dir /srv/src does not exist')
+  expect(errors(first)[0]).toContain('probe source could not run: container-source-dir /srv/src does not exist')
   const cid = serviceContainer(p)
 
   const again = await runAction(inputs)
@@ -160,8 +160,8 @@ describe.each(['docker compose', 'docker-compose'])('files made by the build and
     const source = probe(run, 'source')
     expect(source.verdict).toBe('pass')
     // tests/test_version.py is on the host only, but the build context leaves it out.
-    expect(source.expected).toMatch(/\(3 files on the host\)$/)
-    expect(source.found).toMatch(/\(3 files in the container, and 1 made by the build\)$/)
+    expect(source.expected).toMatch(/\(5 files on the host\)$/)
+    expect(source.found).toMatch(/\(5 files in the container, and 1 made by the build\)$/)
     expect(source.reason).toBe("made by the build (only in the container, in the image's own layers, not in a mount): app/_build.py")
     // compileall's bytecode matches its source.
     expect(probe(run, 'bytecode').found).toMatch(/^[1-9]\d* \.pyc checked, all match their source$/)
@@ -245,5 +245,5 @@ test('a .pyc checker that crashes (python3 exits 1) is a failed bytecode probe w
   expect(probe(run, 'source').verdict).toBe('pass')
   expect(run.stdout).not.toContain('::group::heal')
   expect(run.outputs['rolled-back']).toBe('false')
-  expect(errors(run)[0]).toContain('verdict error: probe bytecode failed: the .pyc checker')
+  expect(errors(run)[0]).toContain('probe bytecode could not run: the .pyc checker')
 })

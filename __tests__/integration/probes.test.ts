@@ -41,7 +41,7 @@ test('a prebuilt image (no build:) while the host source changed is stale via so
   const source = probe(run, 'source')
   expect(source.verdict).toBe('fail')
   expect(source.reason).toContain('content differs: app/version.py')
-  expect(source.expected).toMatch(/^sha256:[0-9a-f]{64} \(3 files on the host\)$/)
+  expect(source.expected).toMatch(/^sha256:[0-9a-f]{64} \(5 files on the host\)$/)
   // stale-retries: 1 (the default): one no-cache heal, then still stale.
   expect(run.stdout).toContain('::group::heal: no-cache rebuild 1/1')
   expect(errors(run)).toHaveLength(1)
