@@ -105,9 +105,9 @@ describe('the container state with each docker CLI', () => {
   test.each(clis)('%s: a running container without a healthcheck passes the health wait', cli => {
     const bin = mkdtempSync(join(IT_DIR, 'cli-'))
     symlinkSync(cli, join(bin, 'docker'))
-    const script = `${execFileSync('cat', [join(ROOT, 'src/scripts/lib.sh')], { encoding: 'utf8' })}\nfd_wait_health "$1" 10\nprintf 'id=%s\\n' "$(printf '%s' "$FD_STATE" | cut -d $'\\x1f' -f7)"\n`
+    const script = `FD_NONCE=t\n${execFileSync('cat', [join(ROOT, 'src/scripts/lib.sh')], { encoding: 'utf8' })}\nfd_wait_health "$1" 10\nprintf 'id=%s\\n' "$(printf '%s' "$FD_STATE" | cut -d $'\\x1f' -f7)"\n`
     const out = execFileSync('bash', ['-c', script, 'health', cid], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } })
-    expect(out).toContain('@@fd health pass running, restart count 0 steady for 5 s')
+    expect(out).toContain('@@fd-t health pass running, restart count 0 steady for 5 s')
     expect(out).toContain(`id=${cid}`)
   })
 })
