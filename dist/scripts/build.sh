@@ -19,6 +19,8 @@ echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
 fd_compose_argv "$override"
 fd_detached --rm "$override" "${FD_ARGV[@]}" build ${build_args[@]+"${build_args[@]}"} "$FD_SERVICE" \
   || fd_die "the build of service $FD_SERVICE failed (compose exit $?); its running container was not touched"
+# Before the hook (a migration must not run for a deploy that is refused): see rebuild.sh.
+[ "${FD_CSD_MISSING:-}" != "yes" ] || fd_csd_check_new_image "$override"
 rm -f -- "$override"
 trap - EXIT
 # The hook runs with --no-deps: what it needs (the database) must be up before it.

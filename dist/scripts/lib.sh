@@ -311,6 +311,29 @@ fd_csd_hint() {
   printf ", or set source-dir: '' to turn the source and bytecode probes off"
 }
 
+# rebuild.sh, when the running container lacked container-source-dir: does a one-off container of
+# the new image (the service's configuration and mounts, its own entrypoint bypassed) have it?
+# Refuses (input error) when it does not, with the likely places that exist there. $1: override.
+fd_csd_check_new_image() {
+  local out rc=0 cands=() workdir found
+  [ -z "${FD_SOURCE_IN_CONTEXT:-}" ] || [ "$FD_SOURCE_IN_CONTEXT" = . ] || cands+=("$FD_SOURCE_IN_CONTEXT")
+  cands+=("${FD_SOURCE_DIR##*/}")
+  # shellcheck disable=SC2016 # expanded in the container
+  out=$(fd_compose --override "$1" run --rm --no-deps -T --entrypoint sh "$FD_SERVICE" -c \
+    '[ -d "$1" ] && exit 0; printf "workdir %s\n" "${PWD:-/}"; w=${PWD%/}; shift
+     for d do [ -d "$w/$d" ] && printf "found %s\n" "$w/$d"; done; printf "found %s\n" "${PWD:-/}"; exit 9' \
+    sh "$FD_CONTAINER_SOURCE_DIR" "${cands[@]}" 2>/dev/null) || rc=$?
+  if [ "$rc" = 0 ]; then
+    echo "container-source-dir $FD_CONTAINER_SOURCE_DIR exists in the new image: going on"
+    return 0
+  fi
+  # No sh in the image, or compose could not run it: the probes decide after the switch.
+  [ "$rc" = 9 ] || { echo "fresh-deploy: warning: could not check container-source-dir in the new image (exit $rc); the probes decide" >&2; return 0; }
+  workdir=$(printf '%s\n' "$out" | sed -n 's/^workdir //p' | head -n 1)
+  found=$(printf '%s\n' "$out" | sed -n 's/^found //p' | awk '!seen[$0]++' | tr '\n' ' ')
+  fd_input_error container-source-dir "does not exist in the running container ${FD_KNOWN_CID:0:12} of service $FD_SERVICE nor in the new image (checked before the switch: the running container was not touched and still serves); in the new image, WORKDIR is ${workdir:-/} and these likely places exist: ${found}(set container-source-dir to where the Dockerfile copies source-dir), or set source-dir: '' to turn the source and bytecode probes off"
+}
+
 # Whether the Docker engine answers. While the engine restarts, every docker command fails;
 # that must not be taken for "the container is gone" (which would roll back a good deploy).
 fd_engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }

@@ -27,14 +27,20 @@ else
   [ "$project" != "<no value>" ] && [ -n "$project" ] || project=${FD_PROJECT_NAME:-${FD_RESOLVED_PROJECT:-}}
   FD_KNOWN_CID=$id
   # FD_CHECK_CSD=yes (the source probe will run): a container-source-dir that the running
-  # container lacks is a configuration error, refused before anything changes (the tag below is
-  # the first change). Exit 9 from the container: missing; anything else (no sh): verify decides.
+  # container lacks may be where the new image puts the source (the Dockerfile changed with
+  # it), so it is not refused here: rebuild.sh builds first and checks the new image before the
+  # running container is touched (FD_CSD_MISSING). Exit 9 from the container: missing; anything
+  # else (no sh): verify decides.
+  # shellcheck disable=SC2034 # read by rebuild.sh in the same script
+  FD_CSD_MISSING=""
   if [ "$FD_KNOWN_RUNNING" = "true" ] && [ "${FD_CHECK_CSD:-}" = "yes" ]; then
     csd_rc=0
     # shellcheck disable=SC2016 # expanded in the container
     docker exec "$id" sh -c '[ -d "$1" ] || exit 9' sh "$FD_CONTAINER_SOURCE_DIR" >/dev/null 2>&1 || csd_rc=$?
     if [ "$csd_rc" = 9 ]; then
-      fd_input_error container-source-dir "does not exist in the running container ${id:0:12} of service $FD_SERVICE (checked before the deploy: nothing was changed); $(fd_csd_hint "$id")"
+      # shellcheck disable=SC2034 # read by rebuild.sh in the same script
+      FD_CSD_MISSING=yes
+      echo "container-source-dir $FD_CONTAINER_SOURCE_DIR does not exist in the running container ${id:0:12}: the new image is checked for it before the running container is touched"
     fi
   fi
   # shellcheck disable=SC2034 # read by predeploy.sh when it runs in the same script

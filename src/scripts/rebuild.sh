@@ -29,6 +29,7 @@ fi
 
 start_dependencies
 
+
 # The container about to be replaced, and its volumes: with --renew-anon-volumes its anonymous
 # volumes are left behind by compose (one per VOLUME per deploy, which `down -v` no longer
 # finds); they are removed once the new container is up.
@@ -54,6 +55,19 @@ after_failure() {
     *) fd_out after-failure "stopped ${state##* }" ;;
   esac
 }
+
+# The running container lacks container-source-dir (snapshot.sh): build on its own, check the
+# new image (a one-off container with the service's mounts) and refuse before the switch when it
+# lacks it too; the up below then uses what was built. (With a pre-deploy hook, build.sh did it.)
+if [ "${FD_CSD_MISSING:-}" = "yes" ] && [ "${FD_NO_BUILD:-}" != "true" ]; then
+  echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE (before the check of container-source-dir)"
+  fd_compose_argv "$override"
+  fd_detached "${FD_ARGV[@]}" build ${build_args[@]+"${build_args[@]}"} "$FD_SERVICE" \
+    || { rc=$?; after_failure; fd_die "the build of service $FD_SERVICE failed (compose exit $rc); its running container was not touched"; }
+  build_args=()
+  up_args[2]=--no-build
+  fd_csd_check_new_image "$override"
+fi
 
 # Build and up as one detached unit: were they two, a connection dropped after the build would
 # end this script before the up, and the built image would never run. The unit removes the
