@@ -323,6 +323,53 @@ export function probeSource(f: VerifyFacts, c: ProbeContext, builtHere = false):
   return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}${hint}${tail}`, 'stale')
 }
 
+/**
+ * The mounts that mask the image's files: every file where the container differs from the host
+ * lies in one of the container's mounts, and the image itself (imageFiles, listed without any
+ * mount) holds the host's version. Then no rebuild can help (a volume or bind mount outlives it):
+ * the heal says so instead of rebuilding. Empty: not that case. Files only in the container and
+ * in none of its mounts are the build's own (see probeSource) and do not count.
+ */
+export function maskingMounts(f: VerifyFacts, c: ProbeContext, imageFiles: Map<string, string>): string[] {
+  if (!c.sourceDir || f.mounts.length === 0) return []
+  const included = c.sourceInclude.map(globToRegExp)
+  const excluded = makeExcluder(c.sourceExclude)
+  const ignored = dockerignored(c)
+  const compared = (p: string): boolean => included.some(r => r.test(p)) && !excluded(p) && !ignored(p)
+  const mountOf = (p: string): string | undefined => {
+    const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`
+    return f.mounts.find(m => {
+      const dest = m.replace(/\/+$/, '')
+      return dest === '' || abs === dest || abs.startsWith(`${dest}/`)
+    })
+  }
+  const masks = new Set<string>()
+  const paths = new Set([...f.hostFiles.keys(), ...f.containerFiles.keys()].filter(compared))
+  for (const p of paths) {
+    const h = f.hostFiles.get(p)
+    if (h === f.containerFiles.get(p)) continue
+    const mount = mountOf(p)
+    if (mount === undefined) {
+      if (h === undefined) continue
+      return []
+    }
+    if (imageFiles.get(p) !== h) return []
+    masks.add(mount)
+  }
+  return [...masks]
+}
+
+/** The image-files script's records: whether the image has container-source-dir, and its files. */
+export function parseImageFiles(records: RemoteRecord[]): { dir: string; files: Map<string, string> } {
+  const files = new Map<string, string>()
+  let dir = ''
+  for (const { key, value } of records) {
+    if (key === 'image-dir') dir = value
+    else if (key === 'if') parseFingerprintLine(value, files)
+  }
+  return { dir, files }
+}
+
 export function probeBytecode(f: VerifyFacts, c: ProbeContext): Probe {
   if (!c.sourceDir) return skip('bytecode', 'source-dir empty')
   if (!f.running) return skip('bytecode', 'container not running')
