@@ -678,6 +678,21 @@ function excludeExample(path) {
 function containerSourceDirMissing(name, f, c) {
     return fail(name, `directory ${c.containerSourceDir} in the container`, 'no such directory', `container-source-dir ${c.containerSourceDir} does not exist in the container (a configuration error)${f.csdHint ? `: ${f.csdHint}` : ''}`, 'error');
 }
+/** Whether the source probe compares a path (relative to source-dir): source-include, minus source-exclude and .dockerignore. */
+function comparedBy(c) {
+    const included = c.sourceInclude.map(globToRegExp);
+    const excluded = makeExcluder(c.sourceExclude);
+    const ignored = dockerignored(c);
+    return p => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
+}
+/** The container's mount that holds path (relative to container-source-dir), if any. */
+function mountOf(f, c, path) {
+    const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${path}`;
+    return f.mounts.find(m => {
+        const dest = m.replace(/\/+$/, '');
+        return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
+    });
+}
 /**
  * builtHere: the service has build: and the image probe passed, so the container's own layers
  * are this deploy's build: a file only in the container that lies in none of its mounts was made
@@ -695,21 +710,13 @@ function probeSource(f, c, builtHere = false) {
     if (f.containerDir.startsWith('error'))
         return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`);
     const included = c.sourceInclude.map(globToRegExp);
-    const excluded = makeExcluder(c.sourceExclude);
-    const ignored = dockerignored(c);
-    const compared = (p) => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
+    const compared = comparedBy(c);
     const host = new Map([...f.hostFiles].filter(([p]) => compared(p)));
     const ctr = new Map([...f.containerFiles].filter(([p]) => compared(p)));
     const notes = [];
     const unmatched = c.sourceInclude.filter((_, i) => ![...f.hostFiles.keys()].some(p => included[i].test(p)));
     const warnings = unmatched.map(p => `warning: source-include pattern ${JSON.stringify(p)} matches no file under ${c.sourceDir} on the host`);
-    const inMount = (p) => {
-        const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`;
-        return f.mounts.some(m => {
-            const dest = m.replace(/\/+$/, '');
-            return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
-        });
-    };
+    const inMount = (p) => mountOf(f, c, p) !== undefined;
     const madeByBuild = [];
     const diffs = [];
     const oneSided = [];
@@ -756,24 +763,14 @@ function probeSource(f, c, builtHere = false) {
 function maskingMounts(f, c, imageFiles) {
     if (!c.sourceDir || f.mounts.length === 0)
         return [];
-    const included = c.sourceInclude.map(globToRegExp);
-    const excluded = makeExcluder(c.sourceExclude);
-    const ignored = dockerignored(c);
-    const compared = (p) => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
-    const mountOf = (p) => {
-        const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`;
-        return f.mounts.find(m => {
-            const dest = m.replace(/\/+$/, '');
-            return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
-        });
-    };
+    const compared = comparedBy(c);
     const masks = new Set();
     const paths = new Set([...f.hostFiles.keys(), ...f.containerFiles.keys()].filter(compared));
     for (const p of paths) {
         const h = f.hostFiles.get(p);
         if (h === f.containerFiles.get(p))
             continue;
-        const mount = mountOf(p);
+        const mount = mountOf(f, c, p);
         if (mount === undefined) {
             if (h === undefined)
                 continue;
