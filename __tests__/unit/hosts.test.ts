@@ -240,7 +240,12 @@ describe('rollout', () => {
     const r = await rollout(settings({ host: hostsOf(4) }), () => silentReporter, { deployOne, cancelled: () => cancelled })
     expect(st.calls.map(c => c.host)).toEqual(['h1', 'h2'])
     expect(r.outcomes[2].skipReason).toBe('not reached: the run was cancelled')
+    // The hosts reached are fresh, but the run is no success.
     expect(r.verdict).toBe('fresh')
+    expect(r.cancelled).toBe(true)
+    expect(rolloutFailureMessage(r)).toBe('fresh-deploy: the run was cancelled; the hosts reached are fresh. Not reached (untouched): h3, h4.')
+    expect(rolloutVerdictLine(r, 'deploy', false)).toBe('cancelled: 2 of 4 hosts reached (fresh at worst, on h1); 2 host(s) not reached (untouched)')
+    expect(buildRolloutSummary(r, 'x')).toContain('> **Cancelled:**')
   })
 
   test('every host gets its own settings (its connection) and the same run id', async () => {

@@ -4,7 +4,7 @@ import { probesJson } from '../engine/probes.js'
 import { deploy, describeError, errorReport } from '../engine/pipeline.js'
 import { Report } from '../engine/report.js'
 import { getSettings, InputError } from '../engine/input-helper.js'
-import { HostReporter, hostsJson, rollout, Rollout } from '../engine/rollout.js'
+import { continues, HostReporter, hostsJson, rollout, type Rollout } from '../engine/rollout.js'
 import type { Settings } from '../engine/settings.js'
 import { maskKey } from '../engine/ssh.js'
 import * as core from './actions-core.js'
@@ -140,7 +140,8 @@ export function rolloutFailureMessage(r: Rollout): string {
   const worst = r.worst
   const skipped = r.outcomes.filter(o => !o.report).map(o => o.label)
   const rest = skipped.length ? ` Not reached (untouched): ${skipped.join(', ')}.` : ''
-  if (!worst) return `fresh-deploy: no host was reached.${rest}`
+  if (!worst) return `fresh-deploy: no host was reached${r.cancelled ? ' (the run was cancelled)' : ''}.${rest}`
+  if (r.cancelled && continues(r.verdict)) return `fresh-deploy: the run was cancelled; the hosts reached are ${r.verdict}.${rest}`
   return `${worst.label}: ${failureMessage(worst.report).replace(/\.?$/, '.')}${rest}`
 }
 
@@ -170,7 +171,8 @@ async function finishRollout(r: Rollout, s: Settings, log: ActionReporter, deplo
     note(`verdict ${verdict}: ${r.outcomes.map(o => `${o.label} ${o.report?.verdict ?? 'skip'}`).join(', ')}`)
   })
   core.setOutput('duration-seconds', r.durationSeconds())
-  const failed = !['fresh', 'unverified', 'dry-run'].includes(verdict)
+  // A cancelled rollout is no success, whatever the hosts it reached say.
+  const failed = !continues(verdict) || r.cancelled
   if (deployment) {
     await deployment.finish(failed ? 'failure' : 'success', verdict === 'unverified' ? 'fresh-deploy: deployed, not verified (verify: false)' : `fresh-deploy: ${verdict} (${r.reached.length} of ${r.outcomes.length} hosts)`)
   }

@@ -78,6 +78,7 @@ export function buildRolloutSummary(r: Rollout, revision: string): string {
     ['duration', `${r.durationSeconds()} s`]
   ].filter(([, v]) => v !== '')
   out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '')
+  if (r.cancelled) out.push('> **Cancelled:** no further host was started; the hosts in flight finished.', '')
   out.push('### Hosts', '', '| host | verdict | time | container | image |', '| --- | --- | --- | --- | --- |')
   for (const o of r.outcomes) {
     const v = o.report ? o.report.verdict : 'skip'

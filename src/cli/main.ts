@@ -223,7 +223,8 @@ async function rolloutMain(io: CliEnvironment, inv: Invocation, s: Settings, log
   }
   log.close()
   for (const o of r.reached) o.report.error = o.report.error.replace(/^input (\S+):/, 'option --$1:')
-  const code = exitCodeOf(r.verdict)
+  // A cancelled rollout is no success, whatever the hosts it reached say.
+  const code = r.cancelled && exitCodeOf(r.verdict) === EXIT.ok ? EXIT.error : exitCodeOf(r.verdict)
   if (inv.json) {
     io.stdout.write(`${log.redact(JSON.stringify(jsonRollout(r, s.ref), null, 2))}\n`)
     return code

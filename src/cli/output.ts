@@ -192,6 +192,7 @@ export function rolloutVerdictLine(r: Rollout, command: Command, color: boolean)
   if (!worst) return `${paint(color, 'bold', paint(color, 'red', 'error'))}: no host was reached`
   const line = verdictLine(worst.report, command, color)
   const skipped = r.outcomes.filter(o => !o.report).length
+  if (r.cancelled) return `${paint(color, 'bold', paint(color, 'red', 'cancelled'))}: ${r.reached.length} of ${n} hosts reached (${worst.report.verdict} at worst, on ${worst.label}); ${skipped} host(s) not reached (untouched)`
   if (['fresh', 'unverified', 'dry-run'].includes(r.verdict)) return `${line} (${r.reached.length} of ${n} hosts)`
   return `${line} — on ${worst.label}; ${skipped ? `${skipped} of ${n} host(s) not reached (untouched)` : `all ${n} hosts reached`}`
 }

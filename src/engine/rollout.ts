@@ -34,6 +34,8 @@ export interface RolloutOptions extends DeployOptions {
 
 export class Rollout {
   readonly startedAt = Date.now()
+  /** Set when a cancel stopped the rollout before every host was reached: the run failed. */
+  cancelled = false
   constructor(
     readonly outcomes: HostOutcome[],
     readonly parallel: number
@@ -117,6 +119,7 @@ export async function rollout(s: Settings, hostLog: (label: string) => Reporter,
     if (stoppedBy !== undefined) return false
     if (options.cancelled?.()) {
       stoppedBy = 'the run was cancelled'
+      result.cancelled = true
       return false
     }
     return true
