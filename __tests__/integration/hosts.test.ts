@@ -9,7 +9,7 @@
 // project, containers and rollback tag, and nothing in the action knows these are not three
 // machines. The http probe runs inside each container (verify-from: container) at the port
 // the app listens on there, the same for every host, as verify-url would be on real servers.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { errors, expectExit } from './assert.js'
@@ -262,6 +262,22 @@ describe('several hosts', () => {
     expect(errors(run).join('\n')).toContain(`cannot connect to ${dead}`)
     expect(hosts.map(h => serviceContainer(h.project))).toEqual(before)
     expect(run.outputs['container-id']).toBe('')
+  }, 120_000)
+
+  test('the command line: --host repeated, plan on every host (one line per step and host, the roll-up), nothing changed', async () => {
+    const before = hosts.map(h => serviceContainer(h.project))
+    const keyFile = join(hosts[0].sshd.dir, 'user_ed25519')
+    const args = [join(ROOT, 'dist/cli.js'), 'plan', ...hosts.flatMap(h => ['--host', h.entry]), '--ssh-key-file', keyFile, '--ssh-known-hosts', knownHosts(), '--project-dir', 'app', '--parallel', '2']
+    const res = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: IT_DIR, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' }, timeout: 120_000 })
+    const text = `${res.stdout}\n${res.stderr}`
+    expect({ code: res.status, text }).toMatchObject({ code: 0 })
+    for (const h of hosts) {
+      expect(res.stdout).toContain(`✓ connect (${h.entry})`)
+      expect(res.stdout).toMatch(new RegExp(`^ {2}${h.entry.replace(/\./g, '\\.')} +dry-run `, 'm'))
+    }
+    expect(res.stdout).toMatch(/^hosts$/m)
+    expect(res.stdout.trim().split('\n').pop()).toMatch(/^plan: the plan above; nothing was changed \(3 of 3 hosts\)$/)
+    expect(hosts.map(h => serviceContainer(h.project))).toEqual(before)
   }, 120_000)
 
   test('refused before anything changes, naming the input: a host listed twice, an empty entry, a fingerprint with several hosts', async () => {
