@@ -248,6 +248,21 @@ describe('rollout', () => {
     expect(buildRolloutSummary(r, 'x')).toContain('> **Cancelled:**')
   })
 
+  test('a deploy that throws (a bug) is that host\'s error and stops the rollout; it never cuts off the others', async () => {
+    const deployOne: DeployOne = async s => {
+      if (s.ssh?.host === 'h2') throw new Error('boom')
+      const r = new Report(silentReporter)
+      r.verdict = 'fresh'
+      return r
+    }
+    const r = await rollout(settings({ host: hostsOf(3) }), () => silentReporter, { deployOne })
+    expect(r.outcomes.map(o => [o.report?.verdict ?? 'skip', o.report?.error ?? ''])).toEqual([
+      ['fresh', ''],
+      ['error', 'boom'],
+      ['skip', '']
+    ])
+  })
+
   test('every host gets its own settings (its connection) and the same run id', async () => {
     const seen: [string, number, string | undefined][] = []
     const deployOne: DeployOne = async (s, log, o) => {

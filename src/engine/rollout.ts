@@ -3,7 +3,7 @@
 // The first host whose verdict is not fresh (or unverified) stops the rollout: hosts not started
 // are never touched, hosts in flight finish. Each host is a whole deploy() of its own: its own
 // ssh master connection, lock, snapshot, probes and rollback.
-import { deploy, newRunId, type DeployOptions } from './pipeline.js'
+import { deploy, describeError, errorReport, newRunId, type DeployOptions } from './pipeline.js'
 import type { Verdict } from './probes.js'
 import type { Report } from './report.js'
 import type { Reporter, StepName, StepRecord } from './reporter.js'
@@ -87,8 +87,8 @@ export function hostSettings(s: Settings, h: HostEntry): Settings {
 }
 
 /**
- * Deploys every host of s.hosts; log is the run's reporter (each host reports through a
- * HostReporter made by hostLog). Never throws: a host's failure is in its report.
+ * Deploys every host of s.hosts; each host reports through the reporter hostLog makes for it
+ * (a HostReporter). Never throws: a host's failure is in its report.
  */
 export async function rollout(s: Settings, hostLog: (label: string) => Reporter, options: RolloutOptions = {}): Promise<Rollout> {
   const hosts = s.hosts ?? []
@@ -102,15 +102,22 @@ export async function rollout(s: Settings, hostLog: (label: string) => Reporter,
   const runHost = async (i: number): Promise<void> => {
     const h = hosts[i]
     const t0 = Date.now()
-    const { deployOne: _d, cancelled: _c, onHostSshFiles, ...rest } = options
-    const report = await deployOne(hostSettings(s, h), hostLog(h.label), {
-      ...rest,
-      runId,
-      onSshFiles: files => {
-        onHostSshFiles?.(h, files)
-        rest.onSshFiles?.(files)
-      }
-    })
+    const log = hostLog(h.label)
+    let report: Report
+    try {
+      // Every deploy option passes through (the rollout's own are ignored by deploy()).
+      report = await deployOne(hostSettings(s, h), log, {
+        ...options,
+        runId,
+        onSshFiles: files => {
+          options.onHostSshFiles?.(h, files)
+          options.onSshFiles?.(files)
+        }
+      })
+    } catch (e) {
+      // deploy() reports its failures; a throw is a bug, and it must not cut the other hosts off.
+      report = errorReport(describeError(e), log)
+    }
     outcomes[i].report = report
     outcomes[i].seconds = (Date.now() - t0) / 1000
     if (!continues(report.verdict) && stoppedBy === undefined) stoppedBy = `${h.label} ended with verdict ${report.verdict}`
