@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 5315:
+/***/ 7119:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -137,16 +137,15 @@ const summary = new Summary();
 
 /***/ }),
 
-/***/ 1879:
+/***/ 560:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $0: () => (/* binding */ saveSshState),
-/* harmony export */   Hw: () => (/* binding */ loadSshStates),
-/* harmony export */   Wk: () => (/* binding */ saveSshStates),
+/* harmony export */   cS: () => (/* binding */ loadSshState),
 /* harmony export */   tl: () => (/* binding */ isPost)
 /* harmony export */ });
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5315);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
 // What the main step hands to the post step (GITHUB_STATE), as in actions/checkout.
 
 const isPost = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true';
@@ -159,25 +158,11 @@ function saveSshState(s) {
     _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshControl', s.control);
     _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshHost', s.host);
 }
-/** Several hosts: every host's files, saved again as each host connects (the last save wins). */
-function saveSshStates(list) {
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshHosts', JSON.stringify(list));
-}
-/** What the main step left to clean up: one entry per host it connected to. */
-function loadSshStates() {
-    const many = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHosts');
-    if (many) {
-        try {
-            return JSON.parse(many).filter(x => typeof x?.dir === 'string' && x.dir !== '');
-        }
-        catch {
-            /* a state the main step did not write: fall back to the single host's */
-        }
-    }
+function loadSshState() {
     const dir = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshDir');
     if (!dir)
-        return [];
-    return [{ dir, config: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshConfig'), control: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshControl'), host: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHost') }];
+        return undefined;
+    return { dir, config: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshConfig'), control: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshControl'), host: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHost') };
 }
 
 
@@ -638,8 +623,8 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 
 /************************************************************************/
 var __webpack_exports__ = {};
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5315);
-/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1879);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
+/* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(560);
 // The action's bundle entry, one for both steps, told apart by the state the main step saved
 // (as actions/checkout does).
 
@@ -647,11 +632,11 @@ var __webpack_exports__ = {};
 async function entry() {
     try {
         if (_state_helper_js__WEBPACK_IMPORTED_MODULE_1__/* .isPost */ .tl) {
-            const { post } = await Promise.all(/* import() */[__nccwpck_require__.e(741), __nccwpck_require__.e(401)]).then(__nccwpck_require__.bind(__nccwpck_require__, 401));
+            const { post } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(718)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7718));
             await post();
         }
         else {
-            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(741), __nccwpck_require__.e(744)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3744));
+            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(370)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2370));
             await run();
         }
     }

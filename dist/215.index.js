@@ -1,16 +1,16 @@
-export const id = 636;
-export const ids = [636];
+export const id = 215;
+export const ids = [215];
 export const modules = {
 
-/***/ 6636:
+/***/ 5215:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   startDeployment: () => (/* binding */ startDeployment)
 /* harmony export */ });
 /* unused harmony exports MAX_DESCRIPTION, truncate, logUrl, repoFromEnv */
-/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5315);
-/* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8587);
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7119);
+/* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(2413);
 // GitHub Deployments API: one deployment per run when `environment` is set, its status following
 // the run (in_progress, then success or failure). Everything here is best effort: a missing
 // token, a missing GITHUB_REPOSITORY or an API that refuses (no `deployments: write`, a fork's
