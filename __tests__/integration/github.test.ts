@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
+import { freePort } from './sshd.js'
 import { makeProject, projectInputs, removeProject, runAction, sshd, sshInputs, type Project } from './harness.js'
 
 useEnvironment()
@@ -103,4 +104,16 @@ test('without permission for deployments it warns and deploys all the same', asy
   } finally {
     refuse = false
   }
+})
+
+test('several hosts: one deployment for the whole run; its status follows the worst verdict', async () => {
+  seen = []
+  const dead = `127.0.0.1:${await freePort()}`
+  const run = await runAction(deployInputs({ host: `127.0.0.1:${sshd().port}\n${dead}`, 'verify-expect': 'abc123', 'connect-timeout': '5' }), { env: env() })
+  expectExit(run, 'non-zero')
+  expect((JSON.parse(run.outputs.hosts) as { verdict: string }[]).map(h => h.verdict)).toEqual(['fresh', 'error'])
+  expect(run.outputs['deployment-id']).toBe('777')
+  expect(seen.map(s => (s.body.state as string) ?? 'create')).toEqual(['create', 'in_progress', 'failure'])
+  expect(seen[0].body).toMatchObject({ ref: 'abc123', environment: 'production', description: 'fresh-deploy of backend to 2 hosts' })
+  expect(run.summary).toContain('| host | verdict | time | container | image |')
 })

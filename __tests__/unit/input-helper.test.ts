@@ -63,6 +63,7 @@ describe('defaults', () => {
     const s = getSettings(inputs())
     const expected: Settings = {
       ssh: undefined,
+      parallel: 1,
       connectTimeout: 15,
       projectDir: '/srv/app',
       composeFiles: [],
@@ -141,7 +142,8 @@ describe('ssh settings (host set)', () => {
     expect(getSettings(inputs({ ...SSH, host: raw })).ssh?.host).toBe(host)
   })
 
-  test.each(['-oProxyCommand=touch /tmp/x', 'host name', 'user@host', 'host;id', 'host\nother', '.host', 'host-'])('host %j is refused', raw => {
+  // user@host and several lines are valid since "Several hosts" ([user@]host[:port], one per line).
+  test.each(['-oProxyCommand=touch /tmp/x', 'host name', '@host', 'us er@host', 'host;id', 'host\n-oProxy=x', '.host', 'host-'])('host %j is refused', raw => {
     expectBad({ ...SSH, host: raw }, 'host', raw)
   })
 

@@ -3,14 +3,17 @@
 import { closeSsh } from '../engine/ssh.js'
 import * as core from './actions-core.js'
 import { ActionReporter } from './log.js'
-import { loadSshState } from './state-helper.js'
+import { loadSshStates } from './state-helper.js'
 
 export async function post(): Promise<void> {
-  const state = loadSshState()
-  if (!state) {
+  const states = loadSshStates()
+  if (states.length === 0) {
     core.info('nothing to clean up (local transport, or main stopped before connecting)')
     return
   }
-  await closeSsh(state.dir, state.config, state.control, state.host, new ActionReporter())
-  core.info(`closed the ssh connection and removed ${state.dir}`)
+  // One per host with several hosts; each has its own master connection and key copy.
+  for (const state of states) {
+    await closeSsh(state.dir, state.config, state.control, state.host, new ActionReporter())
+    core.info(`closed the ssh connection and removed ${state.dir}`)
+  }
 }

@@ -20,8 +20,22 @@ export function saveSshState(s: SshState): void {
   core.saveState('sshHost', s.host)
 }
 
-export function loadSshState(): SshState | undefined {
+/** Several hosts: every host's files, saved again as each host connects (the last save wins). */
+export function saveSshStates(list: SshState[]): void {
+  core.saveState('sshHosts', JSON.stringify(list))
+}
+
+/** What the main step left to clean up: one entry per host it connected to. */
+export function loadSshStates(): SshState[] {
+  const many = core.getState('sshHosts')
+  if (many) {
+    try {
+      return (JSON.parse(many) as SshState[]).filter(x => typeof x?.dir === 'string' && x.dir !== '')
+    } catch {
+      /* a state the main step did not write: fall back to the single host's */
+    }
+  }
   const dir = core.getState('sshDir')
-  if (!dir) return undefined
-  return { dir, config: core.getState('sshConfig'), control: core.getState('sshControl'), host: core.getState('sshHost') }
+  if (!dir) return []
+  return [{ dir, config: core.getState('sshConfig'), control: core.getState('sshControl'), host: core.getState('sshHost') }]
 }

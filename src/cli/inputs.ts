@@ -8,12 +8,12 @@ export interface ActionInput {
 }
 
 export const ACTION_INPUTS: ActionInput[] = [
-  {"name":"host","default":"","boolean":false,"required":false,"description":"Target host. Empty runs on this runner (a self-hosted runner on the target host)."},
+  {"name":"host","default":"","boolean":false,"required":false,"description":"Target host, or several (one per line or comma-separated, each [user@]host[:port], IPv6 in brackets): a rolling deploy, the first host a canary, stopped at the first host that is not fresh (see \"Several hosts\"). Empty runs on this runner (a self-hosted runner on the target host)."},
   {"name":"port","default":"22","boolean":false,"required":false,"description":"SSH port (1-65535)."},
   {"name":"username","default":"","boolean":false,"required":false,"description":"SSH user. Empty uses OpenSSH's default (the runner's user or ~/.ssh/config)."},
   {"name":"ssh-key","default":"","boolean":false,"required":false,"description":"Private key (OpenSSH or PEM text). Masked, written 0600 under RUNNER_TEMP, deleted when the main step ends (by the post step if main was killed)."},
-  {"name":"ssh-known-hosts","default":"","boolean":false,"required":false,"description":"known_hosts lines for the host (and the jump host)."},
-  {"name":"ssh-host-fingerprint","default":"","boolean":false,"required":false,"description":"Instead of known_hosts, the host key's SHA256:... fingerprint; the key is scanned and must match."},
+  {"name":"ssh-known-hosts","default":"","boolean":false,"required":false,"description":"known_hosts lines for the host (and the jump host); with several hosts, for every host."},
+  {"name":"ssh-host-fingerprint","default":"","boolean":false,"required":false,"description":"Instead of known_hosts, the host key's SHA256:... fingerprint; the key is scanned and must match. One host only (with several, give ssh-known-hosts)."},
   {"name":"ssh-strict","default":"true","boolean":true,"required":false,"description":"Strict host-key checking. false accepts any host key, with a warning on every run."},
   {"name":"proxy-jump","default":"","boolean":false,"required":false,"description":"[user@]host[:port] of a jump host (ssh -J)."},
   {"name":"connect-timeout","default":"15","boolean":false,"required":false,"description":"Seconds allowed for the SSH connection."},
@@ -45,6 +45,7 @@ export const ACTION_INPUTS: ActionInput[] = [
   {"name":"pre-deploy","default":"","boolean":false,"required":false,"description":"Shell command run once per deploy in a one-off container of the NEW image, with the service's compose configuration, after the build and before the running container is touched (`compose run --rm --no-deps -T SERVICE sh -c COMMAND`), e.g. database migrations. A non-zero exit or hook-timeout ends the deploy with verdict error while the old container still serves. Not run again by a heal. A rollback does not undo it: write migrations that the previous version tolerates."},
   {"name":"post-deploy","default":"","boolean":false,"required":false,"description":"Shell command run inside the new container once the other probes passed (`docker exec`, `sh -c COMMAND`), e.g. a smoke test. Its result is the smoke probe; a failure is unhealthy and rolls back."},
   {"name":"hook-timeout","default":"600","boolean":false,"required":false,"description":"Seconds each hook (pre-deploy, post-deploy) may run; then it is killed and fails."},
+  {"name":"parallel","default":"1","boolean":false,"required":false,"description":"With several hosts, how many are deployed at once after the first (the canary, always alone). A host whose verdict is not fresh (or unverified) stops the rollout; hosts in flight finish."},
   {"name":"rollback","default":"true","boolean":true,"required":false,"description":"Restore the previous image when the new container is unhealthy (health or http probe) or cannot start."},
   {"name":"lock-timeout","default":"600","boolean":false,"required":false,"description":"Seconds to wait for the host-side deploy lock."},
   {"name":"dry-run","default":"false","boolean":true,"required":false,"description":"Print the plan (every script that would run, secrets masked) and change nothing."},

@@ -6,12 +6,13 @@ import { promisify } from 'node:util'
 import { rollbackCommand, statusCommand, verifyOnly } from '../engine/commands.js'
 import { getSettings, InputError, parseInteger } from '../engine/input-helper.js'
 import { deploy, newRunId, type DeployOptions } from '../engine/pipeline.js'
+import { HostReporter, rollout, type Rollout } from '../engine/rollout.js'
 import type { Report } from '../engine/report.js'
 import type { Settings } from '../engine/settings.js'
 import { closeSsh, maskKey, type SshFiles } from '../engine/ssh.js'
 import type { ServiceStatus } from '../engine/target.js'
 import { parseCommandLine, usage, UsageError, type Invocation } from './args.js'
-import { EXIT, exitCodeOf, jsonResult, resultLines, statusExitCode, statusJson, statusLines, verdictLine } from './output.js'
+import { EXIT, exitCodeOf, jsonResult, jsonRollout, resultLines, rollupLines, rolloutVerdictLine, statusExitCode, statusJson, statusLines, verdictLine } from './output.js'
 import { CliReporter, type CliStream } from './reporter.js'
 import { version } from './version.js'
 
@@ -102,6 +103,13 @@ export async function main(io: CliEnvironment): Promise<number> {
     return EXIT.usage
   }
   if (inv.configFile && !inv.quiet) log.info(`options from ${inv.configFile}`)
+  if ((s.hosts?.length ?? 0) > 1) {
+    if (inv.command !== 'deploy' && inv.command !== 'plan') {
+      io.stderr.write(`fresh-deploy: option --host: ${inv.command} takes one host, got ${s.hosts?.length} (${s.hosts?.map(h => h.label).join(', ')}); run it once per host\n\n${usage(false)}`)
+      return EXIT.usage
+    }
+    return rolloutMain(io, inv, s, log, color)
+  }
 
   let sshFiles: SshFiles | undefined
   const cleanUp = (): void => {
@@ -164,6 +172,74 @@ export async function main(io: CliEnvironment): Promise<number> {
     if (!inv.quiet) lines.push(...resultLines(report, inv.command, color), '')
     lines.push(verdictLine(report, inv.command, color))
   }
+  io.stdout.write(`${log.redact(lines.join('\n'))}\n`)
+  return code
+}
+
+/**
+ * Several hosts (deploy or plan): the rolling deploy, each host's lines, the roll-up, the worst
+ * verdict. A first Ctrl-C starts no further host and lets the hosts in flight finish (a deploy
+ * cut off half-way could leave a service down); a second one stops at once.
+ */
+async function rolloutMain(io: CliEnvironment, inv: Invocation, s: Settings, log: CliReporter, color: boolean): Promise<number> {
+  const files: { host: string; files: SshFiles }[] = []
+  const cleanUp = (): void => {
+    for (const f of files) rmSync(f.files.dir, { recursive: true, force: true })
+  }
+  let cancelled = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!cancelled) {
+      cancelled = true
+      log.warning(`${signal}: no further host is started; the hosts in flight finish (press Ctrl-C again to stop at once)`)
+      return
+    }
+    log.close()
+    for (const f of files) {
+      try {
+        execFile('ssh', ['-o', `ControlPath=${f.files.control}`, '-O', 'exit', '--', f.host]).unref()
+      } catch {
+        /* best effort */
+      }
+    }
+    cleanUp()
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let r: Rollout
+  try {
+    r = await rollout(s, label => new HostReporter(log, label, s.parallel > 1), {
+      runId: newRunId().replace(/^local-/, 'cli-'),
+      inputValue: name => inv.values.get(name) ?? '',
+      cancelled: () => cancelled,
+      onHostSshFiles: (h, f) => files.push({ host: h.ssh.host, files: f })
+    })
+  } finally {
+    // No post step in a terminal: close every master and remove the socket dirs now.
+    for (const f of files) await closeSsh(f.files.dir, f.files.config, f.files.control, f.host, log)
+    cleanUp()
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+  log.close()
+  for (const o of r.reached) o.report.error = o.report.error.replace(/^input (\S+):/, 'option --$1:')
+  // A cancelled rollout is no success, whatever the hosts it reached say.
+  const code = r.cancelled && exitCodeOf(r.verdict) === EXIT.ok ? EXIT.error : exitCodeOf(r.verdict)
+  if (inv.json) {
+    io.stdout.write(`${log.redact(JSON.stringify(jsonRollout(r, s.ref), null, 2))}\n`)
+    return code
+  }
+  const lines: string[] = []
+  if (!inv.quiet) {
+    for (const o of r.reached) {
+      const p = o.report
+      if (p.failedLogs?.trim()) log.block(`${o.label}: the failed container's last 50 log lines (before the rollback)`, p.failedLogs, { untrusted: true })
+      if (p.serviceLogs?.trim()) log.block(`${o.label}: the service's last 50 log lines${p.rolledBack ? ' (the rolled-back container)' : ''}`, p.serviceLogs, { untrusted: true })
+    }
+    for (const o of r.reached) lines.push('', `${o.label}:`, ...resultLines(o.report, inv.command, color).filter(l => l !== '').map(l => `  ${l}`), `  ${verdictLine(o.report, inv.command, color)}`)
+    lines.push('', ...rollupLines(r, color), '')
+  }
+  lines.push(rolloutVerdictLine(r, inv.command, color))
   io.stdout.write(`${log.redact(lines.join('\n'))}\n`)
   return code
 }

@@ -2,6 +2,7 @@
 // line (or one JSON object with --json), and the exit code. Pure, so unit tests read it exactly.
 import type { Probe, Verdict } from '../engine/probes.js'
 import type { Report } from '../engine/report.js'
+import { hostsObjects, type Rollout } from '../engine/rollout.js'
 import type { ServiceStatus } from '../engine/target.js'
 import type { Command } from './args.js'
 import { paint, sanitize, type Color } from './reporter.js'
@@ -151,4 +152,47 @@ export function statusLines(r: Report, s: ServiceStatus | undefined, service: st
   const ok = s.running && (s.health === 'healthy' || s.health === 'none')
   lines.push('', `${paint(color, 'bold', paint(color, ok ? 'green' : 'red', ok ? 'running' : 'not healthy'))}: ${service} is ${s.state}, ${health}`)
   return lines
+}
+
+/** --json with several hosts: the action's outputs (the last host reached, the worst verdict), hosts, and every host's steps. */
+export function jsonRollout(r: Rollout, revision: string): Record<string, unknown> {
+  const last = r.last?.report
+  const base = last ? jsonResult(last) : {}
+  const worst = r.worst?.report
+  return {
+    ...base,
+    verified: r.verdict === 'fresh',
+    verdict: r.verdict,
+    revision,
+    'duration-seconds': Number(r.durationSeconds()),
+    hosts: hostsObjects(r),
+    steps: r.reached.flatMap(o => o.report.steps.map(s => ({ host: o.label, name: s.name, status: s.status, seconds: Number(s.seconds.toFixed(1)), note: s.note }))),
+    ...(worst?.error ? { error: `${r.worst?.label}: ${worst.error}` } : { error: undefined }),
+    ...(worst?.rollbackNote ? { 'rollback-note': `${r.worst?.label}: ${worst.rollbackNote}` } : { 'rollback-note': undefined })
+  }
+}
+
+/** Several hosts: the roll-up, one line per host (verdict, time, container, image). */
+export function rollupLines(r: Rollout, color: boolean): string[] {
+  const width = Math.max(4, ...r.outcomes.map(o => o.label.length))
+  const lines = ['hosts', ...r.outcomes.map(o => {
+    const p = o.report
+    if (!p) return `  ${o.label.padEnd(width)}  ${paint(color, 'dim', 'skip'.padEnd(10))}  ${o.skipReason ?? 'not reached'}`
+    const c: Color = p.verdict === 'fresh' ? 'green' : p.verdict === 'unverified' || p.verdict === 'dry-run' ? 'yellow' : 'red'
+    const facts = [`${o.seconds.toFixed(1).padStart(5)} s`, p.containerId ? short(p.containerId) : '', p.imageId, p.rolledBack ? 'rolled back' : ''].filter(Boolean)
+    return `  ${o.label.padEnd(width)}  ${paint(color, c, p.verdict.padEnd(10))}  ${facts.join('  ')}`
+  })]
+  return lines
+}
+
+/** The last line with several hosts: the worst verdict, and on which host. */
+export function rolloutVerdictLine(r: Rollout, command: Command, color: boolean): string {
+  const worst = r.worst
+  const n = r.outcomes.length
+  if (!worst) return `${paint(color, 'bold', paint(color, 'red', 'error'))}: no host was reached`
+  const line = verdictLine(worst.report, command, color)
+  const skipped = r.outcomes.filter(o => !o.report).length
+  if (r.cancelled) return `${paint(color, 'bold', paint(color, 'red', 'cancelled'))}: ${r.reached.length} of ${n} hosts reached (${worst.report.verdict} at worst, on ${worst.label}); ${skipped} host(s) not reached (untouched)`
+  if (['fresh', 'unverified', 'dry-run'].includes(r.verdict)) return `${line} (${r.reached.length} of ${n} hosts)`
+  return `${line} — on ${worst.label}; ${skipped ? `${skipped} of ${n} host(s) not reached (untouched)` : `all ${n} hosts reached`}`
 }

@@ -176,13 +176,69 @@ function parseKey(raw: string): string {
   return `${key}\n`
 }
 
-function parseSsh(get: InputGetter, connectTimeout: number, terminal?: TerminalSsh): SshSettings | undefined {
+/** One entry of the host input, split: [user@]host[:port], an IPv6 address bare or in brackets. */
+export interface HostSpec {
+  user?: string
+  host: string
+  port?: number
+}
+
+/** Splits one host entry; raw is the whole input (quoted in errors), entry the item. */
+export function parseHostEntry(raw: string, entry: string): HostSpec {
+  const at = entry.lastIndexOf('@')
+  const user = at >= 0 ? entry.slice(0, at) : undefined
+  const rest = at >= 0 ? entry.slice(at + 1) : entry
+  if (user !== undefined && !USER_RE.test(user)) fail('host', raw, `in ${quoteValue(entry)}, the part before "@" is not a user name (letters, digits, ".", "_", "-")`)
+  let host = rest
+  let portText: string | undefined
+  const bracketed = /^(\[[^\]]*\])(?::(.*))?$/.exec(rest)
+  if (bracketed) {
+    host = bracketed[1]
+    portText = bracketed[2]
+  } else if ((rest.match(/:/g) ?? []).length === 1) {
+    // One colon: host:port. Two or more: a bare IPv6 address (brackets give it a port).
+    ;[host, portText] = rest.split(':')
+  }
+  if (!HOST_RE.test(host)) fail('host', raw, `${quoteValue(entry)} is not [user@]host[:port] with a host name or IP address (an IPv6 address with a port in brackets: [2001:db8::1]:2222)`)
+  let port: number | undefined
+  if (portText !== undefined) {
+    port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0
+    if (port < 1 || port > 65535) fail('host', raw, `in ${quoteValue(entry)}, the port must be a whole number from 1 to 65535`)
+  }
+  return { ...(user !== undefined ? { user } : {}), host: host.replace(/^\[(.*)\]$/, '$1'), ...(port !== undefined ? { port } : {}) }
+}
+
+/**
+ * The host input's entries: one per line or comma-separated. Blank lines are dropped (a YAML
+ * block ends with one); an empty item between commas is refused, as is a host listed twice
+ * (its lock would be taken twice by one run).
+ */
+export function parseHostList(raw: string): { label: string; spec: HostSpec }[] {
+  const entries: string[] = []
+  for (const line of raw.split('\n')) {
+    if (line.trim() === '') continue
+    const items = line.split(',').map(s => s.trim())
+    if (items.some(s => s === '')) fail('host', raw, 'an entry is empty (two commas in a row, or a comma at the start or end of a line); list one host per line or separate hosts with single commas')
+    entries.push(...items)
+  }
+  return entries.map(label => ({ label, spec: parseHostEntry(raw, label) }))
+}
+
+function parseSsh(get: InputGetter, connectTimeout: number, terminal?: TerminalSsh): { label: string; ssh: SshSettings }[] | undefined {
   const rawHost = get('host')
   if (rawHost.trim() === '') return undefined
-  const host = parseHost('host', rawHost)
+  const list = parseHostList(rawHost)
   const port = parseInteger(get, 'port', 1, 65535)
   const username = get('username').trim()
   if (username !== '' && !USER_RE.test(username)) fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")')
+  const seen = new Map<string, string>()
+  for (const { label, spec } of list) {
+    const key = `${spec.user ?? username}@${spec.host.toLowerCase()}:${spec.port ?? port}`
+    const first = seen.get(key)
+    if (first !== undefined) fail('host', rawHost, `${quoteValue(label)} is listed twice (it is the same login as ${quoteValue(first)}); list each host once`)
+    seen.set(key, label)
+  }
+  const host = list[0].spec.host
   const key = terminal ? '' : parseKey(get('ssh-key'))
   if (key === '' && !terminal) {
     throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`)
@@ -194,6 +250,9 @@ function parseSsh(get: InputGetter, connectTimeout: number, terminal?: TerminalS
     fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf')
   }
   const hostFingerprint = fingerprintRaw.replace(/=$/, '')
+  if (hostFingerprint !== '' && list.length > 1) {
+    fail('ssh-host-fingerprint', hostFingerprint, `a fingerprint pins one host key, but host lists ${list.length} hosts; give ssh-known-hosts lines for every host instead (ssh-keyscan -p PORT HOST prints them)`)
+  }
   const proxyJump = parseProxyJump(get('proxy-jump'))
   if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
     fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both')
@@ -204,7 +263,12 @@ function parseSsh(get: InputGetter, connectTimeout: number, terminal?: TerminalS
   if (hostFingerprint !== '' && proxyJump !== '') {
     fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead')
   }
-  return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...(terminal ? { terminal } : {}) }
+  return list.map(({ label, spec }) => {
+    // An entry's own port counts as given (the command line: ~/.ssh/config's Port does not apply).
+    const own = terminal && spec.port !== undefined ? { terminal: { ...terminal, portSet: true } } : terminal ? { terminal } : {}
+    const ssh: SshSettings = { host: spec.host, port: spec.port ?? port, username: spec.user ?? username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...own }
+    return { label, ssh }
+  })
 }
 
 export interface SettingsOptions {
@@ -214,7 +278,9 @@ export interface SettingsOptions {
 
 export function getSettings(get: InputGetter, options: SettingsOptions = {}): Settings {
   const connectTimeout = parseInteger(get, 'connect-timeout', 1)
-  const ssh = parseSsh(get, connectTimeout, options.terminal)
+  const hosts = parseSsh(get, connectTimeout, options.terminal)
+  const ssh = hosts?.[0].ssh
+  const parallel = parseInteger(get, 'parallel', 1)
 
   const projectDir = get('project-dir').trim()
   if (projectDir === '') fail('project-dir', projectDir, 'a directory on the target is required')
@@ -282,6 +348,8 @@ export function getSettings(get: InputGetter, options: SettingsOptions = {}): Se
 
   return {
     ssh,
+    hosts,
+    parallel,
     connectTimeout,
     projectDir,
     composeFiles,

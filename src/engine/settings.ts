@@ -28,9 +28,19 @@ export interface TerminalSsh {
   portSet: boolean
 }
 
+/** One entry of the host input: the text as given (log groups, the hosts output) and its ssh settings. */
+export interface HostEntry {
+  label: string
+  ssh: SshSettings
+}
+
 export interface Settings {
-  /** undefined: the local transport (a self-hosted runner on the target). */
+  /** undefined: the local transport (a self-hosted runner on the target). With several hosts: the first. */
   ssh?: SshSettings
+  /** Every host of the host input, in the order given (undefined: the local transport). */
+  hosts?: HostEntry[]
+  /** With several hosts, how many are deployed at once (the first, the canary, always alone). */
+  parallel: number
   connectTimeout: number
   projectDir: string
   composeFiles: string[]
