@@ -19,13 +19,16 @@ export const modules = {
 
 
 async function post() {
-    const state = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_3__/* .loadSshState */ .cS)();
-    if (!state) {
+    const states = (0,_state_helper_js__WEBPACK_IMPORTED_MODULE_3__/* .loadSshStates */ .Hw)();
+    if (states.length === 0) {
         _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq('nothing to clean up (local transport, or main stopped before connecting)');
         return;
     }
-    await (0,_engine_ssh_js__WEBPACK_IMPORTED_MODULE_0__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host, new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionReporter */ .Uy());
-    _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+    // One per host with several hosts; each has its own master connection and key copy.
+    for (const state of states) {
+        await (0,_engine_ssh_js__WEBPACK_IMPORTED_MODULE_0__/* .closeSsh */ .Vh)(state.dir, state.config, state.control, state.host, new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionReporter */ .Uy());
+        _actions_core_js__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`closed the ssh connection and removed ${state.dir}`);
+    }
 }
 
 

@@ -142,7 +142,8 @@ const summary = new Summary();
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $0: () => (/* binding */ saveSshState),
-/* harmony export */   cS: () => (/* binding */ loadSshState),
+/* harmony export */   Hw: () => (/* binding */ loadSshStates),
+/* harmony export */   Wk: () => (/* binding */ saveSshStates),
 /* harmony export */   tl: () => (/* binding */ isPost)
 /* harmony export */ });
 /* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
@@ -158,11 +159,25 @@ function saveSshState(s) {
     _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshControl', s.control);
     _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshHost', s.host);
 }
-function loadSshState() {
+/** Several hosts: every host's files, saved again as each host connects (the last save wins). */
+function saveSshStates(list) {
+    _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('sshHosts', JSON.stringify(list));
+}
+/** What the main step left to clean up: one entry per host it connected to. */
+function loadSshStates() {
+    const many = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHosts');
+    if (many) {
+        try {
+            return JSON.parse(many).filter(x => typeof x?.dir === 'string' && x.dir !== '');
+        }
+        catch {
+            /* a state the main step did not write: fall back to the single host's */
+        }
+    }
     const dir = _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshDir');
     if (!dir)
-        return undefined;
-    return { dir, config: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshConfig'), control: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshControl'), host: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHost') };
+        return [];
+    return [{ dir, config: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshConfig'), control: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshControl'), host: _actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('sshHost') }];
 }
 
 
@@ -636,7 +651,7 @@ async function entry() {
             await post();
         }
         else {
-            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(370)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2370));
+            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(323)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4323));
             await run();
         }
     }

@@ -1,5 +1,5 @@
-export const id = 370;
-export const ids = [370];
+export const id = 323;
+export const ids = [323];
 export const modules = {
 
 /***/ 4158:
@@ -372,7 +372,7 @@ class IgnoreBase {
 
 /***/ }),
 
-/***/ 2370:
+/***/ 4323:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -381,7 +381,7 @@ __webpack_require__.d(__webpack_exports__, {
   run: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: failureMessage
+// UNUSED EXPORTS: failureMessage, rolloutFailureMessage
 
 // EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
 var ignore = __webpack_require__(4158);
@@ -1263,15 +1263,70 @@ function parseKey(raw) {
     }
     return `${key}\n`;
 }
+/** Splits one host entry; raw is the whole input (quoted in errors), entry the item. */
+function parseHostEntry(raw, entry) {
+    const at = entry.lastIndexOf('@');
+    const user = at >= 0 ? entry.slice(0, at) : undefined;
+    const rest = at >= 0 ? entry.slice(at + 1) : entry;
+    if (user !== undefined && !USER_RE.test(user))
+        input_helper_fail('host', raw, `in ${quoteValue(entry)}, the part before "@" is not a user name (letters, digits, ".", "_", "-")`);
+    let host = rest;
+    let portText;
+    const bracketed = /^(\[[^\]]*\])(?::(.*))?$/.exec(rest);
+    if (bracketed) {
+        host = bracketed[1];
+        portText = bracketed[2];
+    }
+    else if ((rest.match(/:/g) ?? []).length === 1) {
+        // One colon: host:port. Two or more: a bare IPv6 address (brackets give it a port).
+        ;
+        [host, portText] = rest.split(':');
+    }
+    if (!HOST_RE.test(host))
+        input_helper_fail('host', raw, `${quoteValue(entry)} is not [user@]host[:port] with a host name or IP address (an IPv6 address with a port in brackets: [2001:db8::1]:2222)`);
+    let port;
+    if (portText !== undefined) {
+        port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+        if (port < 1 || port > 65535)
+            input_helper_fail('host', raw, `in ${quoteValue(entry)}, the port must be a whole number from 1 to 65535`);
+    }
+    return { ...(user !== undefined ? { user } : {}), host: host.replace(/^\[(.*)\]$/, '$1'), ...(port !== undefined ? { port } : {}) };
+}
+/**
+ * The host input's entries: one per line or comma-separated. Blank lines are dropped (a YAML
+ * block ends with one); an empty item between commas is refused, as is a host listed twice
+ * (its lock would be taken twice by one run).
+ */
+function parseHostList(raw) {
+    const entries = [];
+    for (const line of raw.split('\n')) {
+        if (line.trim() === '')
+            continue;
+        const items = line.split(',').map(s => s.trim());
+        if (items.some(s => s === ''))
+            input_helper_fail('host', raw, 'an entry is empty (two commas in a row, or a comma at the start or end of a line); list one host per line or separate hosts with single commas');
+        entries.push(...items);
+    }
+    return entries.map(label => ({ label, spec: parseHostEntry(raw, label) }));
+}
 function parseSsh(get, connectTimeout, terminal) {
     const rawHost = get('host');
     if (rawHost.trim() === '')
         return undefined;
-    const host = parseHost('host', rawHost);
+    const list = parseHostList(rawHost);
     const port = parseInteger(get, 'port', 1, 65535);
     const username = get('username').trim();
     if (username !== '' && !USER_RE.test(username))
         input_helper_fail('username', username, 'expected a user name (letters, digits, ".", "_", "-")');
+    const seen = new Map();
+    for (const { label, spec } of list) {
+        const key = `${spec.user ?? username}@${spec.host.toLowerCase()}:${spec.port ?? port}`;
+        const first = seen.get(key);
+        if (first !== undefined)
+            input_helper_fail('host', rawHost, `${quoteValue(label)} is listed twice (it is the same login as ${quoteValue(first)}); list each host once`);
+        seen.set(key, label);
+    }
+    const host = list[0].spec.host;
     const key = terminal ? '' : parseKey(get('ssh-key'));
     if (key === '' && !terminal) {
         throw new InputError('ssh-key', `input ssh-key: empty, but host ${quoteValue(host)} is set; give the private key of the deploy user (a secret), or leave host empty to deploy on this runner`);
@@ -1283,6 +1338,9 @@ function parseSsh(get, connectTimeout, terminal) {
         input_helper_fail('ssh-host-fingerprint', fingerprintRaw, 'expected SHA256:<43 base64 characters> as printed by ssh-keygen -lf');
     }
     const hostFingerprint = fingerprintRaw.replace(/=$/, '');
+    if (hostFingerprint !== '' && list.length > 1) {
+        input_helper_fail('ssh-host-fingerprint', hostFingerprint, `a fingerprint pins one host key, but host lists ${list.length} hosts; give ssh-known-hosts lines for every host instead (ssh-keyscan -p PORT HOST prints them)`);
+    }
     const proxyJump = parseProxyJump(get('proxy-jump'));
     if (!strict && (knownHosts !== '' || hostFingerprint !== '')) {
         input_helper_fail('ssh-strict', get('ssh-strict').trim(), 'ssh-strict: false conflicts with ssh-known-hosts/ssh-host-fingerprint; pin the host key or disable checking, not both');
@@ -1293,11 +1351,18 @@ function parseSsh(get, connectTimeout, terminal) {
     if (hostFingerprint !== '' && proxyJump !== '') {
         input_helper_fail('ssh-host-fingerprint', hostFingerprint, 'a fingerprint cannot be checked through proxy-jump (ssh-keyscan cannot use a jump host); give ssh-known-hosts lines for the host and the jump host instead');
     }
-    return { host, port, username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...(terminal ? { terminal } : {}) };
+    return list.map(({ label, spec }) => {
+        // An entry's own port counts as given (the command line: ~/.ssh/config's Port does not apply).
+        const own = terminal && spec.port !== undefined ? { terminal: { ...terminal, portSet: true } } : terminal ? { terminal } : {};
+        const ssh = { host: spec.host, port: spec.port ?? port, username: spec.user ?? username, key, knownHosts, hostFingerprint, strict, proxyJump, connectTimeout, ...own };
+        return { label, ssh };
+    });
 }
 function getSettings(get, options = {}) {
     const connectTimeout = parseInteger(get, 'connect-timeout', 1);
-    const ssh = parseSsh(get, connectTimeout, options.terminal);
+    const hosts = parseSsh(get, connectTimeout, options.terminal);
+    const ssh = hosts?.[0].ssh;
+    const parallel = parseInteger(get, 'parallel', 1);
     const projectDir = get('project-dir').trim();
     if (projectDir === '')
         input_helper_fail('project-dir', projectDir, 'a directory on the target is required');
@@ -1364,6 +1429,8 @@ function getSettings(get, options = {}) {
     const environmentUrl = get('environment-url').trim();
     return {
         ssh,
+        hosts,
+        parallel,
         connectTimeout,
         projectDir,
         composeFiles,
@@ -2702,6 +2769,207 @@ function printPlan(log, target, s, pre, runId) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/rollout.ts
+// Several hosts (../shared/contract.md, "Several hosts"): a rolling deploy above deploy(). The
+// first host is the canary and runs alone; then `parallel` hosts at a time, in the order given.
+// The first host whose verdict is not fresh (or unverified) stops the rollout: hosts not started
+// are never touched, hosts in flight finish. Each host is a whole deploy() of its own: its own
+// ssh master connection, lock, snapshot, probes and rollback.
+
+class Rollout {
+    outcomes;
+    parallel;
+    startedAt = Date.now();
+    /** Set when a cancel stopped the rollout before every host was reached: the run failed. */
+    cancelled = false;
+    constructor(outcomes, parallel) {
+        this.outcomes = outcomes;
+        this.parallel = parallel;
+    }
+    /** The hosts that were reached, in the order given. */
+    get reached() {
+        return this.outcomes.filter((o) => o.report !== undefined);
+    }
+    /** The last host reached, in the order given: what the single-valued outputs describe. */
+    get last() {
+        const r = this.reached;
+        return r[r.length - 1];
+    }
+    /** The worst verdict of the hosts reached (error when none was). */
+    get verdict() {
+        return worstVerdict(this.reached.map(o => o.report.verdict));
+    }
+    /** The first host reached whose verdict is the worst: the one a failure message is about. */
+    get worst() {
+        const v = this.verdict;
+        return this.reached.find(o => o.report.verdict === v);
+    }
+    durationSeconds() {
+        return ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    }
+}
+/** Worst first: the order of the verdict output with several hosts. */
+const SEVERITY = ['error', 'unhealthy', 'stale', 'unverified', 'dry-run', 'fresh'];
+function worstVerdict(verdicts) {
+    if (verdicts.length === 0)
+        return 'error';
+    return verdicts.reduce((a, b) => (SEVERITY.indexOf(b) < SEVERITY.indexOf(a) ? b : a));
+}
+/** Whether a host's verdict lets the rollout go on. */
+function continues(verdict) {
+    return verdict === 'fresh' || verdict === 'unverified' || verdict === 'dry-run';
+}
+/** The settings of one host: the run's settings with that host's connection. */
+function hostSettings(s, h) {
+    return { ...s, ssh: h.ssh, hosts: [h] };
+}
+/**
+ * Deploys every host of s.hosts; each host reports through the reporter hostLog makes for it
+ * (a HostReporter). Never throws: a host's failure is in its report.
+ */
+async function rollout(s, hostLog, options = {}) {
+    const hosts = s.hosts ?? [];
+    const deployOne = options.deployOne ?? deploy;
+    const runId = options.runId ?? newRunId();
+    const outcomes = hosts.map(h => ({ label: h.label, seconds: 0 }));
+    const result = new Rollout(outcomes, s.parallel);
+    let stoppedBy;
+    let next = 0;
+    const runHost = async (i) => {
+        const h = hosts[i];
+        const t0 = Date.now();
+        const log = hostLog(h.label);
+        let report;
+        try {
+            // Every deploy option passes through (the rollout's own are ignored by deploy()).
+            report = await deployOne(hostSettings(s, h), log, {
+                ...options,
+                runId,
+                onSshFiles: files => {
+                    options.onHostSshFiles?.(h, files);
+                    options.onSshFiles?.(files);
+                }
+            });
+        }
+        catch (e) {
+            // deploy() reports its failures; a throw is a bug, and it must not cut the other hosts off.
+            report = errorReport(describeError(e), log);
+        }
+        outcomes[i].report = report;
+        outcomes[i].seconds = (Date.now() - t0) / 1000;
+        if (!continues(report.verdict) && stoppedBy === undefined)
+            stoppedBy = `${h.label} ended with verdict ${report.verdict}`;
+    };
+    const mayStart = () => {
+        if (stoppedBy !== undefined)
+            return false;
+        if (options.cancelled?.()) {
+            stoppedBy = 'the run was cancelled';
+            result.cancelled = true;
+            return false;
+        }
+        return true;
+    };
+    // One worker takes the next host whenever it is free: at most `parallel` in flight.
+    const worker = async () => {
+        while (next < hosts.length && mayStart())
+            await runHost(next++);
+    };
+    if (hosts.length > 0 && mayStart()) {
+        // The canary alone: a bad build stops at one host whatever parallel says.
+        await runHost(next++);
+        await Promise.all(Array.from({ length: Math.min(s.parallel, hosts.length - 1) }, worker));
+    }
+    for (const o of outcomes)
+        if (!o.report)
+            o.skipReason = `not reached: ${stoppedBy ?? 'the rollout stopped'}`;
+    return result;
+}
+/**
+ * The reporter of one host: step names as "rebuild (web2.example.com)" in log groups and
+ * terminal lines (the host's Report keeps the plain names). With buffer (several hosts at
+ * once), a step's lines are held until the step ends and then written as one group, so that two
+ * hosts' builds never interleave inside a group; masks pass through at once.
+ */
+class HostReporter {
+    inner;
+    label;
+    buffer;
+    held;
+    constructor(inner, label, buffer = false) {
+        this.inner = inner;
+        this.label = label;
+        this.buffer = buffer;
+    }
+    name(name) {
+        // Only the text changes: the front ends print the name as given.
+        return `${name} (${this.label})`;
+    }
+    emit(fn) {
+        if (this.held)
+            this.held.push(fn);
+        else
+            fn();
+    }
+    stepStarted(name, title) {
+        const start = () => this.inner.stepStarted(this.name(name), title);
+        if (!this.buffer)
+            return start();
+        this.held = [start];
+    }
+    stepEnded(step) {
+        const record = { ...step, name: this.name(step.name) };
+        if (!this.held)
+            return this.inner.stepEnded(record);
+        const lines = this.held;
+        this.held = undefined;
+        for (const fn of lines)
+            fn();
+        this.inner.stepEnded(record);
+    }
+    info(text) {
+        // Outside a step, a line of one host among several in flight says whose it is.
+        const line = this.buffer && !this.held ? `(${this.label}) ${text}` : text;
+        this.emit(() => this.inner.info(line));
+    }
+    warning(text) {
+        // A warning annotation stands alone in the job's list: it names its host.
+        this.inner.warning(`${this.label}: ${text}`);
+    }
+    debug(text) {
+        this.emit(() => this.inner.debug(`(${this.label}) ${text}`));
+    }
+    untrusted(text) {
+        this.emit(() => this.inner.untrusted(text));
+    }
+    block(title, text, options) {
+        this.emit(() => this.inner.block(`${title} (${this.label})`, text, options));
+    }
+    secret(value) {
+        this.inner.secret(value);
+    }
+}
+/** The hosts output: one object per host in the order given. */
+function hostsJson(r) {
+    return JSON.stringify(hostsObjects(r));
+}
+function hostsObjects(r) {
+    return r.outcomes.map(o => {
+        const p = o.report;
+        return {
+            host: o.label,
+            verdict: p ? p.verdict : 'skip',
+            verified: p ? p.verified : false,
+            'container-id': p?.containerId ?? '',
+            'image-id': p?.imageId ?? '',
+            'previous-image-id': p?.previousImageId ?? '',
+            'rolled-back': p?.rolledBack ?? false,
+            purged: p?.purged ?? 0,
+            'duration-seconds': Number(o.seconds.toFixed(1))
+        };
+    });
+}
+
 // EXTERNAL MODULE: ./src/action/actions-core.ts + 1 modules
 var actions_core = __webpack_require__(7119);
 // EXTERNAL MODULE: ./src/action/log.ts
@@ -2738,17 +3006,23 @@ function buildSummary(r) {
         ['duration', `${r.durationSeconds()} s`]
     ].filter(([, v]) => v !== '');
     out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
+    out.push(...details(r, '###'));
+    return out.join('\n');
+}
+/** A run's error, steps, probes, purge, heal, rollback and notes; h: the level of their headings. */
+function details(r, h) {
+    const out = [];
     if (r.error)
         out.push(`> **Error:** ${cell(r.error, 1000)}`, '');
-    out.push('### Steps', '', '| step | result | time | notes |', '| --- | --- | --- | --- |');
+    out.push(`${h} Steps`, '', '| step | result | time | notes |', '| --- | --- | --- | --- |');
     for (const s of r.steps)
         out.push(`| ${s.name} | ${ICON[s.status]} ${s.status} | ${s.seconds.toFixed(1)} s | ${cell(s.note)} |`);
     out.push('');
     if (r.verifySkipped) {
-        out.push('### Probes', '', '_verify: false — no probe ran, nothing was checked._', '');
+        out.push(`${h} Probes`, '', '_verify: false — no probe ran, nothing was checked._', '');
     }
     else if (r.probes.length > 0) {
-        out.push('### Probes', '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |');
+        out.push(`${h} Probes`, '', '| probe | verdict | expected | found | reason |', '| --- | --- | --- | --- | --- |');
         for (const p of r.probes)
             out.push(`| ${p.name} | ${ICON[p.verdict]} ${p.verdict} | ${cell(p.expected)} | ${cell(p.found)} | ${cell(p.reason)} |`);
         out.push('');
@@ -2763,6 +3037,43 @@ function buildSummary(r) {
     const notes = r.notes.filter(n => n !== r.rollbackNote);
     if (notes.length)
         out.push(`**Notes**: ${cell(notes.join('; '))}`, '');
+    return out;
+}
+const VERDICT_ICON = { fresh: '✅', unverified: '⚠️', 'dry-run': '📝', skip: '⏭️' };
+/** Several hosts: the roll-up table (host, verdict, time, container, image), then each host's details. */
+function buildRolloutSummary(r, revision) {
+    const out = [];
+    const verdict = r.verdict;
+    out.push(`## fresh-deploy ${HEADINGS[verdict] ?? verdict}`, '');
+    const reached = r.reached.length;
+    const facts = [
+        ['hosts', `${reached} of ${r.outcomes.length} reached, ${r.parallel} at a time after the canary`],
+        ['revision', revision],
+        ['duration', `${r.durationSeconds()} s`]
+    ].filter(([, v]) => v !== '');
+    out.push(facts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
+    if (r.cancelled)
+        out.push('> **Cancelled:** no further host was started; the hosts in flight finished.', '');
+    out.push('### Hosts', '', '| host | verdict | time | container | image |', '| --- | --- | --- | --- | --- |');
+    for (const o of r.outcomes) {
+        const v = o.report ? o.report.verdict : 'skip';
+        const shown = o.report ? `${VERDICT_ICON[v] ?? '❌'} ${v}${o.report.rolledBack ? ' (rolled back)' : ''}` : `${VERDICT_ICON.skip} skip: ${cell(o.skipReason ?? 'not reached')}`;
+        const container = o.report?.containerId ? `\`${o.report.containerId.slice(0, 12)}\`` : '';
+        const image = o.report?.imageId ? `\`${cell(o.report.imageId, 100)}\`` : '';
+        out.push(`| ${cell(o.label, 200)} | ${shown} | ${o.report ? `${o.seconds.toFixed(1)} s` : ''} | ${container} | ${image} |`);
+    }
+    out.push('');
+    for (const o of r.reached) {
+        const p = o.report;
+        out.push(`### ${cell(o.label, 200)}: ${HEADINGS[p.verdict] ?? p.verdict}`, '');
+        const hostFacts = [
+            ['target', p.target],
+            ['previous image', p.previousImageId || '(none: first deploy)'],
+            ['duration', `${o.seconds.toFixed(1)} s`]
+        ].filter(([, v]) => v !== '');
+        out.push(hostFacts.map(([k, v]) => `**${k}**: \`${cell(v, 100)}\``).join(' · '), '');
+        out.push(...details(p, '####'));
+    }
     return out.join('\n');
 }
 
@@ -2780,6 +3091,8 @@ var workflow_commands = __webpack_require__(6812);
 
 
 
+
+
 async function run() {
     const log = new action_log/* ActionReporter */.Uy();
     // Mask the key before anything else can print it, even an error about another input.
@@ -2788,17 +3101,23 @@ async function run() {
     let deployment;
     try {
         const s = getSettings(name => actions_core/* getInput */.V4(name));
+        const several = (s.hosts?.length ?? 0) > 1;
         if (s.environment && !s.dryRun) {
             // Loaded only here: @actions/github (Octokit) is a third of the bundle, and every run
             // without an environment would parse and evaluate it before its first ssh call.
             const { startDeployment } = await Promise.all(/* import() */[__webpack_require__.e(413), __webpack_require__.e(215)]).then(__webpack_require__.bind(__webpack_require__, 5215));
+            // One deployment for the whole run, several hosts or one.
             deployment = await startDeployment({
                 token: s.githubToken,
                 environment: s.environment,
                 environmentUrl: s.environmentUrl,
                 ref: s.ref,
-                description: `fresh-deploy of ${s.service}`
+                description: `fresh-deploy of ${s.service}${several ? ` to ${s.hosts?.length} hosts` : ''}`
             });
+        }
+        if (several) {
+            await runRollout(s, log, deployment);
+            return;
         }
         report = await deploy(s, log, {
             inputValue: name => actions_core/* getInput */.V4(name),
@@ -2811,6 +3130,39 @@ async function run() {
     if (deployment)
         report.deploymentId = String(deployment.id);
     await finish(report, deployment);
+}
+/**
+ * Several hosts: the rolling deploy, then the outputs (verdict the worst reached, the others the
+ * last host reached), the roll-up summary and one deployment status. A cancelled run (SIGINT or
+ * SIGTERM, as the runner sends them) starts no further host; the hosts in flight go on to their
+ * end (a deploy cut off half-way could leave a service down), their locks released as usual.
+ */
+async function runRollout(s, log, deployment) {
+    let cancelled = false;
+    const onSignal = (signal) => {
+        if (!cancelled)
+            log.warning(`${signal}: the run is cancelled; no further host is started, the hosts in flight finish their deploy (and roll back if need be)`);
+        cancelled = true;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const states = [];
+    let r;
+    try {
+        r = await rollout(s, label => new HostReporter(log, label, s.parallel > 1), {
+            inputValue: name => actions_core/* getInput */.V4(name),
+            cancelled: () => cancelled,
+            onHostSshFiles: (h, files) => {
+                states.push({ dir: files.dir, config: files.config, control: files.control, host: h.ssh.host });
+                (0,state_helper/* saveSshStates */.Wk)(states);
+            }
+        });
+    }
+    finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+    }
+    await finishRollout(r, s, log, deployment);
 }
 /** The annotation of a failed run: the verdict, the first failed probe's evidence, what followed. */
 function failureMessage(report) {
@@ -2866,6 +3218,65 @@ async function finish(report, deployment) {
         actions_core/* info */.pq('verdict unverified: deployed, not verified (verify: false): nothing was checked');
     else
         actions_core/* info */.pq('verdict fresh: the new code is what runs');
+}
+/** The annotation of a failed rollout: the worst host's message, and which hosts were not reached. */
+function rolloutFailureMessage(r) {
+    const worst = r.worst;
+    const skipped = r.outcomes.filter(o => !o.report).map(o => o.label);
+    const rest = skipped.length ? ` Not reached (untouched): ${skipped.join(', ')}.` : '';
+    if (!worst)
+        return `fresh-deploy: no host was reached${r.cancelled ? ' (the run was cancelled)' : ''}.${rest}`;
+    if (r.cancelled && continues(r.verdict))
+        return `fresh-deploy: the run was cancelled; the hosts reached are ${r.verdict}.${rest}`;
+    return `${worst.label}: ${failureMessage(worst.report).replace(/\.?$/, '.')}${rest}`;
+}
+async function finishRollout(r, s, log, deployment) {
+    for (const o of r.reached) {
+        const p = o.report;
+        if (p.failedLogs !== undefined)
+            log.block(`report (${o.label}): last 50 lines of the failed container's logs (before the rollback)`, p.failedLogs, { untrusted: true });
+        if (p.serviceLogs !== undefined)
+            log.block(`report (${o.label}): last 50 lines of the service logs${p.rolledBack ? ' (the rolled-back container)' : ''}`, p.serviceLogs, { untrusted: true });
+    }
+    const verdict = r.verdict;
+    const last = r.last?.report;
+    const timing = new Report(log);
+    await timing.step('report', `outputs and summary of ${r.outcomes.length} hosts`, async (note) => {
+        actions_core/* setOutput */.uH('verified', verdict === 'fresh' ? 'true' : 'false');
+        actions_core/* setOutput */.uH('verdict', verdict);
+        // The single-valued outputs describe the last host reached (the hosts output has them all).
+        actions_core/* setOutput */.uH('probes', probesJson(last?.probes ?? []));
+        actions_core/* setOutput */.uH('container-id', last?.containerId ?? '');
+        actions_core/* setOutput */.uH('image-id', last?.imageId ?? '');
+        actions_core/* setOutput */.uH('previous-image-id', last?.previousImageId ?? '');
+        actions_core/* setOutput */.uH('revision', s.ref);
+        actions_core/* setOutput */.uH('started-at', last?.startedAtContainer ?? '');
+        actions_core/* setOutput */.uH('purged', String(last?.purged ?? 0));
+        actions_core/* setOutput */.uH('rolled-back', last?.rolledBack ? 'true' : 'false');
+        actions_core/* setOutput */.uH('deployment-id', deployment ? String(deployment.id) : '');
+        actions_core/* setOutput */.uH('hosts', hostsJson(r));
+        note(`verdict ${verdict}: ${r.outcomes.map(o => `${o.label} ${o.report?.verdict ?? 'skip'}`).join(', ')}`);
+    });
+    actions_core/* setOutput */.uH('duration-seconds', r.durationSeconds());
+    // A cancelled rollout is no success, whatever the hosts it reached say.
+    const failed = !continues(verdict) || r.cancelled;
+    if (deployment) {
+        await deployment.finish(failed ? 'failure' : 'success', verdict === 'unverified' ? 'fresh-deploy: deployed, not verified (verify: false)' : `fresh-deploy: ${verdict} (${r.reached.length} of ${r.outcomes.length} hosts)`);
+    }
+    try {
+        await actions_core/* summary */.z.addRaw(buildRolloutSummary(r, s.ref)).write();
+    }
+    catch (e) {
+        actions_core/* debug */.Yz(`job summary not written: ${e.message}`);
+    }
+    if (failed)
+        actions_core/* setFailed */.C1((0,workflow_commands/* breakLegacy */.v)(rolloutFailureMessage(r)));
+    else if (verdict === 'dry-run')
+        actions_core/* info */.pq(`dry-run: nothing was changed on ${r.outcomes.length} hosts`);
+    else if (verdict === 'unverified')
+        actions_core/* info */.pq(`verdict unverified on ${r.reached.length} hosts: deployed, not verified (verify: false): nothing was checked`);
+    else
+        actions_core/* info */.pq(`verdict fresh on all ${r.reached.length} hosts: the new code is what runs`);
 }
 
 
