@@ -11,7 +11,7 @@ import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../..
 import { failureMessage } from '../../src/action/main.js'
 import { inputs } from './inputs.js'
 
-type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'cutover' | 'discard' | 'http'
+type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'cutover' | 'discard' | 'http' | 'smoke'
 type Answer = RunResult | (() => RunResult) | Error
 
 const RUN_ID = 'run-1'
@@ -38,6 +38,7 @@ class ScriptedTransport implements Transport {
     if (script.includes('# cutover (strategy: start-first')) return 'cutover'
     if (script.includes('# discard (strategy: start-first')) return 'discard'
     if (script.includes("# http: the rest of the http probe's polling")) return 'http'
+    if (script.includes("# post-deploy: runs the user's smoke test")) return 'smoke'
     if (script.includes('fd_out step-done snapshot')) return 'deploy'
     if (script.includes('fd_out step-done rebuild')) return 'heal'
     if (script.includes('\nFD_PREVIOUS_IMAGE=')) return 'rollback'
@@ -444,6 +445,17 @@ describe('deploy() decisions with strategy: start-first', () => {
     const answer = ok([rec('http-deadline', '9'), rec('http-attempts', '1'), rec('http-status', '200'), rec('http-match', 'none'), rec('http-client', 'curl')])
     const { report } = await runStartFirst({ deploy: [sfDeployed('stale')], discard: [discarded()], http: [answer] }, { 'verify-url': 'http://127.0.0.1:8080/version', 'stale-retries': '0' })
     expect(report.probes.find(p => p.name === 'http')).toMatchObject({ verdict: 'skip', reason: expect.stringContaining('runs after the cutover') })
+  })
+
+  test('post-deploy runs in the new container before the cutover; failing there removes it, the old one serves on', async () => {
+    const smokeFailed = ok([rec('hook-exit', '1')])
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('fresh')], smoke: [smokeFailed], discard: [discarded()] }, { 'post-deploy': 'python3 -m app.smoke' })
+    expect(transport.kinds()).toEqual(['deploy', 'smoke', 'discard', 'logs'])
+    expect(transport.sent[1].script).toContain(`FD_KNOWN_CID='${NEW(1)}'`)
+    expect(report.verdict).toBe('unhealthy')
+    expect(report.probes.find(p => p.name === 'smoke')?.verdict).toBe('fail')
+    expect(report.keptPrevious).toBe(true)
+    expect(report.containerId).toBe(OLD)
   })
 
   test('a first deploy (nothing running): recreated as with recreate, no cutover', async () => {
