@@ -318,7 +318,12 @@ export class Target {
     const tail = result.outputTail.trim().split('\n').slice(-8).join('\n')
     if (result.code === 255 && this.transport.where.startsWith('ssh')) {
       // rebuild and rollback run compose detached (fd_detached): it goes on without us.
-      const detached = name === 'rebuild' || name === 'rollback' ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.' : ''
+      const detached =
+        name === 'rebuild' || name === 'rollback'
+          ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.'
+          : name === 'cutover'
+            ? ' The cutover goes on, detached, on the target: the new container keeps the service name and the old one is stopped; deploy again to verify it.'
+            : ''
       throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where.replace(/^ssh /, '')} failed (exit 255).${detached}${tail ? ` Last output: ${tail}` : ''}`)
     }
     throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`)
