@@ -76,6 +76,8 @@ export async function startSshd(dir) {
       'LogLevel VERBOSE',
       'MaxSessions 50',
       'MaxStartups 50:30:100',
+      // As in the tests' sshd: no top-level bash, so root's .bashrc (pyenv init) is not sourced.
+      'SetEnv SHLVL=1',
       ''
     ].join('\n')
   )

@@ -678,6 +678,21 @@ function excludeExample(path) {
 function containerSourceDirMissing(name, f, c) {
     return fail(name, `directory ${c.containerSourceDir} in the container`, 'no such directory', `container-source-dir ${c.containerSourceDir} does not exist in the container (a configuration error)${f.csdHint ? `: ${f.csdHint}` : ''}`, 'error');
 }
+/** Whether the source probe compares a path (relative to source-dir): source-include, minus source-exclude and .dockerignore. */
+function comparedBy(c) {
+    const included = c.sourceInclude.map(globToRegExp);
+    const excluded = makeExcluder(c.sourceExclude);
+    const ignored = dockerignored(c);
+    return p => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
+}
+/** The container's mount that holds path (relative to container-source-dir), if any. */
+function mountOf(f, c, path) {
+    const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${path}`;
+    return f.mounts.find(m => {
+        const dest = m.replace(/\/+$/, '');
+        return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
+    });
+}
 /**
  * builtHere: the service has build: and the image probe passed, so the container's own layers
  * are this deploy's build: a file only in the container that lies in none of its mounts was made
@@ -695,21 +710,13 @@ function probeSource(f, c, builtHere = false) {
     if (f.containerDir.startsWith('error'))
         return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`);
     const included = c.sourceInclude.map(globToRegExp);
-    const excluded = makeExcluder(c.sourceExclude);
-    const ignored = dockerignored(c);
-    const compared = (p) => included.some(r => r.test(p)) && !excluded(p) && !ignored(p);
+    const compared = comparedBy(c);
     const host = new Map([...f.hostFiles].filter(([p]) => compared(p)));
     const ctr = new Map([...f.containerFiles].filter(([p]) => compared(p)));
     const notes = [];
     const unmatched = c.sourceInclude.filter((_, i) => ![...f.hostFiles.keys()].some(p => included[i].test(p)));
     const warnings = unmatched.map(p => `warning: source-include pattern ${JSON.stringify(p)} matches no file under ${c.sourceDir} on the host`);
-    const inMount = (p) => {
-        const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`;
-        return f.mounts.some(m => {
-            const dest = m.replace(/\/+$/, '');
-            return dest === '' || abs === dest || abs.startsWith(`${dest}/`);
-        });
-    };
+    const inMount = (p) => mountOf(f, c, p) !== undefined;
     const madeByBuild = [];
     const diffs = [];
     const oneSided = [];
@@ -745,6 +752,47 @@ function probeSource(f, c, builtHere = false) {
         : '';
     const tail = [...notes, ...warnings].map(n => `; ${n}`).join('');
     return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}${hint}${tail}`, 'stale');
+}
+/**
+ * The mounts that mask the image's files: every file where the container differs from the host
+ * lies in one of the container's mounts, and the image itself (imageFiles, listed without any
+ * mount) holds the host's version. Then no rebuild can help (a volume or bind mount outlives it):
+ * the heal says so instead of rebuilding. Empty: not that case. Files only in the container and
+ * in none of its mounts are the build's own (see probeSource) and do not count.
+ */
+function maskingMounts(f, c, imageFiles) {
+    if (!c.sourceDir || f.mounts.length === 0)
+        return [];
+    const compared = comparedBy(c);
+    const masks = new Set();
+    const paths = new Set([...f.hostFiles.keys(), ...f.containerFiles.keys()].filter(compared));
+    for (const p of paths) {
+        const h = f.hostFiles.get(p);
+        if (h === f.containerFiles.get(p))
+            continue;
+        const mount = mountOf(f, c, p);
+        if (mount === undefined) {
+            if (h === undefined)
+                continue;
+            return [];
+        }
+        if (imageFiles.get(p) !== h)
+            return [];
+        masks.add(mount);
+    }
+    return [...masks];
+}
+/** The image-files script's records: whether the image has container-source-dir, and its files. */
+function parseImageFiles(records) {
+    const files = new Map();
+    let dir = '';
+    for (const { key, value } of records) {
+        if (key === 'image-dir')
+            dir = value;
+        else if (key === 'if')
+            parseFingerprintLine(value, files);
+    }
+    return { dir, files };
 }
 function probeBytecode(f, c) {
     if (!c.sourceDir)
@@ -1535,6 +1583,7 @@ const silentReporter = {
 
 
 
+
 class TargetInputError extends Error {
     input;
     detail;
@@ -2025,6 +2074,16 @@ class Target {
     async verify(cid = '') {
         return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records;
     }
+    /** The source files as image imageId holds them, without the service's mounts (the heal's check). */
+    async imageFiles(imageId) {
+        const vars = {
+            FD_IMAGE: imageId,
+            FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+            FD_SOURCE_NAMES: namePatterns(this.s.sourceInclude).join('\n'),
+            FD_FINGERPRINT_SH: readScript('fingerprint.sh')
+        };
+        return parseImageFiles((await this.run('image-files', vars, { quiet: true })).records);
+    }
     /** Recreates the service from the snapshot's rollback target, stamped with its revision. */
     async rollback(previous, revision) {
         const result = await this.run('rollback', {
@@ -2436,6 +2495,7 @@ async function verifyOnce(run, deployRun, note) {
     });
     if (facts.containerId)
         setContainer(report, facts);
+    run.facts = facts;
     const probes = runProbes(facts, ctx);
     logProbes(log, probes);
     note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
@@ -2457,6 +2517,8 @@ function logProbes(log, probes) {
 async function healWhileStale(run) {
     const { s, report, target, log } = run;
     while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
+        if (await maskedByMount(run))
+            return;
         report.healAttempts++;
         const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
         try {
@@ -2477,6 +2539,39 @@ async function healWhileStale(run) {
         }
         setVerdict(report);
     }
+}
+/**
+ * Stale because a mount hides what the image holds (a named volume over the source, an old
+ * anonymous volume with renew-anon-volumes off): no rebuild can help, so no heal is tried and
+ * the source probe says which mount to deal with. Asked of the target only when every differing
+ * file lies in a mount.
+ */
+async function maskedByMount(run) {
+    const { report, facts, log } = run;
+    const source = report.probes.find(p => p.name === 'source');
+    if (!facts || source?.verdict !== 'fail' || source.leadsTo !== 'stale' || !facts.imageId)
+        return false;
+    const ctx = probeContext(run);
+    if (maskingMounts(facts, ctx, facts.hostFiles).length === 0)
+        return false;
+    let image;
+    try {
+        image = await run.target.imageFiles(facts.imageId);
+    }
+    catch (e) {
+        log.debug(`could not list the image's own files: ${describeError(e)}`);
+        return false;
+    }
+    if (image.dir !== 'yes')
+        return false;
+    const mounts = maskingMounts(facts, ctx, image.files);
+    if (mounts.length === 0)
+        return false;
+    const why = `a mount masks the image's files: the image holds the host's version of every differing file, but the container sees ${mounts.join(', ')} over them. No rebuild can help (a volume or bind mount outlives it), so no heal was tried: remove or refresh that volume (an anonymous one: renew-anon-volumes: true), or stop mounting it over container-source-dir`;
+    source.reason = `${source.reason}; ${why}`;
+    report.notes.push(why);
+    log.warning(why);
+    return true;
 }
 /** The snapshot's rollback target, in words (the snapshot step's note). */
 function rollbackTarget(snap) {

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, probe, removeProject, runAction as run0, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
+import { docker, healthTest, probe, removeProject, runAction as run0, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
 import { IT_DIR, baseImage } from './paths.js'
 import { freePort } from './sshd.js'
 
@@ -69,7 +69,7 @@ async function webProject(label: string, python = 'python3'): Promise<Project> {
   writeFileSync(join(dir, 'Dockerfile'), `ARG BASE_IMAGE=python:3.12-slim\nFROM \${BASE_IMAGE}\n${python === 'python3' ? '' : 'RUN rm -f /usr/bin/python3\n'}WORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["${python}", "server.py"]\n`)
   // A healthcheck, though many apps have none: that path is another item's (issue 11 A), and
   // the tests here are about the http probe.
-  const health = `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
+  const health = `    healthcheck:\n      test: ${healthTest(8000, '/version')}\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
   // network_mode bridge: no project network to create (a busy engine can run out of pools).
   const build = `    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    network_mode: bridge\n${health}`
   writeFileSync(join(dir, 'compose.yaml'), `services:\n  web:\n${build}    ports: ["127.0.0.1:\${APP_PORT}:8000"]\n`)
@@ -165,7 +165,7 @@ test('a stale deploy (source differs, body lacks verify-expect) does not wait ou
   const p = await webProject('quickstale')
   const image = `${p.name}-prebuilt:1`
   execFileSync('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${baseImage()}`, '-t', image, p.dir], { stdio: 'pipe' })
-  writeFileSync(join(p.dir, 'compose.prebuilt.yaml'), `services:\n  web:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8000"]\n    network_mode: bridge\n    healthcheck:\n      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/version', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`)
+  writeFileSync(join(p.dir, 'compose.prebuilt.yaml'), `services:\n  web:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8000"]\n    network_mode: bridge\n    healthcheck:\n      test: ${healthTest(8000, '/version')}\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`)
   // verify-timeout 300: the old code needs twice that; this one polls once per verify, so even
   // on a busy machine the run ends well within one verify-timeout.
   const base = inputs(p, { 'compose-files': 'compose.prebuilt.yaml', 'verify-timeout': '300' })

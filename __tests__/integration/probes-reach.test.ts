@@ -2,12 +2,12 @@
 // the truth. Real sshd, Docker and compose, through the bundle; apps shaped like users' apps
 // (WORKDIR /app with COPY . /app, USER nobody after compileall, a service not named backend,
 // a .dockerignore, a build that generates a module, PYTHONPYCACHEPREFIX on a named volume).
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
 import { IT_DIR } from './paths.js'
-import { docker, httpGet, makeProject, probe, projectInputs, removeProject, runAction, serviceContainer, setVersion, sshInputs, type ActionRun, type Project } from './harness.js'
+import { docker, healthTest, httpGet, makeProject, probe, projectInputs, removeProject, runAction, serviceContainer, setVersion, sshInputs, type ActionRun, type Project } from './harness.js'
 
 useEnvironment()
 
@@ -24,8 +24,8 @@ async function project(label: string): Promise<Project> {
   return p
 }
 
-const HEALTHCHECK = (python: string): string =>
-  `    healthcheck:\n      test: ["CMD", "${python}", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
+const HEALTHCHECK = (): string =>
+  `    healthcheck:\n      test: ${healthTest(8080, '/health')}\n      interval: 1s\n      timeout: 10s\n      retries: 60\n`
 
 /** The project's inputs, with room for a machine shared with other test runs (health is not what these tests are about). */
 const inputsOf = (p: Project, extra: Record<string, string> = {}): Record<string, string> => ({ ...sshInputs(), ...projectInputs(p, { 'health-timeout': '180', ...extra }) })
@@ -53,17 +53,40 @@ test('source-include: a changed template kept in a named volume is not compared 
   expect(byDefault.outputs.verdict).toBe('fresh')
   expect(probe(byDefault, 'source').expected).toMatch(/\(5 files on the host\)$/)
 
-  const withHtml = await runAction(inputs({ 'source-include': '**/*.py\n**/*.html\nstatic/**' }))
+  // stale-retries 1: the image holds the new page and the volume masks it, so no heal is tried.
+  const withHtml = await runAction(inputs({ 'source-include': '**/*.py\n**/*.html\nstatic/**', 'stale-retries': '1' }))
   expectExit(withHtml, 'non-zero')
   expect(withHtml.outputs.verdict).toBe('stale')
   const source = probe(withHtml, 'source')
   expect(source.verdict).toBe('fail')
+  expect(source.reason).toContain("a mount masks the image's files: the image holds the host's version of every differing file, but the container sees /app/src/app/templates over them")
+  expect(steps(withHtml)).not.toContain('heal')
   expect(source.reason).toContain('content differs: app/templates/index.html')
   expect(source.expected).toMatch(/\(6 files on the host\)$/)
   // A pattern that matches nothing is a warning in the evidence, not an error.
   expect(source.reason).toContain('warning: source-include pattern "static/**" matches no file under src on the host')
   // Indeed the old page is what the container has.
   expect(docker('exec', serviceContainer(p), 'cat', '/app/src/app/templates/index.html')).toBe('<h1>v1</h1>')
+})
+
+test('a heal that can heal: a same-size edit with its mtime kept is fresh after the no-cache rebuild (BuildKit sends only files whose metadata changed)', async () => {
+  const p = await project('keptmtime')
+  // Same size, same mtime: what a reproducible build or a careful copy leaves behind. A whole
+  // second, so that setting it again restores it to the nanosecond.
+  const file = join(p.dir, 'src/app/version.py')
+  const fixed = new Date('2024-01-01T00:00:00Z')
+  utimesSync(file, fixed, fixed)
+  expectExit(await runAction(inputsOf(p)), 'zero')
+  const size = statSync(file).size
+  setVersion(p, '9')
+  expect(statSync(file).size).toBe(size)
+  utimesSync(file, fixed, fixed)
+  const run = await runAction(inputsOf(p, { 'stale-retries': '1' }))
+  expectExit(run, 'zero')
+  expect(run.outputs.verdict).toBe('fresh')
+  expect(steps(run)).toContain('heal')
+  expect(run.stdout).toContain("pruned the builder's cached build contexts")
+  expect(JSON.parse((await httpGet(p.url)).body).version).toBe('9')
 })
 
 test('a source-dir missing on the target is refused before anything changes; source-dir "" turns source and bytecode off', async () => {
@@ -148,7 +171,7 @@ function userApp(p: Project): void {
   )
   writeFileSync(
     join(p.dir, 'compose.yaml'),
-    `services:\n  web:\n    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    ports: ["127.0.0.1:\${APP_PORT}:8080"]\n${HEALTHCHECK('python3')}`
+    `services:\n  web:\n    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    ports: ["127.0.0.1:\${APP_PORT}:8080"]\n${HEALTHCHECK()}`
   )
 }
 
@@ -237,7 +260,7 @@ test('a .pyc checker that crashes (python3 exits 1) is a failed bytecode probe w
   )
   writeFileSync(
     join(p.dir, 'compose.yaml'),
-    `services:\n  backend:\n    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    ports: ["127.0.0.1:\${APP_PORT}:8080"]\n${HEALTHCHECK('realpython')}`
+    `services:\n  backend:\n    build:\n      context: .\n      args:\n        BASE_IMAGE: \${BASE_IMAGE}\n    ports: ["127.0.0.1:\${APP_PORT}:8080"]\n${HEALTHCHECK()}`
   )
   const run = await runAction(inputsOf(p))
   expectExit(run, 'non-zero')

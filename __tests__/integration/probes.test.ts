@@ -5,7 +5,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync, mkdirSync, copyFileS
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, makeProject, probe, projectInputs, removeProject, runAction, setVersion, sshInputs, type Project } from './harness.js'
+import { docker, healthTest, httpGet, makeProject, probe, projectInputs, removeProject, runAction, setVersion, sshInputs, type Project } from './harness.js'
 import { baseImage } from './paths.js'
 
 useEnvironment()
@@ -24,7 +24,7 @@ test('a prebuilt image (no build:) while the host source changed is stale via so
   execFileSync('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${baseImage()}`, '-t', image, p.dir], { stdio: 'pipe' })
   writeFileSync(
     join(p.dir, 'compose.prebuilt.yaml'),
-    `services:\n  backend:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8080"]\n    healthcheck:\n      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health')"]\n      interval: 1s\n      retries: 20\n`
+    `services:\n  backend:\n    image: ${image}\n    ports: ["127.0.0.1:${p.port}:8080"]\n    healthcheck:\n      test: ${healthTest(8080, '/health')}\n      interval: 1s\n      retries: 20\n`
   )
   const inputs = projectInputs(p, { 'compose-files': 'compose.prebuilt.yaml' })
   const first = await runAction({ ...sshInputs(), ...inputs })

@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, makeProject, probe, projectInputs, removeProject, runAction, runnerEnvironment, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
+import { docker, healthTest, httpGet, makeProject, probe, projectInputs, removeProject, runAction, runnerEnvironment, serviceContainer, sshInputs, transcript, type Project } from './harness.js'
 import { sleep, startAction } from './hardening-helpers.js'
 import { IT_DIR } from './paths.js'
 
@@ -89,7 +89,7 @@ async function userProject(label: string): Promise<Project & { image: string }> 
       '    ports:',
       '      - "127.0.0.1:${APP_PORT}:8080"',
       '    healthcheck:',
-      `      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]`,
+      `      test: ${healthTest(8080, '/health')}`,
       '      interval: 1s',
       '      timeout: 10s',
       // A loaded machine can take a minute to start python: unhealthy only at health-timeout.
@@ -109,7 +109,7 @@ function bridgeOnly(p: Project): string {
       '  backend:',
       '    network_mode: bridge',
       '    healthcheck:',
-      `      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=5)"]`,
+      `      test: ${healthTest(8080, '/health')}`,
       '      interval: 1s',
       '      timeout: 10s',
       '      retries: 1000',
@@ -204,7 +204,7 @@ describe('two projects sharing an image name', () => {
         '    volumes:',
         '      - ./gate:/gate',
         '    healthcheck:',
-        `      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]`,
+        `      test: ${healthTest(8080, '/health')}`,
         '      interval: 1s',
         '      timeout: 3s',
         '      retries: 1000',

@@ -65,6 +65,11 @@ export async function startSshd(dir: string, opts: { port?: number; userKey?: st
       'MaxStartups 50:30:100',
       'AllowTcpForwarding yes',
       'Subsystem sftp internal-sftp',
+      // Debian's bash sources ~/.bashrc for a command run over ssh when it is the top-level shell;
+      // root's .bashrc on these machines runs `pyenv init` (seconds of CPU per session). SHLVL=1
+      // makes the session's bash a second level: a server whose .bashrc returns early when not
+      // interactive, as Debian's default one does.
+      'SetEnv SHLVL=1',
       ''
     ].join('\n')
   )

@@ -164,7 +164,7 @@ describe('strategy: start-first: a new container that is not proven never serves
     expect(JSON.parse((await httpGet(p.url)).body)).toEqual({ version: 'good', revision: 'good' })
   }
 
-  test('stale (a bind mount ships other code): the new container is removed, healed as usual, still stale; the old one never stopped', async () => {
+  test('stale (a bind mount ships other code): the new container is removed, never cut over; the old one never stopped', async () => {
     // The new container's /app/src is a directory of old code: the source probe fails.
     mkdirSync(join(p.dir, 'stale-src/app'), { recursive: true })
     for (const f of ['__init__.py', 'server.py']) writeFileSync(join(p.dir, 'stale-src/app', f), docker('run', '--rm', good.outputs['image-id'], 'cat', `/app/src/app/${f}`) + '\n')
@@ -175,7 +175,8 @@ describe('strategy: start-first: a new container that is not proven never serves
     expectExit(run, 'non-zero')
     expect(run.outputs.verdict).toBe('stale')
     expect(probe(run, 'source').verdict).toBe('fail')
-    expect(run.summary).toMatch(/\| heal \|/)
+    // Healed as usual: here the mount masks the image, so no heal is tried (the source probe says why).
+    expect(probe(run, 'source').reason).toContain("a mount masks the image's files")
     expect(run.summary).not.toMatch(/\| cutover \|/)
     expect(run.outputs['container-id']).toBe(good.outputs['container-id'])
     await oldServesAlone(samples)
@@ -192,6 +193,21 @@ describe('strategy: start-first: a new container that is not proven never serves
     expect(errors(run).join('\n')).toContain('the previous container kept serving')
     expect(run.stdout).toMatch(/last 50 lines of the failed container's logs[\s\S]*RuntimeError: broken build 4711/)
     expect(run.summary).not.toMatch(/\| cutover \|/)
+    await oldServesAlone(samples)
+  })
+
+  test('post-deploy failing in the new container (pre-deploy ran first): the old one serves on, rolled-back=true', async () => {
+    setVersion(p, 'smoke-fails')
+    const { run, samples } = await deployUnderLoad(p, inputs({ ref: 'smoke-fails', 'pre-deploy': 'echo "migration marker 5150"', 'post-deploy': 'echo "smoke marker 8086: checkout broken"; exit 3' }))
+    expectExit(run, 'non-zero')
+    expect(run.outputs.verdict).toBe('unhealthy')
+    expect(run.outputs['rolled-back']).toBe('true')
+    expect(probe(run, 'smoke')).toMatchObject({ verdict: 'fail', found: expect.stringContaining('smoke marker 8086') })
+    expect(run.stdout).toContain('migration marker 5150')
+    // build, pre-deploy, the new container, its probes, post-deploy in it; no cutover.
+    const titles = run.stdout.split('\n').filter(l => l.startsWith('::group::')).map(l => l.slice(9).split(':')[0])
+    expect(titles.filter(t => ['rebuild', 'pre-deploy', 'verify', 'post-deploy', 'cutover'].includes(t))).toEqual(['rebuild', 'pre-deploy', 'rebuild', 'verify', 'post-deploy'])
+    expect(run.summary).toContain('the previous container kept serving')
     await oldServesAlone(samples)
   })
 

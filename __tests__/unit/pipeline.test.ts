@@ -11,7 +11,7 @@ import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../..
 import { failureMessage } from '../../src/action/main.js'
 import { inputs } from './inputs.js'
 
-type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'cutover' | 'discard' | 'http' | 'smoke'
+type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'image-files' | 'cutover' | 'discard' | 'http' | 'smoke'
 type Answer = RunResult | (() => RunResult) | Error
 
 const RUN_ID = 'run-1'
@@ -43,6 +43,7 @@ class ScriptedTransport implements Transport {
     if (script.includes('fd_out step-done rebuild')) return 'heal'
     if (script.includes('\nFD_PREVIOUS_IMAGE=')) return 'rollback'
     if (script.includes('# report: the last 50 lines')) return 'logs'
+    if (script.includes('# image-files: ')) return 'image-files'
     throw new Error(`an unexpected script:\n${script.slice(0, 300)}`)
   }
 
@@ -188,6 +189,30 @@ describe('deploy() decisions', () => {
     expect(report.verdict).toBe('stale')
     expect(report.healAttempts).toBe(2)
     expect(report.rolledBack).toBe(false)
+  })
+
+  // Issue 12, 3d: the container's differing files all lie in a mount and the image holds the
+  // host's version: no rebuild can help, so none is tried and the source probe says why.
+  const maskedDeploy = (): RunResult =>
+    ok([...snapshot(), ...purged, ...rebuilt(1), ...verified(1, 'fresh').map(r => (r.key === 'cf' ? rec('cf', `${'b'.repeat(64)}  ./app/main.py`) : r)), rec('mount', '/app/src/app')])
+  const imageHolds = (sha: string): RunResult => ok([rec('image-dir', 'yes'), rec('if', `${sha}  ./app/main.py`)])
+  test('stale behind a mount that masks the image: no heal, the source probe names the mount', async () => {
+    const { report, transport } = await run({ deploy: [maskedDeploy()], 'image-files': [imageHolds('a'.repeat(64))] })
+    expect(transport.kinds()).toEqual(['deploy', 'image-files', 'logs'])
+    expect(transport.sent[1].script).toContain("FD_IMAGE='sha256:22'")
+    expect(report.verdict).toBe('stale')
+    expect(report.healAttempts).toBe(0)
+    const source = report.probes.find(p => p.name === 'source')!
+    expect(source.reason).toContain("a mount masks the image's files")
+    expect(source.reason).toContain('sees /app/src/app over them')
+    expect(report.notes.join('\n')).toContain('no heal was tried')
+  })
+
+  test('stale in a mount, but the image holds the old file too: the heal runs', async () => {
+    const { report, transport } = await run({ deploy: [maskedDeploy()], 'image-files': [imageHolds('b'.repeat(64))], heal: [healed(2, 'fresh')] })
+    expect(transport.kinds()).toEqual(['deploy', 'image-files', 'heal'])
+    expect(report.verdict).toBe('fresh')
+    expect(report.healAttempts).toBe(1)
   })
 
   test('stale-retries 0: no heal', async () => {

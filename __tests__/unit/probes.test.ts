@@ -18,7 +18,9 @@ import {
   type HttpResult,
   type VerifyFacts,
   failedBesidesHttp,
-  parseHttpRecords
+  maskingMounts,
+  parseHttpRecords,
+  parseImageFiles
 } from '../../src/engine/probes.js'
 import type { RemoteRecord } from '../../src/engine/transport.js'
 
@@ -386,6 +388,36 @@ describe('source: files made by the build, .dockerignore', () => {
   test('the hint names a source-exclude pattern for the first one-sided file', () => {
     const p = probeSource(facts(withTests()), ctx())
     expect(p.reason).toContain('can be left out with source-exclude (globs, one per line, relative to source-dir), e.g. "pkg/**"')
+  })
+})
+
+describe('maskingMounts: a mount hides what the image holds (issue 12, 3d)', () => {
+  const hostFiles = new Map([['app.py', h(1)], ['pkg/models.py', h(3)]])
+  const stale = facts({ hostFiles, containerFiles: new Map([['app.py', h(1)], ['pkg/models.py', h(2)]]), mounts: ['/app/src/pkg'] })
+  test('every differing file in a mount, and the image holds the host version: that mount', () => {
+    expect(maskingMounts(stale, ctx(), new Map([['app.py', h(1)], ['pkg/models.py', h(3)]]))).toEqual(['/app/src/pkg'])
+    expect(maskingMounts({ ...stale, mounts: ['/app'] }, ctx(), hostFiles)).toEqual(['/app'])
+  })
+  test('the image holds the old version too: a rebuild may help, not masked', () => {
+    expect(maskingMounts(stale, ctx(), new Map([['app.py', h(1)], ['pkg/models.py', h(2)]]))).toEqual([])
+    expect(maskingMounts(stale, ctx(), new Map([['app.py', h(1)]]))).toEqual([])
+  })
+  test('a differing file outside every mount, or no mount at all: not masked', () => {
+    expect(maskingMounts({ ...stale, mounts: ['/app/src/other'] }, ctx(), hostFiles)).toEqual([])
+    expect(maskingMounts({ ...stale, mounts: [] }, ctx(), hostFiles)).toEqual([])
+    expect(maskingMounts(stale, ctx({ sourceDir: '' }), hostFiles)).toEqual([])
+  })
+  test('files only in the container and in no mount are the build\'s own; excluded files do not count', () => {
+    const withBuilt = { ...stale, containerFiles: new Map([...stale.containerFiles, ['_build.py', h(9)]]) }
+    expect(maskingMounts(withBuilt, ctx(), hostFiles)).toEqual(['/app/src/pkg'])
+    const otherDiff = { ...stale, hostFiles: new Map([...hostFiles, ['tests/t.py', h(7)]]) }
+    expect(maskingMounts(otherDiff, ctx(), otherDiff.hostFiles)).toEqual([])
+    expect(maskingMounts(otherDiff, ctx({ sourceExclude: ['tests/**'] }), otherDiff.hostFiles)).toEqual(['/app/src/pkg'])
+  })
+  test('parseImageFiles reads the image-files records', () => {
+    const r = parseImageFiles([{ key: 'image-dir', value: 'yes' }, { key: 'if', value: `${h(3)}  ./pkg/models.py` }, { key: 'other', value: 'x' }])
+    expect(r.dir).toBe('yes')
+    expect([...r.files]).toEqual([['pkg/models.py', h(3)]])
   })
 })
 

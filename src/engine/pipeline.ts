@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { finishHttpProbe, httpProbeFromRunner } from './http-probe.js'
 import { quoteValue } from './input-helper.js'
-import { parseHttpRecords, parseVerifyRecords, probeHttp, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext, type VerifyFacts } from './probes.js'
+import { maskingMounts, parseHttpRecords, parseVerifyRecords, probeHttp, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext, type VerifyFacts } from './probes.js'
 import { Report } from './report.js'
 import type { Reporter } from './reporter.js'
 import { preamble, readScript, type ScriptName } from './scripts.js'
@@ -61,7 +61,7 @@ interface Run {
   container?: Container
   /** start-first: the new container next to the old one, until the cutover or its removal. */
   sf?: StartFirst
-  /** The last verify's facts (start-first's public http probe after the cutover reuses them). */
+  /** What the last verify found on the target (the heal reads it; start-first's public http probe after the cutover too). */
   facts?: VerifyFacts
 }
 
@@ -430,6 +430,7 @@ function logProbes(log: Reporter, probes: Probe[]): void {
 async function healWhileStale(run: Run): Promise<void> {
   const { s, report, target, log } = run
   while (report.verdict === 'stale' && report.healAttempts < s.staleRetries) {
+    if (await maskedByMount(run)) return
     report.healAttempts++
     const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
     try {
@@ -452,6 +453,35 @@ async function healWhileStale(run: Run): Promise<void> {
     }
     setVerdict(report)
   }
+}
+
+/**
+ * Stale because a mount hides what the image holds (a named volume over the source, an old
+ * anonymous volume with renew-anon-volumes off): no rebuild can help, so no heal is tried and
+ * the source probe says which mount to deal with. Asked of the target only when every differing
+ * file lies in a mount.
+ */
+async function maskedByMount(run: Run): Promise<boolean> {
+  const { report, facts, log } = run
+  const source = report.probes.find(p => p.name === 'source')
+  if (!facts || source?.verdict !== 'fail' || source.leadsTo !== 'stale' || !facts.imageId) return false
+  const ctx = probeContext(run)
+  if (maskingMounts(facts, ctx, facts.hostFiles).length === 0) return false
+  let image: { dir: string; files: Map<string, string> }
+  try {
+    image = await run.target.imageFiles(facts.imageId)
+  } catch (e) {
+    log.debug(`could not list the image's own files: ${describeError(e)}`)
+    return false
+  }
+  if (image.dir !== 'yes') return false
+  const mounts = maskingMounts(facts, ctx, image.files)
+  if (mounts.length === 0) return false
+  const why = `a mount masks the image's files: the image holds the host's version of every differing file, but the container sees ${mounts.join(', ')} over them. No rebuild can help (a volume or bind mount outlives it), so no heal was tried: remove or refresh that volume (an anonymous one: renew-anon-volumes: true), or stop mounting it over container-source-dir`
+  source.reason = `${source.reason}; ${why}`
+  report.notes.push(why)
+  log.warning(why)
+  return true
 }
 
 /** The snapshot's rollback target, in words (the snapshot step's note). */

@@ -262,6 +262,23 @@ function containerSourceDirMissing(name: ProbeName, f: VerifyFacts, c: ProbeCont
   return fail(name, `directory ${c.containerSourceDir} in the container`, 'no such directory', `container-source-dir ${c.containerSourceDir} does not exist in the container (a configuration error)${f.csdHint ? `: ${f.csdHint}` : ''}`, 'error')
 }
 
+/** Whether the source probe compares a path (relative to source-dir): source-include, minus source-exclude and .dockerignore. */
+function comparedBy(c: ProbeContext): (path: string) => boolean {
+  const included = c.sourceInclude.map(globToRegExp)
+  const excluded = makeExcluder(c.sourceExclude)
+  const ignored = dockerignored(c)
+  return p => included.some(r => r.test(p)) && !excluded(p) && !ignored(p)
+}
+
+/** The container's mount that holds path (relative to container-source-dir), if any. */
+function mountOf(f: VerifyFacts, c: ProbeContext, path: string): string | undefined {
+  const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${path}`
+  return f.mounts.find(m => {
+    const dest = m.replace(/\/+$/, '')
+    return dest === '' || abs === dest || abs.startsWith(`${dest}/`)
+  })
+}
+
 /**
  * builtHere: the service has build: and the image probe passed, so the container's own layers
  * are this deploy's build: a file only in the container that lies in none of its mounts was made
@@ -274,22 +291,14 @@ export function probeSource(f: VerifyFacts, c: ProbeContext, builtHere = false):
   if (f.containerDir === 'no') return containerSourceDirMissing('source', f, c)
   if (f.containerDir.startsWith('error')) return skip('source', `could not list ${c.containerSourceDir} in the container: ${f.containerDir.slice(6)}`)
   const included = c.sourceInclude.map(globToRegExp)
-  const excluded = makeExcluder(c.sourceExclude)
-  const ignored = dockerignored(c)
-  const compared = (p: string): boolean => included.some(r => r.test(p)) && !excluded(p) && !ignored(p)
+  const compared = comparedBy(c)
   const host = new Map([...f.hostFiles].filter(([p]) => compared(p)))
   const ctr = new Map([...f.containerFiles].filter(([p]) => compared(p)))
   const notes: string[] = []
   const unmatched = c.sourceInclude.filter((_, i) => ![...f.hostFiles.keys()].some(p => included[i].test(p)))
   const warnings = unmatched.map(p => `warning: source-include pattern ${JSON.stringify(p)} matches no file under ${c.sourceDir} on the host`)
 
-  const inMount = (p: string): boolean => {
-    const abs = `${c.containerSourceDir.replace(/\/+$/, '')}/${p}`
-    return f.mounts.some(m => {
-      const dest = m.replace(/\/+$/, '')
-      return dest === '' || abs === dest || abs.startsWith(`${dest}/`)
-    })
-  }
+  const inMount = (p: string): boolean => mountOf(f, c, p) !== undefined
   const madeByBuild: string[] = []
   const diffs: string[] = []
   const oneSided: string[] = []
@@ -321,6 +330,43 @@ export function probeSource(f: VerifyFacts, c: ProbeContext, builtHere = false):
     : ''
   const tail = [...notes, ...warnings].map(n => `; ${n}`).join('')
   return fail('source', expected, found, `${count} file(s) differ between ${c.sourceDir} on the host and ${c.containerSourceDir} in the container: ${diffs.join('; ')}${more}${hint}${tail}`, 'stale')
+}
+
+/**
+ * The mounts that mask the image's files: every file where the container differs from the host
+ * lies in one of the container's mounts, and the image itself (imageFiles, listed without any
+ * mount) holds the host's version. Then no rebuild can help (a volume or bind mount outlives it):
+ * the heal says so instead of rebuilding. Empty: not that case. Files only in the container and
+ * in none of its mounts are the build's own (see probeSource) and do not count.
+ */
+export function maskingMounts(f: VerifyFacts, c: ProbeContext, imageFiles: Map<string, string>): string[] {
+  if (!c.sourceDir || f.mounts.length === 0) return []
+  const compared = comparedBy(c)
+  const masks = new Set<string>()
+  const paths = new Set([...f.hostFiles.keys(), ...f.containerFiles.keys()].filter(compared))
+  for (const p of paths) {
+    const h = f.hostFiles.get(p)
+    if (h === f.containerFiles.get(p)) continue
+    const mount = mountOf(f, c, p)
+    if (mount === undefined) {
+      if (h === undefined) continue
+      return []
+    }
+    if (imageFiles.get(p) !== h) return []
+    masks.add(mount)
+  }
+  return [...masks]
+}
+
+/** The image-files script's records: whether the image has container-source-dir, and its files. */
+export function parseImageFiles(records: RemoteRecord[]): { dir: string; files: Map<string, string> } {
+  const files = new Map<string, string>()
+  let dir = ''
+  for (const { key, value } of records) {
+    if (key === 'image-dir') dir = value
+    else if (key === 'if') parseFingerprintLine(value, files)
+  }
+  return { dir, files }
 }
 
 export function probeBytecode(f: VerifyFacts, c: ProbeContext): Probe {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RECORD_NONCE } from './records.js'
 
-export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'build' | 'predeploy' | 'startfirst' | 'rebuild' | 'cutover' | 'discard' | 'verify' | 'http' | 'smoke' | 'rollback' | 'logs' | 'status'
+export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'build' | 'predeploy' | 'startfirst' | 'rebuild' | 'cutover' | 'discard' | 'verify' | 'http' | 'smoke' | 'rollback' | 'logs' | 'status' | 'image-files'
 
 export type ScriptVars = Record<string, string | number | boolean | undefined>
 

@@ -1,6 +1,7 @@
 // A typed wrapper around the target-side scripts: one method per step, each building the
 // script's variables from the settings and turning its result lines into typed values.
 import { namePatterns } from './glob.js'
+import { parseImageFiles } from './probes.js'
 import { buildScript, forBashStdin, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
 import { silentReporter, type Reporter } from './reporter.js'
@@ -659,6 +660,17 @@ export class Target {
   /** The verify step alone (a deploy runs it inside deploy(); the bench times it this way). */
   async verify(cid = ''): Promise<RemoteRecord[]> {
     return (await this.run('verify', this.verifyVars(cid), { quiet: true, last: true })).records
+  }
+
+  /** The source files as image imageId holds them, without the service's mounts (the heal's check). */
+  async imageFiles(imageId: string): Promise<{ dir: string; files: Map<string, string> }> {
+    const vars: ScriptVars = {
+      FD_IMAGE: imageId,
+      FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir,
+      FD_SOURCE_NAMES: namePatterns(this.s.sourceInclude).join('\n'),
+      FD_FINGERPRINT_SH: readScript('fingerprint.sh')
+    }
+    return parseImageFiles((await this.run('image-files', vars, { quiet: true })).records)
   }
 
   /** Recreates the service from the snapshot's rollback target, stamped with its revision. */

@@ -15,6 +15,7 @@ trap 'rm -f -- "$override"' EXIT
 build_args=()
 [ "$FD_NO_CACHE" = "true" ] && build_args+=(--no-cache)
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
+[ "$FD_NO_CACHE" = "true" ] && fd_prune_context_cache
 echo "+ ${FD_COMPOSE[*]} build ${build_args[*]} $FD_SERVICE"
 fd_compose_argv "$override"
 fd_detached --rm "$override" "${FD_ARGV[@]}" build ${build_args[@]+"${build_args[@]}"} "$FD_SERVICE" \

@@ -357,6 +357,18 @@ fd_csd_check_new_image() {
   fd_input_error container-source-dir "does not exist in the running container ${FD_KNOWN_CID:0:12} of service $FD_SERVICE nor in the new image (checked before the switch: the running container was not touched and still serves); in the new image, WORKDIR is ${workdir:-/} and these likely places exist: ${found}(set container-source-dir to where the Dockerfile copies source-dir), or set source-dir: '' to turn the source and bytecode probes off"
 }
 
+# --no-cache does not reach BuildKit's copy of the build context: it sends only the files whose
+# metadata changed, so a same-size edit with a kept mtime still builds the old bytes (a heal
+# that cannot heal). Its local-context records go first (all of them: they are not named by
+# project; the next build of another project sends its whole context once more). An engine
+# without BuildKit has no such records and nothing to prune.
+fd_prune_context_cache() {
+  if docker builder prune -f --filter type=source.local >/dev/null 2>&1; then
+    echo "pruned the builder's cached build contexts (type=source.local): the whole context is sent again"
+  fi
+  return 0
+}
+
 # Whether the Docker engine answers. While the engine restarts, every docker command fails;
 # that must not be taken for "the container is gone" (which would roll back a good deploy).
 fd_engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }

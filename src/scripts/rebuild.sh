@@ -16,6 +16,7 @@ trap 'rm -f -- "$override"' EXIT
 
 build_args=()
 [ "$FD_NO_CACHE" = "true" ] && build_args+=(--no-cache)
+[ "$FD_NO_CACHE" = "true" ] && [ "${FD_NO_BUILD:-}" != "true" ] && fd_prune_context_cache
 [ "$FD_PULL" = "true" ] && build_args+=(--pull)
 # FD_NO_BUILD: build.sh built the image already (a pre-deploy hook ran in it in between).
 if [ "${FD_NO_BUILD:-}" = "true" ]; then
