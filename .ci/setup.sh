@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs and starts what the integration tests need on a fresh Debian (bookworm) machine, as
-# root: Docker engine, compose v1 and v2, OpenSSH, shellcheck, and a local python base image
-# (no registry is reachable here). Idempotent: a second run only checks.
+# root: Docker engine, compose v1 and v2, OpenSSH, shellcheck, a local python base image
+# and a local nginx image (no registry is reachable here). Idempotent: a second run only checks.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 BASE_IMAGE=${FRESH_DEPLOY_BASE_IMAGE:-fresh-deploy/python-base:bookworm}
+# The reverse proxy of the start-first tests and example (GitHub's runners: nginx:stable).
+NGINX_IMAGE=${FRESH_DEPLOY_NGINX_IMAGE:-fresh-deploy/nginx:bookworm}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WORK=${FRESH_DEPLOY_SETUP_DIR:-/var/tmp/fresh-deploy-setup}
 mkdir -p "$WORK"
@@ -55,4 +57,14 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   rm -rf "$root"
 fi
 
-log "docker $(docker version --format '{{.Server.Version}}'), $(docker compose version --short) (v2), $(docker-compose version --short) (v1), base image $BASE_IMAGE"
+if ! docker image inspect "$NGINX_IMAGE" >/dev/null 2>&1; then
+  log "building the nginx image $NGINX_IMAGE with debootstrap (about a minute)"
+  root="$WORK/rootfs-nginx"
+  rm -rf "$root"
+  debootstrap --variant=minbase --include=nginx bookworm "$root" "$MIRROR" >"$WORK/debootstrap-nginx.log" 2>&1 \
+    || { tail -20 "$WORK/debootstrap-nginx.log"; exit 1; }
+  tar -C "$root" -c . | docker import -c 'CMD ["nginx","-g","daemon off;"]' - "$NGINX_IMAGE" >/dev/null
+  rm -rf "$root"
+fi
+
+log "docker $(docker version --format '{{.Server.Version}}'), $(docker compose version --short) (v2), $(docker-compose version --short) (v1), base image $BASE_IMAGE, nginx image $NGINX_IMAGE"

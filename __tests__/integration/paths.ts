@@ -6,3 +6,8 @@ export const SSHD_FILE = (): string => `${IT_DIR}/sshd-${process.pid}.json`
 export function baseImage(): string {
   return process.env.FRESH_DEPLOY_BASE_IMAGE ?? 'fresh-deploy/python-base:bookworm'
 }
+
+/** The reverse proxy of the start-first tests: nginx:stable on GitHub's runners, a local Debian one here (.ci/setup.sh). */
+export function nginxImage(): string {
+  return process.env.FRESH_DEPLOY_NGINX_IMAGE ?? 'fresh-deploy/nginx:bookworm'
+}

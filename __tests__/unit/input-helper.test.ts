@@ -90,6 +90,7 @@ describe('defaults', () => {
       verifyTimeout: 60,
       verifyInterval: 2,
       staleRetries: 1,
+      strategy: 'recreate',
       preDeploy: '',
       postDeploy: '',
       hookTimeout: 600,

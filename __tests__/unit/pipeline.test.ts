@@ -11,7 +11,7 @@ import type { Held, RemoteRecord, RunOptions, RunResult, Transport } from '../..
 import { failureMessage } from '../../src/action/main.js'
 import { inputs } from './inputs.js'
 
-type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'image-files'
+type Kind = 'deploy' | 'heal' | 'rollback' | 'logs' | 'image-files' | 'cutover' | 'discard' | 'http' | 'smoke'
 type Answer = RunResult | (() => RunResult) | Error
 
 const RUN_ID = 'run-1'
@@ -24,13 +24,21 @@ class ScriptedTransport implements Transport {
   sent: { kind: Kind; script: string }[] = []
   released = false
   closed = false
-  constructor(private readonly answers: Partial<Record<Kind, Answer[]>>) {}
+  constructor(
+    private readonly answers: Partial<Record<Kind, Answer[]>>,
+    /** More preflight result lines (strategy: start-first's facts). */
+    private readonly preflight: RemoteRecord[] = []
+  ) {}
 
   kinds(): Kind[] {
     return this.sent.map(x => x.kind)
   }
 
   private kind(script: string): Kind {
+    if (script.includes('# cutover (strategy: start-first')) return 'cutover'
+    if (script.includes('# discard (strategy: start-first')) return 'discard'
+    if (script.includes("# http: the rest of the http probe's polling")) return 'http'
+    if (script.includes("# post-deploy: runs the user's smoke test")) return 'smoke'
     if (script.includes('fd_out step-done snapshot')) return 'deploy'
     if (script.includes('fd_out step-done rebuild')) return 'heal'
     if (script.includes('\nFD_PREVIOUS_IMAGE=')) return 'rollback'
@@ -60,6 +68,7 @@ class ScriptedTransport implements Transport {
       rec('engine-version', '20.10.24'),
       rec('flock', 'yes'),
       rec('service-build', 'yes'),
+      ...this.preflight,
       rec('step-done', 'preflight'),
       rec('lock-pid', '4242'),
       rec('locked', '')
@@ -361,5 +370,161 @@ describe('deploy() decisions', () => {
     expect(report.rollbackNote).toBe('the rollback failed: connection reset')
     expect(transport.released).toBe(true)
     expect(transport.closed).toBe(true)
+  })
+})
+
+// strategy: start-first. The canned facts: compose config's output and how many containers run.
+const config = (service: string): string => Buffer.from(`name: app\nservices:\n  web:\n${service}`).toString('base64')
+const SERVICE_OK = '    build:\n      context: /srv/app\n    expose:\n      - "8080"\n'
+const sfFacts = (service = SERVICE_OK, running = '1'): RemoteRecord[] => [rec('service-config', config(service)), rec('service-running', running)]
+const OLD = 'c1'.padEnd(64, '1')
+const NEW = (n: number): string => `c${n + 1}`.padEnd(64, String(n + 1))
+/** startfirst.sh started container n+1 next to the old one; rebuild.sh was skipped (no records). */
+const startedNext = (n: number): RemoteRecord[] => [
+  rec('sf-network', 'app_default web api'),
+  rec('old-container-id', OLD),
+  ...rebuilt(n).filter(r => r.key !== 'step-done'),
+  rec('step-done', 'startfirst'),
+  rec('step-done', 'rebuild')
+]
+const built = [rec('step-done', 'build')]
+const sfDeployed = (outcome: Outcome): RunResult => ok([...snapshot(), ...purged, ...built, ...startedNext(1), ...verified(1, outcome)])
+const sfHealed = (n: number, outcome: Outcome): RunResult => ok([...purged, ...built, ...startedNext(n), ...verified(n, outcome)])
+const cutOver = (): RunResult => ok([rec('cutover-named', '0.4'), rec('cutover-stopped', '3.9')])
+const discarded = (): RunResult => ok([rec('log', 'Traceback: the new one failed'), rec('discarded', NEW(1))])
+
+async function runStartFirst(answers: Partial<Record<Kind, Answer[]>>, over: Record<string, string> = {}, preflight = sfFacts()) {
+  const transport = new ScriptedTransport({ logs: [logs, logs, logs], ...answers }, preflight)
+  const report = await deploy(settings({ strategy: 'start-first', ...over }), silentReporter, { runId: RUN_ID, transport })
+  return { report, transport }
+}
+
+describe('deploy() decisions with strategy: start-first', () => {
+  test('fresh: build, a new container next to the old one, probes on it, then the cutover; the new one is the service', async () => {
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('fresh')], cutover: [cutOver()] })
+    expect(report.verdict).toBe('fresh')
+    expect(transport.kinds()).toEqual(['deploy', 'cutover'])
+    const script = transport.sent[0].script
+    // build.sh, then startfirst.sh; rebuild.sh only when startfirst.sh found nothing running.
+    expect(script.indexOf('fd_out step-done build')).toBeLessThan(script.indexOf('fd_out step-done startfirst'))
+    expect(script).toContain('if [ "${FD_SKIP_REBUILD:-}" != yes ]; then {')
+    expect(script).toContain("FD_NO_BUILD='true'")
+    const cut = transport.sent[1].script
+    expect(cut).toContain(`FD_SF_OLD='${OLD}'`)
+    expect(cut).toContain(`FD_SF_NEW='${NEW(1)}'`)
+    expect(cut).toContain("FD_SF_NETWORKS='app_default web api'")
+    expect(report.containerId).toBe(NEW(1))
+    expect(report.rolledBack).toBe(false)
+    expect(report.steps.find(x => x.name === 'cutover')?.note).toBe(`old ${OLD.slice(0, 12)} → new ${NEW(1).slice(0, 12)}; named in 0.4 s, old drained, stopped and removed in 3.9 s`)
+  })
+
+  test('unhealthy before the cutover: the new container is removed with its logs kept, no rollback script, the old one serves on', async () => {
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('unhealthy')], discard: [discarded()] })
+    expect(report.verdict).toBe('unhealthy')
+    expect(transport.kinds()).toEqual(['deploy', 'discard', 'logs'])
+    expect(transport.sent[1].script).toContain(`FD_SF_NEW='${NEW(1)}'`)
+    expect(report.rolledBack).toBe(true)
+    expect(report.keptPrevious).toBe(true)
+    expect(report.rollbackNote).toContain('the previous container kept serving')
+    expect(report.failedLogs).toBe('Traceback: the new one failed')
+    // The service's container after the deploy: the old one.
+    expect(report.containerId).toBe(OLD)
+    expect(report.imageId).toBe('sha256:1111')
+    expect(failureMessage(report)).toContain('Rolled back: the previous container kept serving')
+  })
+
+  test('stale: the new container is removed before the heal, which starts another next to the same old one; fresh then cuts over', async () => {
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('stale')], discard: [discarded()], heal: [sfHealed(2, 'fresh')], cutover: [cutOver()] })
+    expect(transport.kinds()).toEqual(['deploy', 'discard', 'heal', 'cutover'])
+    expect(report.verdict).toBe('fresh')
+    expect(report.rolledBack).toBe(false)
+    expect(transport.sent[2].script).toContain(`FD_KNOWN_CID='${OLD}'`)
+    expect(transport.sent[2].script).toContain('fd_out step-done startfirst')
+    expect(transport.sent[3].script).toContain(`FD_SF_NEW='${NEW(2)}'`)
+    expect(report.containerId).toBe(NEW(2))
+  })
+
+  test('still stale at the end: the new container is removed, the old one never stopped, verdict stale', async () => {
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('stale')], discard: [discarded()] }, { 'stale-retries': '0' })
+    expect(transport.kinds()).toEqual(['deploy', 'discard', 'logs'])
+    expect(report.verdict).toBe('stale')
+    expect(report.rolledBack).toBe(true)
+    expect(report.failedLogs).toBeUndefined()
+    expect(report.containerId).toBe(OLD)
+  })
+
+  test('verify-from host: the http probe waits for the cutover; failing there is unhealthy and rolls back as recreate does', async () => {
+    const noAnswer = ok([rec('http-deadline', '9'), rec('http-attempts', '3'), rec('http-status', '000'), rec('http-match', 'none'), rec('http-client', 'curl')])
+    const { report, transport } = await runStartFirst(
+      { deploy: [sfDeployed('fresh')], cutover: [cutOver()], http: [noAnswer], rollback: [rolledBack()] },
+      { 'verify-url': 'http://127.0.0.1:8080/version', 'verify-timeout': '1' }
+    )
+    expect(transport.kinds()).toEqual(['deploy', 'cutover', 'http', 'logs', 'rollback', 'logs'])
+    expect(report.verdict).toBe('unhealthy')
+    expect(report.rolledBack).toBe(true)
+    expect(report.keptPrevious).toBe(false)
+    expect(report.probes.find(p => p.name === 'http')?.verdict).toBe('fail')
+  })
+
+  test('verify-from host before the cutover: http is skipped with the reason, never judged on the old container', async () => {
+    const answer = ok([rec('http-deadline', '9'), rec('http-attempts', '1'), rec('http-status', '200'), rec('http-match', 'none'), rec('http-client', 'curl')])
+    const { report } = await runStartFirst({ deploy: [sfDeployed('stale')], discard: [discarded()], http: [answer] }, { 'verify-url': 'http://127.0.0.1:8080/version', 'stale-retries': '0' })
+    expect(report.probes.find(p => p.name === 'http')).toMatchObject({ verdict: 'skip', reason: expect.stringContaining('runs after the cutover') })
+  })
+
+  test('post-deploy runs in the new container before the cutover; failing there removes it, the old one serves on', async () => {
+    const smokeFailed = ok([rec('hook-exit', '1')])
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('fresh')], smoke: [smokeFailed], discard: [discarded()] }, { 'post-deploy': 'python3 -m app.smoke' })
+    expect(transport.kinds()).toEqual(['deploy', 'smoke', 'discard', 'logs'])
+    expect(transport.sent[1].script).toContain(`FD_KNOWN_CID='${NEW(1)}'`)
+    expect(report.verdict).toBe('unhealthy')
+    expect(report.probes.find(p => p.name === 'smoke')?.verdict).toBe('fail')
+    expect(report.keptPrevious).toBe(true)
+    expect(report.containerId).toBe(OLD)
+  })
+
+  test('a first deploy (nothing running): recreated as with recreate, no cutover', async () => {
+    const first = ok([...FIRST, ...purged, ...built, rec('start-first-skipped', 'no running container'), rec('step-done', 'startfirst'), ...rebuilt(1), ...verified(1, 'fresh')])
+    const { report, transport } = await runStartFirst({ deploy: [first] })
+    expect(report.verdict).toBe('fresh')
+    expect(transport.kinds()).toEqual(['deploy'])
+    expect(report.containerId).toBe(NEW(1))
+  })
+
+  test('a deploy that fails after the new container started removes it (never two containers left)', async () => {
+    const broken: RunResult = { code: 3, records: [...snapshot(), ...purged, ...built, ...startedNext(1)], outputTail: 'fresh-deploy: the Docker engine went away' }
+    const { report, transport } = await runStartFirst({ deploy: [broken], discard: [discarded()] })
+    expect(report.verdict).toBe('error')
+    expect(transport.kinds()).toEqual(['deploy', 'discard', 'logs'])
+    expect(report.rolledBack).toBe(true)
+  })
+
+  test.each([
+    ['container_name', '    container_name: web-1\n', '1', /sets container_name \("web-1"\): a second container cannot have the same name/],
+    ['a fixed host port (v2 long form)', '    ports:\n      - mode: ingress\n        host_ip: 127.0.0.1\n        target: 8080\n        published: "8081"\n        protocol: tcp\n', '1', /publishes the fixed host port 127\.0\.0\.1:8081->8080: two containers cannot share it\. Put a reverse proxy in front/],
+    ['a fixed host port (v1 short form)', '    ports:\n      - 8081:8080/tcp\n', '1', /fixed host port 8081->8080/],
+    ['network_mode: host', '    network_mode: host\n', '1', /sets network_mode: host/],
+    ['two running containers', SERVICE_OK, '2', /2 containers of service web run: start-first replaces exactly one/]
+  ])('refused before anything changes: %s (verdict error, naming strategy, nothing sent)', async (_what, service, running, why) => {
+    const { report, transport } = await runStartFirst({}, {}, sfFacts(service, running))
+    expect(report.verdict).toBe('error')
+    expect(report.error).toMatch(/^input strategy: /)
+    expect(report.error).toMatch(why)
+    expect(report.error).toMatch(/use strategy: recreate/)
+    // Nothing but the read-only logs of the failed run.
+    expect(transport.kinds()).toEqual(['logs'])
+    expect(transport.released).toBe(true)
+  })
+
+  test('an ephemeral host port (container port only) is no refusal', async () => {
+    const service = '    ports:\n      - mode: ingress\n        target: 8080\n        protocol: tcp\n'
+    const { report } = await runStartFirst({ deploy: [sfDeployed('fresh')], cutover: [cutOver()] }, {}, sfFacts(service))
+    expect(report.verdict).toBe('fresh')
+  })
+
+  test('recreate never sends the start-first scripts', async () => {
+    const { transport } = await run({ deploy: [deployed('fresh')] })
+    expect(transport.sent[0].script).not.toContain('fd_out step-done startfirst')
+    expect(transport.sent[0].script).not.toContain('fd_out step-done build')
   })
 })

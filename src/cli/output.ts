@@ -129,7 +129,7 @@ export function verdictLine(r: Report, command: Command, color: boolean): string
   const failed = r.probes.filter(p => p.verdict === 'fail')
   const first = failed.find(p => p.leadsTo === r.verdict) ?? failed[0]
   if (first && command !== 'rollback') why += ` (probe ${first.name}: ${sanitize(first.reason)})`
-  if (command === 'deploy' && r.verdict === 'unhealthy') why += r.rolledBack ? '; the previous image was put back' : r.rollbackNote ? `; ${r.rollbackNote}` : ''
+  if (command === 'deploy' && r.verdict === 'unhealthy') why += r.keptPrevious ? '; the previous container kept serving' : r.rolledBack ? '; the previous image was put back' : r.rollbackNote ? `; ${r.rollbackNote}` : ''
   const c: Color = r.verdict === 'fresh' ? 'green' : r.verdict === 'unverified' || r.verdict === 'dry-run' ? 'yellow' : 'red'
   return `${paint(color, 'bold', paint(color, c, word))}: ${why}`
 }

@@ -1,7 +1,7 @@
 // Reads the action's inputs into Settings. Pure: it takes a getter, so unit tests need no runner.
 // Every check here runs before anything touches the target; an error names the input and the
 // value (never the value of a secret) and says what is expected.
-import type { ComposeCommand, Settings, SshSettings, SyncMode, TerminalSsh, VerifyFrom } from './settings.js'
+import type { ComposeCommand, Settings, SshSettings, Strategy, SyncMode, TerminalSsh, VerifyFrom } from './settings.js'
 
 export type InputGetter = (name: string) => string
 
@@ -378,6 +378,7 @@ export function getSettings(get: InputGetter, options: SettingsOptions = {}): Se
     verifyTimeout: parseInteger(get, 'verify-timeout', 1),
     verifyInterval: parseInteger(get, 'verify-interval', 1),
     staleRetries: parseInteger(get, 'stale-retries', 0),
+    strategy: parseEnum<Strategy>(get, 'strategy', ['recreate', 'start-first']),
     preDeploy,
     postDeploy,
     hookTimeout: parseInteger(get, 'hook-timeout', 1),

@@ -2,15 +2,16 @@
 // rollback (../shared/contract.md, "The pipeline"). The engine reports through a Reporter and
 // returns a Report; the action and the command line turn that into outputs or terminal lines.
 import { randomBytes } from 'node:crypto'
-import { finishHttpProbe } from './http-probe.js'
+import { finishHttpProbe, httpProbeFromRunner } from './http-probe.js'
 import { quoteValue } from './input-helper.js'
-import { maskingMounts, parseVerifyRecords, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext, type VerifyFacts } from './probes.js'
+import { maskingMounts, parseHttpRecords, parseVerifyRecords, probeHttp, probeSmoke, runProbes, verdictOf, type Probe, type ProbeContext, type VerifyFacts } from './probes.js'
 import { Report } from './report.js'
 import type { Reporter } from './reporter.js'
 import { preamble, readScript, type ScriptName } from './scripts.js'
 import type { Settings } from './settings.js'
 import { closeSshSoon, createSshDir, describeTarget, maskKey, openMaster, prepareSsh, type SshFiles } from './ssh.js'
-import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type HookResult, type Preflight, type PurgeResult, type Snapshot } from './target.js'
+import { startFirstRefusal } from './strategy.js'
+import { RemoteError, Target, TargetInputError, type Container, type DeployRun, type HookResult, type Preflight, type PurgeResult, type Snapshot, type StartFirst } from './target.js'
 import { LocalTransport, type Held, type Transport } from './transport.js'
 
 export const ALL_PROBES = ['recreated', 'image', 'source', 'bytecode', 'health', 'http', 'smoke'] as const
@@ -58,7 +59,9 @@ interface Run {
   hasBuild: boolean
   snapshot?: Snapshot
   container?: Container
-  /** What the last verify found on the target (the heal reads it). */
+  /** start-first: the new container next to the old one, until the cutover or its removal. */
+  sf?: StartFirst
+  /** What the last verify found on the target (the heal reads it; start-first's public http probe after the cutover too). */
   facts?: VerifyFacts
 }
 
@@ -75,6 +78,7 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
   let lock: (Held & { pid: string }) | undefined
   let locking: { lock: Promise<Held & { pid: string }> } | undefined
   let sshFiles: SshFiles | undefined
+  let current: Run | undefined
   try {
     const transport = await report.step('connect', s.ssh ? describeTarget(s.ssh) : 'local transport', async () =>
       options.transport ??
@@ -86,8 +90,9 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
     target = new Target(transport, s, runId, log)
     if (s.dryRun) {
       const pre = await preflightStep(report, target, s)
+      checkStrategy(target, s)
       printPlan(log, target, s, pre, runId)
-      const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy' as const] : []), 'verify', ...(s.postDeploy ? ['post-deploy' as const] : [])] as const
+      const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy' as const] : []), 'verify', ...(s.postDeploy ? ['post-deploy' as const] : []), ...(s.strategy === 'start-first' ? ['cutover' as const] : [])] as const
       for (const name of planned) report.skipStep(name, 'dry-run: nothing changed')
       report.verdict = 'dry-run'
       return report
@@ -99,18 +104,30 @@ export async function deploy(s: Settings, log: Reporter, options: DeployOptions 
       holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)
     ))
     const pre = await preflightStep(report, target, s, session.preflight)
+    // Refused before the lock's step (with sync: git, after the sync, which reads the compose files of ref).
+    if (s.sync !== 'git') checkStrategy(target, s)
     lock = await lockStep(report, s, pre, session.lock)
     const run: Run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false }
+    current = run
     await syncStep(run)
+    if (s.sync === 'git') checkStrategy(target, s)
     await deployAndVerify(run)
     await healWhileStale(run)
     await postDeployStep(run)
+    await finishStartFirst(run)
     await rollbackIfUnhealthy(run)
   } catch (e) {
     report.verdict = 'error'
     report.error = describeError(e, options.inputValue)
     // Also when the preflight failed: the summary lists connect once.
     mergeConnectSteps(report)
+    // start-first: a new container that did not take over must not stay beside the old one.
+    const run = current
+    if (run?.sf) {
+      await settle(log, 'removing the new container', async () => {
+        await discardNew(run, 'the deploy failed', true)
+      })
+    }
   } finally {
     // Release the lock first (another deploy may be waiting), then read what the report needs,
     // then close the connection and delete the key: each step even when an earlier one throws.
@@ -183,6 +200,15 @@ export async function lockStep(report: Report, s: Settings, pre: Preflight, lock
   return lock
 }
 
+/** strategy: start-first refused before anything changes: container_name, a fixed host port, network_mode, several containers. */
+function checkStrategy(target: Target, s: Settings): void {
+  if (s.strategy !== 'start-first') return
+  const facts = target.startFirstFacts
+  if (!facts) return
+  const why = startFirstRefusal(s.service, facts)
+  if (why) throw new TargetInputError('strategy', `${why}. Nothing was changed.`)
+}
+
 async function syncStep(run: Run): Promise<void> {
   const { s, report, target } = run
   if (s.sync !== 'git') {
@@ -207,9 +233,11 @@ async function deployAndVerify(run: Run): Promise<void> {
   run.snapshot = await snapshotStep(run, deployRun)
   report.previousImageId = run.snapshot?.imageId ?? ''
   await purgeStep(run, deployRun)
-  if (s.preDeploy) await preDeployStep(run, deployRun)
+  const startFirst = s.strategy === 'start-first'
+  if (s.preDeploy || startFirst) await preDeployStep(run, deployRun)
   try {
-    run.container = await report.step('rebuild', `build and recreate ${s.service}`, async note => rebuildStep(run, deployRun, note))
+    const title = startFirst ? `a new ${s.service} container next to the running one` : `build and recreate ${s.service}`
+    run.container = await report.step('rebuild', title, async note => rebuildStep(run, deployRun, note))
   } catch (e) {
     await afterFailedRebuild(run, e)
     throw e
@@ -273,11 +301,13 @@ async function purgeCounts(run: Run, deployRun: DeployRun): Promise<string> {
  */
 async function preDeployStep(run: Run, deployRun: DeployRun): Promise<HookResult | undefined> {
   const { s, report } = run
-  await report.step('rebuild', `build ${s.service} (before pre-deploy; the running container is not touched)`, async note => {
+  const why = s.preDeploy ? 'before pre-deploy' : 'strategy: start-first'
+  await report.step('rebuild', `build ${s.service} (${why}; the running container is not touched)`, async note => {
     deployRun.attach('build')
     await deployRun.build
     note('image built')
   })
+  if (!s.preDeploy) return undefined
   return report.step('pre-deploy', 'in a one-off container of the new image', async note => {
     deployRun.attach('predeploy')
     const hook = await deployRun.preDeploy
@@ -319,10 +349,16 @@ async function postDeployStep(run: Run): Promise<void> {
 }
 
 async function rebuildStep(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Container> {
+  if (run.s.strategy === 'start-first') {
+    deployRun.attach('startfirst')
+    run.sf = await deployRun.startFirst
+  }
   deployRun.attach('rebuild')
   const c = await deployRun.rebuild
   setContainer(run.report, c)
-  note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`)
+  const beside = run.sf ? ` next to ${run.sf.old.slice(0, 12)}, which still serves (not under the service's name until the cutover)` : ''
+  const fallback = run.s.strategy === 'start-first' && !run.sf ? ' (recreated: no running container to keep serving)' : ''
+  note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}${beside}${fallback}`)
   return c
 }
 
@@ -353,19 +389,25 @@ function probeContext(run: Run): ProbeContext {
 async function verifyOnce(run: Run, deployRun: DeployRun, note: (text: string) => void): Promise<Probe[]> {
   const { s, report, log } = run
   const facts = parseVerifyRecords((await deployRun.verify) ?? [], s.verifyFrom)
+  run.facts = facts
   const ctx = probeContext(run)
+  // start-first: a probe from the host or the runner would reach the old container; it runs after the cutover.
+  const afterCutover = run.sf !== undefined && s.verifyFrom !== 'container'
   // One attempt came with the verify script; poll further only when no other probe failed.
   await finishHttpProbe(facts, ctx, {
     from: s.verifyFrom,
-    url: s.verifyUrl,
+    url: afterCutover ? '' : s.verifyUrl,
     expect: s.verifyExpect,
     timeoutSeconds: s.verifyTimeout,
     intervalSeconds: s.verifyInterval,
     pollOnTarget: first => run.target.httpPoll(facts.containerId, first, run.lock.pid)
   })
   if (facts.containerId) setContainer(report, facts)
-  run.facts = facts
-  const probes = runProbes(facts, ctx)
+  let probes = runProbes(facts, ctx)
+  if (afterCutover && s.verifyUrl) {
+    const reason = `runs after the cutover (verify-from: ${s.verifyFrom}): until then ${s.verifyUrl} reaches the old container`
+    probes = probes.map(p => (p.name === 'http' ? { ...p, verdict: 'skip', reason } : p))
+  }
   logProbes(log, probes)
   note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`)
   return probes
@@ -393,8 +435,12 @@ async function healWhileStale(run: Run): Promise<void> {
     const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name)
     try {
       report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async note => {
-        log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and recreating, then verifying again`)
-        const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid })
+        // start-first: the stale container never served; the heal starts another next to the old one.
+        const old = run.sf?.old
+        if (run.sf) await discardNew(run, 'stale', false)
+        const how = old ? 'starting a new container next to the old one' : 'recreating'
+        log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and ${how}, then verifying again`)
+        const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid, ...(old ? { oldCid: old } : {}) })
         if (s.purge) log.info(`purge: ${await purgeCounts(run, heal)}`)
         run.container = await rebuildStep(run, heal, () => undefined)
         return verifyOnce(run, heal, note)
@@ -445,9 +491,80 @@ function rollbackTarget(snap: Snapshot): string {
   return `${snap.previousKept}${target ? `: ${target}` : ''}`
 }
 
+/**
+ * start-first, after the probes and post-deploy: a proven new container takes over (cutover), then
+ * the public http probe runs (verify-from: host or runner); one that was not proven is removed and
+ * the old one, never stopped, serves on.
+ */
+async function finishStartFirst(run: Run): Promise<void> {
+  const { s, report, target, log } = run
+  const sf = run.sf
+  if (!sf) return
+  if (report.verdict !== 'fresh' && report.verdict !== 'unverified') {
+    const verdict = report.verdict
+    const logs = await report.step('rollback', `remove the new container ${sf.container.containerId.slice(0, 12)}; the previous container keeps serving`, async note => {
+      const lines = await discardNew(run, verdict, true)
+      note(report.rollbackNote)
+      return lines
+    })
+    if (verdict === 'unhealthy') report.failedLogs = logs
+    return
+  }
+  const cut = await report.step('cutover', `container ${sf.container.containerId.slice(0, 12)} takes the name ${s.service} from ${sf.old.slice(0, 12)}`, async note => {
+    const c = await target.cutover(sf, run.lock.pid)
+    note(`old ${sf.old.slice(0, 12)} → new ${sf.container.containerId.slice(0, 12)}; named in ${c.named} s, old drained, stopped and removed in ${c.stopped} s`)
+    return c
+  })
+  log.debug(`cutover: ${JSON.stringify(cut)}`)
+  run.sf = undefined
+  await publicHttpProbe(run)
+}
+
+/** start-first: the http probe from the host or the runner, once the new container has the service's name. */
+async function publicHttpProbe(run: Run): Promise<void> {
+  const { s, report, target, log } = run
+  if (!s.verify || !s.verifyUrl || s.verifyFrom === 'container' || !run.facts) return
+  const facts = run.facts
+  const probe = await report.step('verify', `http ${s.verifyUrl} after the cutover`, async note => {
+    if (s.verifyFrom === 'runner') {
+      facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval })
+    } else {
+      facts.http = parseHttpRecords(await target.httpPoll(facts.containerId, { deadline: 0, attempts: 0 }, run.lock.pid), 'host')
+    }
+    const p = probeHttp(facts, probeContext(run))
+    note(`${p.verdict}: ${p.found || p.reason}`)
+    return p
+  })
+  const at = report.probes.findIndex(p => p.name === 'http')
+  if (at >= 0) report.probes[at] = probe
+  else report.probes.push(probe)
+  logProbes(log, [probe])
+  setVerdict(report)
+}
+
+/**
+ * start-first: removes the new container (it never served), keeping its last log lines; the
+ * report names the old one, which serves on. Returns the new container's logs.
+ */
+async function discardNew(run: Run, why: string, final: boolean): Promise<string> {
+  const { report, target, snapshot } = run
+  const sf = run.sf
+  if (!sf) return ''
+  const logs = await target.discard(sf.container.containerId)
+  run.sf = undefined
+  // A heal starts another new container; only the last removal is the deploy's outcome.
+  if (!final) return logs
+  if (snapshot) setContainer(report, snapshot)
+  report.rolledBack = true
+  report.keptPrevious = true
+  report.rollbackNote = `the previous container kept serving (${sf.old.slice(0, 12)}): the new container ${sf.container.containerId.slice(0, 12)} (${why}) never took a request and was removed`
+  return logs
+}
+
 /** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
 async function rollbackIfUnhealthy(run: Run): Promise<void> {
-  if (run.report.verdict !== 'unhealthy') return
+  // start-first before the cutover: the old container never stopped (finishStartFirst).
+  if (run.report.verdict !== 'unhealthy' || run.report.rolledBack) return
   await rollBack(run, 'the unhealthy container was left in place')
 }
 
@@ -543,11 +660,11 @@ function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, r
   if (s.sync === 'git') show('sync', 'sync', { ...common, FD_REF: s.ref, FD_DISCARD: s.syncDiscardChanges })
   show('snapshot', 'snapshot', common)
   if (s.purge) show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' })
-  if (s.preDeploy) {
-    show('build', 'rebuild (before pre-deploy)', { ...common, ...target.rebuildVars(s.buildNoCache) })
-    show('predeploy', 'pre-deploy', { ...common, ...target.hookVars(s.preDeploy, '(the image the snapshot found)') })
-  }
-  show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy ? { FD_NO_BUILD: true } : {}) })
+  const startFirst = s.strategy === 'start-first'
+  if (s.preDeploy || startFirst) show('build', `rebuild (before ${s.preDeploy ? 'pre-deploy' : 'the new container starts'})`, { ...common, ...target.rebuildVars(s.buildNoCache) })
+  if (s.preDeploy) show('predeploy', 'pre-deploy', { ...common, ...target.hookVars(s.preDeploy, '(the image the snapshot found)') })
+  if (startFirst) show('startfirst', 'rebuild (strategy: start-first: a new container next to the running one)', { ...common, ...target.rebuildVars(s.buildNoCache), FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' })
+  show('rebuild', startFirst ? 'rebuild (only when no container runs)' : 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy || startFirst ? { FD_NO_BUILD: true } : {}) })
   if (s.verify) {
     show('verify', 'verify', {
       ...common,
@@ -560,4 +677,5 @@ function printPlan(log: Reporter, target: Target, s: Settings, pre: Preflight, r
     })
     if (s.postDeploy) show('smoke', 'post-deploy', { ...common, ...target.hookVars(s.postDeploy, '(the image the snapshot found)'), FD_KNOWN_CID: '(the container the rebuild created)' })
   }
+  if (startFirst) show('cutover', 'cutover', { ...common, FD_SF_OLD: '(the container the snapshot found)', FD_SF_NEW: '(the new container)', FD_SF_NETWORKS: '(its networks and aliases)', FD_STOP_TIMEOUT: s.stopTimeout, FD_RENEW_ANON: s.renewAnonVolumes })
 }

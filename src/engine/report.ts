@@ -24,6 +24,8 @@ export class Report {
   purgedContainer = 0
   purgeNotes: string[] = []
   rolledBack = false
+  /** start-first: the new container was removed before the cutover; the previous one never stopped. */
+  keptPrevious = false
   rollbackNote = ''
   /** The failed container's last log lines, read before a rollback replaces it. */
   failedLogs: string | undefined

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RECORD_NONCE } from './records.js'
 
-export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'build' | 'predeploy' | 'rebuild' | 'verify' | 'http' | 'smoke' | 'rollback' | 'logs' | 'status' | 'image-files'
+export type ScriptName = 'preflight' | 'lock' | 'sync' | 'snapshot' | 'purge' | 'build' | 'predeploy' | 'startfirst' | 'rebuild' | 'cutover' | 'discard' | 'verify' | 'http' | 'smoke' | 'rollback' | 'logs' | 'status' | 'image-files'
 
 export type ScriptVars = Record<string, string | number | boolean | undefined>
 
@@ -62,7 +62,10 @@ export function buildScript(name: ScriptName | ScriptName[], scriptVars: ScriptV
     return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`
   }
   // After each step, a "step-done NAME" line tells the runner where the next one starts.
-  const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\nfd_out step-done ${n}\n`).join('')
+  // rebuild is skipped when startfirst.sh (before it) started the new container itself.
+  const group = (n: ScriptName): string =>
+    n === 'rebuild' ? `if [ "\${FD_SKIP_REBUILD:-}" != yes ]; then {\n${readScript(`${n}.sh`)}\n}${redirect(n)}; fi` : `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}`
+  const steps = name.map(n => `${group(n)}\nfd_out step-done ${n}\n`).join('')
   return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`
 }
 

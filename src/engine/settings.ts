@@ -3,6 +3,8 @@
 export type ComposeCommand = 'auto' | 'docker compose' | 'docker-compose'
 export type SyncMode = 'none' | 'git'
 export type VerifyFrom = 'host' | 'runner' | 'container'
+/** recreate: compose replaces the container; start-first: the new one is proven next to the old (strategy.ts). */
+export type Strategy = 'recreate' | 'start-first'
 
 export interface SshSettings {
   host: string
@@ -69,6 +71,7 @@ export interface Settings {
   verifyTimeout: number
   verifyInterval: number
   staleRetries: number
+  strategy: Strategy
   /** Shell command run in a one-off container of the new image before the switch ('' none). */
   preDeploy: string
   /** Shell command run in the new container after the probes passed: the smoke probe ('' none). */

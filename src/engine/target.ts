@@ -5,6 +5,7 @@ import { parseImageFiles } from './probes.js'
 import { buildScript, forBashStdin, readScript, type ScriptName, type ScriptVars } from './scripts.js'
 import type { Settings } from './settings.js'
 import { silentReporter, type Reporter } from './reporter.js'
+import { CUTOVER_DNS_SECONDS, type StartFirstFacts } from './strategy.js'
 import { type Held, type RemoteRecord, type RunOptions, type RunResult, type Transport } from './transport.js'
 
 export class TargetInputError extends Error {
@@ -22,6 +23,7 @@ export class TargetInputError extends Error {
  * the input and quotes its value, so only these names are taken from the target.
  */
 export const TARGET_CHECKED_INPUTS: ReadonlySet<string> = new Set([
+  'strategy',
   'project-dir',
   'compose-files',
   'compose-command',
@@ -108,8 +110,24 @@ export interface DeployRun {
   /** The pre-deploy hook; rejects when it failed (the old container still serves). */
   preDeploy: Promise<HookResult | undefined>
   rebuild: Promise<Container>
+  /** strategy: start-first: the new container started next to the old one (undefined: recreate, or nothing to keep serving). */
+  startFirst: Promise<StartFirst | undefined>
   /** The verify's result lines (see probes.parseVerifyRecords); undefined without verify. */
   verify: Promise<RemoteRecord[] | undefined>
+}
+
+/** A new container started next to the running one (startfirst.sh), not under the service's name yet. */
+export interface StartFirst {
+  old: string
+  /** "NET ALIAS..." per network: the names it takes at the cutover. */
+  networks: string[]
+  container: Container
+}
+
+/** What the cutover took: seconds until the new container had the name, and until the old one was gone. */
+export interface Cutover {
+  named: number
+  stopped: number
 }
 
 /** Where source-dir lies in the service's build context, and that context's .dockerignore. */
@@ -213,6 +231,8 @@ export class Target {
   sourceFacts: SourceFacts = {}
   /** The service's depends_on as compose config reported it ("NAME:CONDITION:REQUIRED ..."); undefined: not read. */
   serviceDeps: string | undefined
+  /** strategy: start-first: what compose config and docker ps said (preflight, or sync). */
+  startFirstFacts: StartFirstFacts | undefined
 
   constructor(
     private readonly transport: Transport,
@@ -299,14 +319,19 @@ export class Target {
     const tail = result.outputTail.trim().split('\n').slice(-8).join('\n')
     if (result.code === 255 && this.transport.where.startsWith('ssh')) {
       // rebuild and rollback run compose detached (fd_detached): it goes on without us.
-      const detached = name === 'rebuild' || name === 'rollback' ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.' : ''
+      const detached =
+        name === 'rebuild' || name === 'rollback'
+          ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.'
+          : name === 'cutover'
+            ? ' The cutover goes on, detached, on the target: the new container keeps the service name and the old one is stopped; deploy again to verify it.'
+            : ''
       throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where.replace(/^ssh /, '')} failed (exit 255).${detached}${tail ? ` Last output: ${tail}` : ''}`)
     }
     throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`)
   }
 
   preflightVars(checkService: boolean): ScriptVars {
-    return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir }
+    return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir, FD_STRATEGY: this.s.strategy }
   }
 
   /** The preflight alone (a dry-run, which takes no lock). */
@@ -320,6 +345,7 @@ export class Target {
     this.resolvedProject = m.get('project-name') ?? ''
     this.sourceFacts = sourceFactsOf(records)
     this.serviceDeps = m.get('service-deps')
+    this.startFirstFacts = startFirstFactsOf(m)
     return {
       now: parseTargetTime(m.get('now')),
       realPath: m.get('project-realpath') ?? '',
@@ -394,7 +420,7 @@ export class Target {
   }
 
   async sync(): Promise<{ head: string; previous: string; hasBuild: boolean }> {
-    const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir }))
+    const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir, FD_STRATEGY: this.s.strategy }))
     const dirty = result.records.filter(r => r.key === 'dirty').map(r => r.value)
     if (result.code === 5 && dirty.length > 0) {
       throw new RemoteError(
@@ -416,6 +442,7 @@ export class Target {
     this.resolvedProject = m.get('project-name') ?? ''
     this.sourceFacts = sourceFactsOf(result.records)
     this.serviceDeps = m.get('service-deps')
+    this.startFirstFacts = startFirstFactsOf(m)
     return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' }
   }
 
@@ -488,13 +515,18 @@ export class Target {
    * asked for). Every step first checks that the lock holder (lockPid) still lives. A heal is
    * the same without the snapshot.
    */
-  deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string; preDeploy?: boolean }): DeployRun {
+  deploy(o: { snapshot: boolean; purge: boolean; noCache: boolean; verify: boolean; lockPid: string; preDeploy?: boolean; oldCid?: string }): DeployRun {
     const hook = o.preDeploy === true && this.s.preDeploy !== ''
+    // start-first: build first (the old container keeps serving), then a new container next to it;
+    // rebuild.sh recreates only when no container runs (startfirst.sh decides).
+    const startFirst = this.s.strategy === 'start-first'
     const names: ScriptName[] = [
       ...(o.snapshot ? ['snapshot' as const] : []),
       ...(o.purge ? ['purge' as const] : []),
       // With a pre-deploy hook: build, run the hook in the new image, then recreate without building.
-      ...(hook ? ['build' as const, 'predeploy' as const] : []),
+      ...(hook || startFirst ? ['build' as const] : []),
+      ...(hook ? ['predeploy' as const] : []),
+      ...(startFirst ? ['startfirst' as const] : []),
       'rebuild',
       ...(o.verify ? ['verify' as const] : [])
     ]
@@ -502,8 +534,11 @@ export class Target {
       ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
       ...(o.snapshot ? this.snapshotVars(o.verify) : {}),
       ...this.rebuildVars(o.noCache),
-      ...(hook ? { ...this.hookVars(this.s.preDeploy), FD_NO_BUILD: true } : {}),
+      ...(hook ? this.hookVars(this.s.preDeploy) : {}),
+      ...(hook || startFirst ? { FD_NO_BUILD: true } : {}),
       ...(o.verify ? this.verifyVars() : {}),
+      // A heal under start-first: the container that serves (no snapshot ran in this script).
+      ...(o.oldCid !== undefined ? { FD_KNOWN_CID: o.oldCid, FD_KNOWN_CID_SET: 'yes' } : {}),
       FD_LOCK_PID: o.lockPid
     }
     // The verify is the last script of a deploy that goes well: no spare session after it.
@@ -512,9 +547,14 @@ export class Target {
       attach: name => run.attach(name),
       snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
       purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
-      build: hook ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
+      build: hook || startFirst ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
       preDeploy: hook ? settled(run.done('predeploy').then(r => hookOf(r, run.tail('predeploy')))) : Promise.resolve(undefined),
-      rebuild: settled(run.done('rebuild').then(containerOf)),
+      startFirst: startFirst ? settled(run.done('startfirst').then(startFirstOf)) : Promise.resolve(undefined),
+      rebuild: settled(
+        startFirst
+          ? Promise.all([run.done('startfirst'), run.done('rebuild')]).then(([sf, rb]) => startFirstOf(sf)?.container ?? containerOf(rb))
+          : run.done('rebuild').then(containerOf)
+      ),
       verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
     }
   }
@@ -645,6 +685,27 @@ export class Target {
     return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' }
   }
 
+  /** start-first, proven: the new container takes the service's name, the old one is stopped and removed. */
+  async cutover(sf: StartFirst, lockPid: string): Promise<Cutover> {
+    const result = await this.run('cutover', {
+      FD_SF_OLD: sf.old,
+      FD_SF_NEW: sf.container.containerId,
+      FD_SF_NETWORKS: sf.networks.join('\n'),
+      FD_CUTOVER_WAIT: CUTOVER_DNS_SECONDS,
+      FD_STOP_TIMEOUT: this.s.stopTimeout,
+      FD_RENEW_ANON: this.s.renewAnonVolumes,
+      FD_LOCK_PID: lockPid
+    })
+    const m = recordsToMap(result.records)
+    return { named: Number(m.get('cutover-named') ?? 0), stopped: Number(m.get('cutover-stopped') ?? 0) }
+  }
+
+  /** start-first, not proven: the new container's last log lines, then it is removed (the old one serves on). */
+  async discard(cid: string): Promise<string> {
+    const result = await this.run('discard', { FD_SF_NEW: cid }, { quiet: true })
+    return result.records.filter(r => r.key === 'log').map(r => r.value).join('\n')
+  }
+
   /** What runs now (status.sh): read-only. */
   async status(): Promise<ServiceStatus> {
     const m = recordsToMap((await this.run('status', {}, { quiet: true })).records)
@@ -699,6 +760,18 @@ function snapshotOf(records: RemoteRecord[]): Snapshot | undefined {
     previousRevision: m.get('previous-revision') ?? '',
     previousKept: m.get('previous-kept') ?? ''
   }
+}
+
+function startFirstFactsOf(m: Map<string, string>): StartFirstFacts | undefined {
+  if (!m.has('service-config')) return undefined
+  return { config: Buffer.from(m.get('service-config') ?? '', 'base64').toString('utf8'), running: Number(m.get('service-running') ?? 0) || 0 }
+}
+
+/** startfirst.sh's result lines; undefined when it found nothing to keep serving (rebuild.sh recreated). */
+export function startFirstOf(records: RemoteRecord[]): StartFirst | undefined {
+  const m = recordsToMap(records)
+  if (!m.get('old-container-id') || !m.get('container-id')) return undefined
+  return { old: m.get('old-container-id') ?? '', networks: records.filter(r => r.key === 'sf-network').map(r => r.value), container: containerOf(records) }
 }
 
 function hookOf(records: RemoteRecord[], tail: string[]): HookResult {
