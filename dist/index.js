@@ -190,6 +190,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
 /***/ 4434:
 /***/ ((module) => {
 
@@ -418,6 +425,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
@@ -651,7 +665,7 @@ async function entry() {
             await post();
         }
         else {
-            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(755), __nccwpck_require__.e(323)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4323));
+            const { run } = await Promise.all(/* import() */[__nccwpck_require__.e(288), __nccwpck_require__.e(755), __nccwpck_require__.e(696)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9696));
             await run();
         }
     }

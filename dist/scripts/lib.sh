@@ -254,8 +254,31 @@ fd_service_info() {
   fd_out service-build "$build"
   fd_out service-deps "$deps"
   # compose v2 prints the project's name first; later steps look containers up by it.
-  fd_out project-name "$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')"
+  local project
+  project=$(printf '%s\n' "$config" | sed -n '1s/^name: *"\{0,1\}\([a-z0-9_-]*\)"\{0,1\} *$/\1/p')
+  fd_out project-name "$project"
+  # strategy: start-first: the runner reads container_name, ports and network_mode from
+  # compose's own (normalized) config with a YAML parser, and refuses before anything changes.
+  if [ "${FD_STRATEGY:-}" = "start-first" ]; then
+    fd_out service-config "$(printf '%s\n' "$config" | base64 | tr -d '\n')"
+    fd_out service-running "$(fd_running_count "${FD_PROJECT_NAME:-$project}")"
+  fi
   fd_source_info "$ctx" "$dockerfile"
+}
+
+# How many containers of the service run ($1: the compose project's name, when known; else
+# compose ps finds them, as v1 without -p must).
+fd_running_count() {
+  local ids
+  if [ -n "$1" ]; then
+    docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$FD_SERVICE" \
+      --filter "label=com.docker.compose.oneoff=False" --filter status=running 2>/dev/null | grep -c . || true
+    return 0
+  fi
+  ids=$(fd_compose ps -q "$FD_SERVICE" 2>/dev/null || true)
+  [ -n "$ids" ] || { echo 0; return 0; }
+  # shellcheck disable=SC2086 # container ids, one word each
+  docker inspect --format '{{.State.Running}}' $ids 2>/dev/null | grep -c '^true$' || true
 }
 
 # source-dir (FD_SOURCE_DIR, empty: the source and bytecode probes are off) must exist in

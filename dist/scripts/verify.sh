@@ -17,6 +17,9 @@ set +e
 # wait for it rather than find "no container" (with a known container, the health wait below
 # does that).
 cid=${FD_CID:-${FD_KNOWN_CID:-}}
+# start-first (startfirst.sh ran): the new container does not serve under the service's name yet;
+# a probe from the host or the runner would reach the old one. It runs after the cutover.
+if [ "${FD_SF_ACTIVE:-}" = "yes" ] && [ "${FD_VERIFY_FROM:-}" != "container" ]; then FD_VERIFY_URL=""; fi
 if [ -z "$cid" ]; then
   fd_engine_wait "$(( $(date +%s) + FD_HEALTH_TIMEOUT ))" || echo "the Docker engine does not answer" >&2
   cid=$(fd_service_cid)

@@ -1,378 +1,8 @@
-export const id = 323;
-export const ids = [323];
+export const id = 696;
+export const ids = [696];
 export const modules = {
 
-/***/ 4158:
-/***/ ((module, __unused_webpack_exports, __webpack_require__) => {
-
-
-/**
- * @license
- * Copyright 2020 Balena Ltd.
- *
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- *    http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- *
- * ------------------------------------------------------------------------
- *
- * Copyright 2018 Zeit, Inc.
- * Licensed under the MIT License. See file LICENSE.md for a full copy.
- *
- * ------------------------------------------------------------------------
- */
-
-/**
- * This module implements the [dockerignore
- * spec](https://docs.docker.com/engine/reference/builder/#dockerignore-file),
- * closely following Docker's (Moby) Golang implementation:
- * https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go
- * https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go
- * https://github.com/moby/moby/blob/v19.03.8/pkg/archive/archive.go#L825
- *
- * Something the spec is not clear about, but we discovered by reading source code
- * and testing against the "docker build" command, is the handling of backslashes and
- * forward slashes as path separators and escape characters in the .dockerignore file
- * across platforms including Windows, Linux and macOS:
- *
- * * On Linux and macOS, only forward slashes can be used as path separators in the
- *   .dockerignore file, and the backslash works as an escape character.
- * * On Windows, both forward slashes and backslashes are allowed as path separators
- *   in the .dockerignore file, and the backslash is not used as an escape character.
- *
- * This is consistent with how Windows works generally: both forward slashes and
- * backslashes are accepted as path separators by the cmd.exe Command Prompt or
- * PowerShell, and by library functions like the Golang filepath.Clean or the
- * Node.js path.normalize.
- *
- * Similarly, path strings provided to the IgnoreBase.ignores() and IgnoreBase.filter()
- * methods can use either forward slashes or backslashes as path separators on Windows,
- * but only forward slashes are accepted as path separators on Linux and macOS.
- */
-
-const path = __webpack_require__(6928);
-
-const factory = options => new IgnoreBase(options); // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L538-L539
-// Fixes typescript module import
-
-
-factory.default = factory;
-module.exports = factory;
-
-function make_array(subject) {
-  return Array.isArray(subject) ? subject : [subject];
-}
-
-const REGEX_TRAILING_SLASH = /(?<=.)\/$/;
-const REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-const REGEX_TRAILING_PATH_SEP = path.sep === '\\' ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
-const KEY_IGNORE = typeof Symbol !== 'undefined' ? Symbol.for('dockerignore') : 'dockerignore'; // An implementation of Go's filepath.Clean
-// https://golang.org/pkg/path/filepath/#Clean
-// https://github.com/golang/go/blob/master/src/path/filepath/path.go
-// Note that, like Go, on Windows this function converts forward slashes
-// to backslashes.
-
-function cleanPath(file) {
-  return path.normalize(file).replace(REGEX_TRAILING_PATH_SEP, '');
-} // Javascript port of Golang's filepath.ToSlash
-// https://golang.org/pkg/path/filepath/#ToSlash
-// https://github.com/golang/go/blob/master/src/path/filepath/path.go
-// Convert any OS-specific path separator to '/'. Backslash is converted
-// to forward slash on Windows, but not on Linux/macOS.
-// Note that both forward slashes and backslashes are valid path separators on
-// Windows. As a result, code such as `pattern.split(path.sep).join('/')` fails
-// on Windows when forward slashes are used as path separators.
-
-
-function toSlash(file) {
-  if (path.sep === '/') {
-    return file;
-  }
-
-  return file.replace(/\\/g, '/');
-} // Javascript port of Golang's filepath.FromSlash
-// https://github.com/golang/go/blob/master/src/path/filepath/path.go
-
-
-function fromSlash(file) {
-  if (path.sep === '/') {
-    return file;
-  }
-
-  return file.replace(/\//g, path.sep);
-}
-
-class IgnoreBase {
-  constructor({
-    // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
-    ignorecase = true
-  } = {}) {
-    this._rules = [];
-    this._ignorecase = ignorecase;
-    this[KEY_IGNORE] = true;
-
-    this._initCache();
-  }
-
-  _initCache() {
-    this._cache = {};
-  } // @param {Array.<string>|string|Ignore} pattern
-
-
-  add(pattern) {
-    this._added = false;
-
-    if (typeof pattern === 'string') {
-      pattern = pattern.split(/\r?\n/g);
-    }
-
-    make_array(pattern).forEach(this._addPattern, this); // Some rules have just added to the ignore,
-    // making the behavior changed.
-
-    if (this._added) {
-      this._initCache();
-    }
-
-    return this;
-  } // legacy
-
-
-  addPattern(pattern) {
-    return this.add(pattern);
-  }
-
-  _addPattern(pattern) {
-    // https://github.com/kaelzhang/node-ignore/issues/32
-    if (pattern && pattern[KEY_IGNORE]) {
-      this._rules = this._rules.concat(pattern._rules);
-      this._added = true;
-      return;
-    }
-
-    if (this._checkPattern(pattern)) {
-      const rule = this._createRule(pattern.trim());
-
-      if (rule !== null) {
-        this._added = true;
-
-        this._rules.push(rule);
-      }
-    }
-  }
-
-  _checkPattern(pattern) {
-    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L34-L40
-    return pattern && typeof pattern === 'string' && pattern.indexOf('#') !== 0 && pattern.trim() !== "";
-  }
-
-  filter(paths) {
-    return make_array(paths).filter(path => this._filter(path));
-  }
-
-  createFilter() {
-    return path => this._filter(path);
-  }
-
-  ignores(path) {
-    return !this._filter(path);
-  } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
-  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
-
-
-  _createRule(pattern) {
-    const origin = pattern;
-    let negative = false; // > An optional prefix "!" which negates the pattern;
-    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L43-L46
-
-    if (pattern[0] === '!') {
-      negative = true;
-      pattern = pattern.substring(1).trim();
-    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L47-L53
-
-
-    if (pattern.length > 0) {
-      pattern = cleanPath(pattern);
-      pattern = toSlash(pattern);
-
-      if (pattern.length > 1 && pattern[0] === '/') {
-        pattern = pattern.slice(1);
-      }
-    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L54-L55
-
-
-    if (negative) {
-      pattern = '!' + pattern;
-    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L30
-
-
-    pattern = pattern.trim();
-
-    if (pattern === "") {
-      return null;
-    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L34
-    // convert forward slashes to backslashes on Windows
-
-
-    pattern = cleanPath(pattern); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L36-L42
-
-    if (pattern[0] === '!') {
-      if (pattern.length === 1) {
-        return null;
-      }
-
-      negative = true;
-      pattern = pattern.substring(1);
-    } else {
-      negative = false;
-    }
-
-    return {
-      origin,
-      pattern,
-      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-      dirs: pattern.split(path.sep),
-      negative
-    };
-  } // @returns `Boolean` true if the `path` is NOT ignored
-
-
-  _filter(path) {
-    if (!path) {
-      return false;
-    }
-
-    if (path in this._cache) {
-      return this._cache[path];
-    }
-
-    return this._cache[path] = this._test(path);
-  } // @returns {Boolean} true if a file is NOT ignored
-  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
-
-
-  _test(file) {
-    file = fromSlash(file); // equivalent to golang filepath.Dir() https://golang.org/src/path/filepath/path.go
-
-    const parentPath = cleanPath(path.dirname(file));
-    const parentPathDirs = parentPath.split(path.sep);
-    let matched = false;
-
-    this._rules.forEach(rule => {
-      let match = this._match(file, rule); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L80
-
-
-      if (!match && parentPath !== ".") {
-        // Check to see if the pattern matches one of our parent dirs.
-        if (rule.dirs.includes('**')) {
-          // Ah shucks! We have to test every possible parent path that has 
-          // a number of dirs _n_ where 
-          // `rule.dirs.filter(doubleStar).length <= _n_ <= parentPathDirs.length`
-          // since the ** can imply any number of directories including 0
-          for (let i = rule.dirs.filter(x => x !== '**').length; i <= parentPathDirs.length; i++) {
-            match = match || this._match(parentPathDirs.slice(0, i).join(path.sep), rule);
-          }
-        } else if (rule.dirs.length <= parentPathDirs.length) {
-          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L83
-          match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path.sep), rule);
-        }
-      }
-
-      if (match) {
-        matched = !rule.negative;
-      }
-    });
-
-    return !matched;
-  } // @returns {Boolean} true if a file is matched by a rule
-
-
-  _match(file, rule) {
-    return this._compile(rule).regexp.test(file);
-  } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
-
-
-  _compile(rule) {
-    if (rule.regexp) {
-      return rule;
-    }
-
-    let regStr = '^'; // Go through the pattern and convert it to a regexp.
-
-    let escapedSlash = path.sep === '\\' ? '\\\\' : path.sep;
-
-    for (let i = 0; i < rule.pattern.length; i++) {
-      const ch = rule.pattern[i];
-
-      if (ch === '*') {
-        if (rule.pattern[i + 1] === '*') {
-          // is some flavor of "**"
-          i++; // Treat **/ as ** so eat the "/"
-
-          if (rule.pattern[i + 1] === path.sep) {
-            i++;
-          }
-
-          if (rule.pattern[i + 1] === undefined) {
-            // is "**EOF" - to align with .gitignore just accept all
-            regStr += ".*";
-          } else {
-            // is "**"
-            // Note that this allows for any # of /'s (even 0) because
-            // the .* will eat everything, even /'s
-            regStr += `(.*${escapedSlash})?`;
-          }
-        } else {
-          // is "*" so map it to anything but "/"
-          regStr += `[^${escapedSlash}]*`;
-        }
-      } else if (ch === '?') {
-        // "?" is any char except "/"
-        regStr += `[^${escapedSlash}]`;
-      } else if (ch === '.' || ch === '$') {
-        // Escape some regexp special chars that have no meaning
-        // in golang's filepath.Match
-        regStr += `\\${ch}`;
-      } else if (ch === '\\') {
-        // escape next char. Note that a trailing \ in the pattern
-        // will be left alone (but need to escape it)
-        if (path.sep === '\\') {
-          // On windows map "\" to "\\", meaning an escaped backslash,
-          // and then just continue because filepath.Match on
-          // Windows doesn't allow escaping at all
-          regStr += escapedSlash;
-          continue;
-        }
-
-        if (rule.pattern[i + 1] !== undefined) {
-          regStr += '\\' + rule.pattern[i + 1];
-          i++;
-        } else {
-          regStr += '\\';
-        }
-      } else {
-        regStr += ch;
-      }
-    }
-
-    regStr += "$";
-    rule.regexp = new RegExp(regStr, this._ignorecase ? 'i' : '');
-    return rule;
-  }
-
-}
-
-
-/***/ }),
-
-/***/ 4323:
+/***/ 9696:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1459,6 +1089,7 @@ function getSettings(get, options = {}) {
         verifyTimeout: parseInteger(get, 'verify-timeout', 1),
         verifyInterval: parseInteger(get, 'verify-interval', 1),
         staleRetries: parseInteger(get, 'stale-retries', 0),
+        strategy: parseEnum(get, 'strategy', ['recreate', 'start-first']),
         preDeploy,
         postDeploy,
         hookTimeout: parseInteger(get, 'hook-timeout', 1),
@@ -1492,6 +1123,8 @@ class Report {
     purgedContainer = 0;
     purgeNotes = [];
     rolledBack = false;
+    /** start-first: the new container was removed before the cutover; the previous one never stopped. */
+    keptPrevious = false;
     rollbackNote = '';
     /** The failed container's last log lines, read before a rollback replaces it. */
     failedLogs;
@@ -1611,7 +1244,9 @@ function buildScript(name, scriptVars) {
         return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${readScript(`${name}.sh`)}\n}${redirect(name)}\n`;
     }
     // After each step, a "step-done NAME" line tells the runner where the next one starts.
-    const steps = name.map(n => `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}\nfd_out step-done ${n}\n`).join('');
+    // rebuild is skipped when startfirst.sh (before it) started the new container itself.
+    const group = (n) => n === 'rebuild' ? `if [ "\${FD_SKIP_REBUILD:-}" != yes ]; then {\n${readScript(`${n}.sh`)}\n}${redirect(n)}; fi` : `{\n${readScript(`${n}.sh`)}\n}${redirect(n)}`;
+    const steps = name.map(n => `${group(n)}\nfd_out step-done ${n}\n`).join('');
     return `${preamble(vars)}\n{\n${readScript('lib.sh')}\n${steps}}\n`;
 }
 /**
@@ -1628,6 +1263,70 @@ function forBashStdin(text) {
 
 // EXTERNAL MODULE: ./src/engine/ssh.ts
 var ssh = __webpack_require__(3096);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8815);
+;// CONCATENATED MODULE: ./src/engine/strategy.ts
+// strategy: start-first (../shared/contract.md, "Strategy"): what must hold before the deploy may
+// start a second container of the service next to the first. Pure: the facts come from compose's
+// own config output (preflight.sh / sync.sh) and docker ps, so every rule is unit-tested.
+
+/** Seconds between the new container taking the service's name and the old one stopping: proxies' DNS caches (nginx `resolver ... valid=1s`). */
+const CUTOVER_DNS_SECONDS = 3;
+/** The fixed host ports the service publishes ("127.0.0.1:8080->80"), from compose's normalized config. */
+function fixedHostPorts(ports) {
+    if (!Array.isArray(ports))
+        return [];
+    const fixed = [];
+    for (const p of ports) {
+        if (typeof p === 'string' || typeof p === 'number') {
+            // Short syntax (compose v1 prints it): [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]; the host
+            // port is the second field from the right.
+            const parts = String(p).replace(/\/[a-z]+$/i, '').split(':');
+            const published = parts.length >= 2 ? parts[parts.length - 2] : '';
+            if (published !== '' && published !== '0')
+                fixed.push(`${published}->${parts[parts.length - 1]}`);
+        }
+        else if (p && typeof p === 'object') {
+            // Long syntax (compose v2 prints it): published is a string or a number; empty: an ephemeral port.
+            const { published, target, host_ip: hostIp } = p;
+            const value = published === undefined || published === null ? '' : String(published);
+            if (value !== '' && value !== '0')
+                fixed.push(`${typeof hostIp === 'string' && hostIp ? `${hostIp}:` : ''}${value}->${String(target ?? '')}`);
+        }
+    }
+    return fixed;
+}
+/**
+ * Why start-first cannot run for this service (undefined: it can). Each reason says what to do
+ * instead; the caller names the input.
+ */
+function startFirstRefusal(service, facts) {
+    let doc;
+    try {
+        doc = dist.parse(facts.config);
+    }
+    catch (e) {
+        return `compose config's output could not be read (${e instanceof Error ? e.message.split('\n')[0] : String(e)}), so it is unknown whether two containers of service ${service} can run side by side; use strategy: recreate`;
+    }
+    const svc = doc?.services?.[service];
+    if (!svc)
+        return `compose config does not list service ${service}; use strategy: recreate`;
+    if (typeof svc.container_name === 'string' && svc.container_name !== '') {
+        return `service ${service} sets container_name (${JSON.stringify(svc.container_name)}): a second container cannot have the same name. Remove container_name (compose names the containers itself), or use strategy: recreate`;
+    }
+    if (typeof svc.network_mode === 'string' && svc.network_mode !== '') {
+        return `service ${service} sets network_mode: ${svc.network_mode}: the new container cannot join the project's networks without the service's name (and with the host's network, two containers cannot share a port). Use the project's networks, or use strategy: recreate`;
+    }
+    const fixed = fixedHostPorts(svc.ports);
+    if (fixed.length > 0) {
+        return `service ${service} publishes the fixed host port ${fixed.join(', ')}: two containers cannot share it. Put a reverse proxy in front (on the project's network, resolving ${service} by name) and publish no host port from ${service}, or use strategy: recreate`;
+    }
+    if (facts.running > 1) {
+        return `${facts.running} containers of service ${service} run: start-first replaces exactly one. Scale it to one (compose up -d --scale ${service}=1), or use strategy: recreate`;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/reporter.ts
 // How the engine tells a front end what happens. The engine never writes to the log itself: the
 // action turns these calls into log groups, annotations and masks; the command line into
@@ -1651,6 +1350,7 @@ const silentReporter = {
 
 
 
+
 class TargetInputError extends Error {
     input;
     detail;
@@ -1666,6 +1366,7 @@ class TargetInputError extends Error {
  * the input and quotes its value, so only these names are taken from the target.
  */
 const TARGET_CHECKED_INPUTS = new Set([
+    'strategy',
     'project-dir',
     'compose-files',
     'compose-command',
@@ -1754,6 +1455,8 @@ class Target {
     sourceFacts = {};
     /** The service's depends_on as compose config reported it ("NAME:CONDITION:REQUIRED ..."); undefined: not read. */
     serviceDeps;
+    /** strategy: start-first: what compose config and docker ps said (preflight, or sync). */
+    startFirstFacts;
     constructor(transport, s, runId, log = silentReporter) {
         this.transport = transport;
         this.s = s;
@@ -1834,13 +1537,17 @@ class Target {
         const tail = result.outputTail.trim().split('\n').slice(-8).join('\n');
         if (result.code === 255 && this.transport.where.startsWith('ssh')) {
             // rebuild and rollback run compose detached (fd_detached): it goes on without us.
-            const detached = name === 'rebuild' || name === 'rollback' ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.' : '';
+            const detached = name === 'rebuild' || name === 'rollback'
+                ? ' The compose command goes on, detached, on the target, so the service may end up recreated all the same; deploy again to verify it.'
+                : name === 'cutover'
+                    ? ' The cutover goes on, detached, on the target: the new container keeps the service name and the old one is stopped; deploy again to verify it.'
+                    : '';
             throw new RemoteError(name, result.code, `${name}: the ssh connection to ${this.transport.where.replace(/^ssh /, '')} failed (exit 255).${detached}${tail ? ` Last output: ${tail}` : ''}`);
         }
         throw new RemoteError(name, result.code, `${name} failed on the target (exit ${result.code})${tail ? `: ${tail}` : ''}`);
     }
     preflightVars(checkService) {
-        return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir };
+        return { FD_SYNC: this.s.sync, FD_CHECK_SERVICE: checkService ? '1' : '0', FD_SOURCE_DIR: this.s.sourceDir, FD_STRATEGY: this.s.strategy };
     }
     /** The preflight alone (a dry-run, which takes no lock). */
     async preflight(checkService) {
@@ -1852,6 +1559,7 @@ class Target {
         this.resolvedProject = m.get('project-name') ?? '';
         this.sourceFacts = sourceFactsOf(records);
         this.serviceDeps = m.get('service-deps');
+        this.startFirstFacts = startFirstFactsOf(m);
         return {
             now: parseTargetTime(m.get('now')),
             realPath: m.get('project-realpath') ?? '',
@@ -1924,7 +1632,7 @@ class Target {
         return { preflight: pre, lock };
     }
     async sync() {
-        const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir }));
+        const result = await this.transport.run(this.script('sync', { FD_REF: this.s.ref, FD_DISCARD: this.s.syncDiscardChanges, FD_SOURCE_DIR: this.s.sourceDir, FD_STRATEGY: this.s.strategy }));
         const dirty = result.records.filter(r => r.key === 'dirty').map(r => r.value);
         if (result.code === 5 && dirty.length > 0) {
             throw new RemoteError('sync', 5, `the checkout in ${this.s.projectDir} has uncommitted changes to tracked files: ${dirty.join(', ')}. Commit or revert them on the host, or set sync-discard-changes: true to discard them. Nothing was changed.`);
@@ -1938,6 +1646,7 @@ class Target {
         this.resolvedProject = m.get('project-name') ?? '';
         this.sourceFacts = sourceFactsOf(result.records);
         this.serviceDeps = m.get('service-deps');
+        this.startFirstFacts = startFirstFactsOf(m);
         return { head: m.get('head') ?? '', previous: m.get('previous-head') ?? '', hasBuild: m.get('service-build') === 'yes' };
     }
     /**
@@ -2018,11 +1727,16 @@ class Target {
      */
     deploy(o) {
         const hook = o.preDeploy === true && this.s.preDeploy !== '';
+        // start-first: build first (the old container keeps serving), then a new container next to it;
+        // rebuild.sh recreates only when no container runs (startfirst.sh decides).
+        const startFirst = this.s.strategy === 'start-first';
         const names = [
             ...(o.snapshot ? ['snapshot'] : []),
             ...(o.purge ? ['purge'] : []),
             // With a pre-deploy hook: build, run the hook in the new image, then recreate without building.
-            ...(hook ? ['build', 'predeploy'] : []),
+            ...(hook || startFirst ? ['build'] : []),
+            ...(hook ? ['predeploy'] : []),
+            ...(startFirst ? ['startfirst'] : []),
             'rebuild',
             ...(o.verify ? ['verify'] : [])
         ];
@@ -2030,8 +1744,11 @@ class Target {
             ...(o.purge ? { FD_SOURCE_DIR: this.s.sourceDir, FD_CONTAINER_SOURCE_DIR: this.s.containerSourceDir, FD_PURGE_SH: readScript('purge-tree.sh') } : {}),
             ...(o.snapshot ? this.snapshotVars(o.verify) : {}),
             ...this.rebuildVars(o.noCache),
-            ...(hook ? { ...this.hookVars(this.s.preDeploy), FD_NO_BUILD: true } : {}),
+            ...(hook ? this.hookVars(this.s.preDeploy) : {}),
+            ...(hook || startFirst ? { FD_NO_BUILD: true } : {}),
             ...(o.verify ? this.verifyVars() : {}),
+            // A heal under start-first: the container that serves (no snapshot ran in this script).
+            ...(o.oldCid !== undefined ? { FD_KNOWN_CID: o.oldCid, FD_KNOWN_CID_SET: 'yes' } : {}),
             FD_LOCK_PID: o.lockPid
         };
         // The verify is the last script of a deploy that goes well: no spare session after it.
@@ -2040,9 +1757,12 @@ class Target {
             attach: name => run.attach(name),
             snapshot: o.snapshot ? settled(run.done('snapshot').then(snapshotOf)) : Promise.resolve(undefined),
             purge: o.purge ? settled(run.done('purge').then(r => this.purgeOf(r))) : Promise.resolve(undefined),
-            build: hook ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
+            build: hook || startFirst ? settled(run.done('build').then(() => undefined)) : Promise.resolve(undefined),
             preDeploy: hook ? settled(run.done('predeploy').then(r => hookOf(r, run.tail('predeploy')))) : Promise.resolve(undefined),
-            rebuild: settled(run.done('rebuild').then(containerOf)),
+            startFirst: startFirst ? settled(run.done('startfirst').then(startFirstOf)) : Promise.resolve(undefined),
+            rebuild: settled(startFirst
+                ? Promise.all([run.done('startfirst'), run.done('rebuild')]).then(([sf, rb]) => startFirstOf(sf)?.container ?? containerOf(rb))
+                : run.done('rebuild').then(containerOf)),
             verify: o.verify ? run.done('verify') : Promise.resolve(undefined)
         };
     }
@@ -2162,6 +1882,25 @@ class Target {
         });
         return { container: containerOf(result.records), health: recordsToMap(result.records).get('health') ?? '' };
     }
+    /** start-first, proven: the new container takes the service's name, the old one is stopped and removed. */
+    async cutover(sf, lockPid) {
+        const result = await this.run('cutover', {
+            FD_SF_OLD: sf.old,
+            FD_SF_NEW: sf.container.containerId,
+            FD_SF_NETWORKS: sf.networks.join('\n'),
+            FD_CUTOVER_WAIT: CUTOVER_DNS_SECONDS,
+            FD_STOP_TIMEOUT: this.s.stopTimeout,
+            FD_RENEW_ANON: this.s.renewAnonVolumes,
+            FD_LOCK_PID: lockPid
+        });
+        const m = recordsToMap(result.records);
+        return { named: Number(m.get('cutover-named') ?? 0), stopped: Number(m.get('cutover-stopped') ?? 0) };
+    }
+    /** start-first, not proven: the new container's last log lines, then it is removed (the old one serves on). */
+    async discard(cid) {
+        const result = await this.run('discard', { FD_SF_NEW: cid }, { quiet: true });
+        return result.records.filter(r => r.key === 'log').map(r => r.value).join('\n');
+    }
     /** What runs now (status.sh): read-only. */
     async status() {
         const m = recordsToMap((await this.run('status', {}, { quiet: true })).records);
@@ -2216,6 +1955,18 @@ function snapshotOf(records) {
         previousKept: m.get('previous-kept') ?? ''
     };
 }
+function startFirstFactsOf(m) {
+    if (!m.has('service-config'))
+        return undefined;
+    return { config: Buffer.from(m.get('service-config') ?? '', 'base64').toString('utf8'), running: Number(m.get('service-running') ?? 0) || 0 };
+}
+/** startfirst.sh's result lines; undefined when it found nothing to keep serving (rebuild.sh recreated). */
+function startFirstOf(records) {
+    const m = recordsToMap(records);
+    if (!m.get('old-container-id') || !m.get('container-id'))
+        return undefined;
+    return { old: m.get('old-container-id') ?? '', networks: records.filter(r => r.key === 'sf-network').map(r => r.value), container: containerOf(records) };
+}
 function hookOf(records, tail) {
     const m = recordsToMap(records);
     // The hook's own lines, without the script's "+ command" line before them.
@@ -2238,6 +1989,7 @@ var transport = __webpack_require__(9147);
 // The deploy, top to bottom: connect, lock, sync, snapshot, purge, rebuild, verify, heal,
 // rollback (../shared/contract.md, "The pipeline"). The engine reports through a Reporter and
 // returns a Report; the action and the command line turn that into outputs or terminal lines.
+
 
 
 
@@ -2278,6 +2030,7 @@ async function deploy(s, log, options = {}) {
     let lock;
     let locking;
     let sshFiles;
+    let current;
     try {
         const transport = await report.step('connect', s.ssh ? (0,ssh/* describeTarget */.ff)(s.ssh) : 'local transport', async () => options.transport ??
             connect(s, log, f => {
@@ -2287,8 +2040,9 @@ async function deploy(s, log, options = {}) {
         target = new Target(transport, s, runId, log);
         if (s.dryRun) {
             const pre = await preflightStep(report, target, s);
+            checkStrategy(target, s);
             printPlan(log, target, s, pre, runId);
-            const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy'] : []), 'verify', ...(s.postDeploy ? ['post-deploy'] : [])];
+            const planned = ['lock', 'sync', 'snapshot', 'purge', 'rebuild', ...(s.preDeploy ? ['pre-deploy'] : []), 'verify', ...(s.postDeploy ? ['post-deploy'] : []), ...(s.strategy === 'start-first' ? ['cutover'] : [])];
             for (const name of planned)
                 report.skipStep(name, 'dry-run: nothing changed');
             report.verdict = 'dry-run';
@@ -2298,12 +2052,19 @@ async function deploy(s, log, options = {}) {
         // The holder's text comes from a file on the target: shown, never obeyed.
         holder => log.untrusted(`waiting for the deploy lock (up to ${s.lockTimeout} s, input lock-timeout), held by ${holder}`), holder => log.warning(`the deploy lock of ${s.projectDir} was left by a deploy that is gone (${holder}); taking it over`)));
         const pre = await preflightStep(report, target, s, session.preflight);
+        // Refused before the lock's step (with sync: git, after the sync, which reads the compose files of ref).
+        if (s.sync !== 'git')
+            checkStrategy(target, s);
         lock = await lockStep(report, s, pre, session.lock);
         const run = { s, log, report, runId, target, pre, lock, hasBuild: pre.hasBuild ?? false };
+        current = run;
         await syncStep(run);
+        if (s.sync === 'git')
+            checkStrategy(target, s);
         await deployAndVerify(run);
         await healWhileStale(run);
         await postDeployStep(run);
+        await finishStartFirst(run);
         await rollbackIfUnhealthy(run);
     }
     catch (e) {
@@ -2311,6 +2072,13 @@ async function deploy(s, log, options = {}) {
         report.error = describeError(e, options.inputValue);
         // Also when the preflight failed: the summary lists connect once.
         mergeConnectSteps(report);
+        // start-first: a new container that did not take over must not stay beside the old one.
+        const run = current;
+        if (run?.sf) {
+            await settle(log, 'removing the new container', async () => {
+                await discardNew(run, 'the deploy failed', true);
+            });
+        }
     }
     finally {
         // Release the lock first (another deploy may be waiting), then read what the report needs,
@@ -2381,6 +2149,17 @@ async function lockStep(report, s, pre, locking) {
     };
     return lock;
 }
+/** strategy: start-first refused before anything changes: container_name, a fixed host port, network_mode, several containers. */
+function checkStrategy(target, s) {
+    if (s.strategy !== 'start-first')
+        return;
+    const facts = target.startFirstFacts;
+    if (!facts)
+        return;
+    const why = startFirstRefusal(s.service, facts);
+    if (why)
+        throw new TargetInputError('strategy', `${why}. Nothing was changed.`);
+}
 async function syncStep(run) {
     const { s, report, target } = run;
     if (s.sync !== 'git') {
@@ -2404,10 +2183,12 @@ async function deployAndVerify(run) {
     run.snapshot = await snapshotStep(run, deployRun);
     report.previousImageId = run.snapshot?.imageId ?? '';
     await purgeStep(run, deployRun);
-    if (s.preDeploy)
+    const startFirst = s.strategy === 'start-first';
+    if (s.preDeploy || startFirst)
         await preDeployStep(run, deployRun);
     try {
-        run.container = await report.step('rebuild', `build and recreate ${s.service}`, async (note) => rebuildStep(run, deployRun, note));
+        const title = startFirst ? `a new ${s.service} container next to the running one` : `build and recreate ${s.service}`;
+        run.container = await report.step('rebuild', title, async (note) => rebuildStep(run, deployRun, note));
     }
     catch (e) {
         await afterFailedRebuild(run, e);
@@ -2472,11 +2253,14 @@ async function purgeCounts(run, deployRun) {
  */
 async function preDeployStep(run, deployRun) {
     const { s, report } = run;
-    await report.step('rebuild', `build ${s.service} (before pre-deploy; the running container is not touched)`, async (note) => {
+    const why = s.preDeploy ? 'before pre-deploy' : 'strategy: start-first';
+    await report.step('rebuild', `build ${s.service} (${why}; the running container is not touched)`, async (note) => {
         deployRun.attach('build');
         await deployRun.build;
         note('image built');
     });
+    if (!s.preDeploy)
+        return undefined;
     return report.step('pre-deploy', 'in a one-off container of the new image', async (note) => {
         deployRun.attach('predeploy');
         const hook = await deployRun.preDeploy;
@@ -2519,10 +2303,16 @@ async function postDeployStep(run) {
     setVerdict(report);
 }
 async function rebuildStep(run, deployRun, note) {
+    if (run.s.strategy === 'start-first') {
+        deployRun.attach('startfirst');
+        run.sf = await deployRun.startFirst;
+    }
     deployRun.attach('rebuild');
     const c = await deployRun.rebuild;
     setContainer(run.report, c);
-    note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}`);
+    const beside = run.sf ? ` next to ${run.sf.old.slice(0, 12)}, which still serves (not under the service's name until the cutover)` : '';
+    const fallback = run.s.strategy === 'start-first' && !run.sf ? ' (recreated: no running container to keep serving)' : '';
+    note(`container ${c.containerId.slice(0, 12)}, image ${c.imageId}${beside}${fallback}`);
     return c;
 }
 function setContainer(report, c) {
@@ -2550,11 +2340,14 @@ function probeContext(run) {
 async function verifyOnce(run, deployRun, note) {
     const { s, report, log } = run;
     const facts = parseVerifyRecords((await deployRun.verify) ?? [], s.verifyFrom);
+    run.facts = facts;
     const ctx = probeContext(run);
+    // start-first: a probe from the host or the runner would reach the old container; it runs after the cutover.
+    const afterCutover = run.sf !== undefined && s.verifyFrom !== 'container';
     // One attempt came with the verify script; poll further only when no other probe failed.
     await finishHttpProbe(facts, ctx, {
         from: s.verifyFrom,
-        url: s.verifyUrl,
+        url: afterCutover ? '' : s.verifyUrl,
         expect: s.verifyExpect,
         timeoutSeconds: s.verifyTimeout,
         intervalSeconds: s.verifyInterval,
@@ -2562,8 +2355,11 @@ async function verifyOnce(run, deployRun, note) {
     });
     if (facts.containerId)
         setContainer(report, facts);
-    run.facts = facts;
-    const probes = runProbes(facts, ctx);
+    let probes = runProbes(facts, ctx);
+    if (afterCutover && s.verifyUrl) {
+        const reason = `runs after the cutover (verify-from: ${s.verifyFrom}): until then ${s.verifyUrl} reaches the old container`;
+        probes = probes.map(p => (p.name === 'http' ? { ...p, verdict: 'skip', reason } : p));
+    }
     logProbes(log, probes);
     note(`${verdictOf(probes)}: ${probes.map(p => `${p.name} ${p.verdict}`).join(', ')}`);
     return probes;
@@ -2590,8 +2386,13 @@ async function healWhileStale(run) {
         const failed = report.probes.filter(p => p.verdict === 'fail').map(p => p.name);
         try {
             report.probes = await report.step('heal', `no-cache rebuild ${report.healAttempts}/${s.staleRetries}`, async (note) => {
-                log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and recreating, then verifying again`);
-                const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid });
+                // start-first: the stale container never served; the heal starts another next to the old one.
+                const old = run.sf?.old;
+                if (run.sf)
+                    await discardNew(run, 'stale', false);
+                const how = old ? 'starting a new container next to the old one' : 'recreating';
+                log.info(`verdict stale (${failed.join(', ')} failed): ${s.purge ? 'purging, ' : ''}rebuilding without cache and ${how}, then verifying again`);
+                const heal = target.deploy({ snapshot: false, purge: s.purge, noCache: true, verify: true, lockPid: run.lock.pid, ...(old ? { oldCid: old } : {}) });
                 if (s.purge)
                     log.info(`purge: ${await purgeCounts(run, heal)}`);
                 run.container = await rebuildStep(run, heal, () => undefined);
@@ -2647,9 +2448,86 @@ function rollbackTarget(snap) {
         return target;
     return `${snap.previousKept}${target ? `: ${target}` : ''}`;
 }
+/**
+ * start-first, after the probes and post-deploy: a proven new container takes over (cutover), then
+ * the public http probe runs (verify-from: host or runner); one that was not proven is removed and
+ * the old one, never stopped, serves on.
+ */
+async function finishStartFirst(run) {
+    const { s, report, target, log } = run;
+    const sf = run.sf;
+    if (!sf)
+        return;
+    if (report.verdict !== 'fresh' && report.verdict !== 'unverified') {
+        const verdict = report.verdict;
+        const logs = await report.step('rollback', `remove the new container ${sf.container.containerId.slice(0, 12)}; the previous container keeps serving`, async (note) => {
+            const lines = await discardNew(run, verdict, true);
+            note(report.rollbackNote);
+            return lines;
+        });
+        if (verdict === 'unhealthy')
+            report.failedLogs = logs;
+        return;
+    }
+    const cut = await report.step('cutover', `container ${sf.container.containerId.slice(0, 12)} takes the name ${s.service} from ${sf.old.slice(0, 12)}`, async (note) => {
+        const c = await target.cutover(sf, run.lock.pid);
+        note(`old ${sf.old.slice(0, 12)} → new ${sf.container.containerId.slice(0, 12)}; named in ${c.named} s, old drained, stopped and removed in ${c.stopped} s`);
+        return c;
+    });
+    log.debug(`cutover: ${JSON.stringify(cut)}`);
+    run.sf = undefined;
+    await publicHttpProbe(run);
+}
+/** start-first: the http probe from the host or the runner, once the new container has the service's name. */
+async function publicHttpProbe(run) {
+    const { s, report, target, log } = run;
+    if (!s.verify || !s.verifyUrl || s.verifyFrom === 'container' || !run.facts)
+        return;
+    const facts = run.facts;
+    const probe = await report.step('verify', `http ${s.verifyUrl} after the cutover`, async (note) => {
+        if (s.verifyFrom === 'runner') {
+            facts.http = await httpProbeFromRunner({ url: s.verifyUrl, expect: s.verifyExpect, timeoutSeconds: s.verifyTimeout, intervalSeconds: s.verifyInterval });
+        }
+        else {
+            facts.http = parseHttpRecords(await target.httpPoll(facts.containerId, { deadline: 0, attempts: 0 }, run.lock.pid), 'host');
+        }
+        const p = probeHttp(facts, probeContext(run));
+        note(`${p.verdict}: ${p.found || p.reason}`);
+        return p;
+    });
+    const at = report.probes.findIndex(p => p.name === 'http');
+    if (at >= 0)
+        report.probes[at] = probe;
+    else
+        report.probes.push(probe);
+    logProbes(log, [probe]);
+    setVerdict(report);
+}
+/**
+ * start-first: removes the new container (it never served), keeping its last log lines; the
+ * report names the old one, which serves on. Returns the new container's logs.
+ */
+async function discardNew(run, why, final) {
+    const { report, target, snapshot } = run;
+    const sf = run.sf;
+    if (!sf)
+        return '';
+    const logs = await target.discard(sf.container.containerId);
+    run.sf = undefined;
+    // A heal starts another new container; only the last removal is the deploy's outcome.
+    if (!final)
+        return logs;
+    if (snapshot)
+        setContainer(report, snapshot);
+    report.rolledBack = true;
+    report.keptPrevious = true;
+    report.rollbackNote = `the previous container kept serving (${sf.old.slice(0, 12)}): the new container ${sf.container.containerId.slice(0, 12)} (${why}) never took a request and was removed`;
+    return logs;
+}
 /** Unhealthy: put the snapshot's image back (rollback: true). The verdict stays unhealthy. */
 async function rollbackIfUnhealthy(run) {
-    if (run.report.verdict !== 'unhealthy')
+    // start-first before the cutover: the old container never stopped (finishStartFirst).
+    if (run.report.verdict !== 'unhealthy' || run.report.rolledBack)
         return;
     await rollBack(run, 'the unhealthy container was left in place');
 }
@@ -2749,11 +2627,14 @@ function printPlan(log, target, s, pre, runId) {
     show('snapshot', 'snapshot', common);
     if (s.purge)
         show('purge', 'purge', { ...common, FD_SOURCE_DIR: s.sourceDir, FD_CONTAINER_SOURCE_DIR: s.containerSourceDir, FD_PURGE_SH: '(src/scripts/purge-tree.sh)', FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' });
-    if (s.preDeploy) {
-        show('build', 'rebuild (before pre-deploy)', { ...common, ...target.rebuildVars(s.buildNoCache) });
+    const startFirst = s.strategy === 'start-first';
+    if (s.preDeploy || startFirst)
+        show('build', `rebuild (before ${s.preDeploy ? 'pre-deploy' : 'the new container starts'})`, { ...common, ...target.rebuildVars(s.buildNoCache) });
+    if (s.preDeploy)
         show('predeploy', 'pre-deploy', { ...common, ...target.hookVars(s.preDeploy, '(the image the snapshot found)') });
-    }
-    show('rebuild', 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy ? { FD_NO_BUILD: true } : {}) });
+    if (startFirst)
+        show('startfirst', 'rebuild (strategy: start-first: a new container next to the running one)', { ...common, ...target.rebuildVars(s.buildNoCache), FD_KNOWN_CID: '(the container the snapshot found)', FD_KNOWN_CID_SET: 'yes' });
+    show('rebuild', startFirst ? 'rebuild (only when no container runs)' : 'rebuild', { ...common, ...target.rebuildVars(s.buildNoCache), ...(s.preDeploy || startFirst ? { FD_NO_BUILD: true } : {}) });
     if (s.verify) {
         show('verify', 'verify', {
             ...common,
@@ -2767,6 +2648,8 @@ function printPlan(log, target, s, pre, runId) {
         if (s.postDeploy)
             show('smoke', 'post-deploy', { ...common, ...target.hookVars(s.postDeploy, '(the image the snapshot found)'), FD_KNOWN_CID: '(the container the rebuild created)' });
     }
+    if (startFirst)
+        show('cutover', 'cutover', { ...common, FD_SF_OLD: '(the container the snapshot found)', FD_SF_NEW: '(the new container)', FD_SF_NETWORKS: '(its networks and aliases)', FD_STOP_TIMEOUT: s.stopTimeout, FD_RENEW_ANON: s.renewAnonVolumes });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rollout.ts
