@@ -101,7 +101,7 @@ test('a source-dir missing on the target is refused before anything changes; sou
   expect(errors(wrong)).toHaveLength(1)
   expect(errors(wrong)[0]).toContain('input source-dir: "app" no such directory in project-dir')
   // The message gives the facts to choose from: the build context and the directories there.
-  expect(errors(wrong)[0]).toContain("the service's build context is .; its directories: src.")
+  expect(errors(wrong)[0]).toContain("the service's build context is .; its directories: proxy, src.")
   expect(errors(wrong)[0]).toContain("or to '' to turn the source and bytecode probes off")
   expect(steps(wrong)).not.toContain('snapshot')
   expect(serviceContainer(p)).toBe(cid)
