@@ -47,24 +47,19 @@ if ! docker info >/dev/null 2>&1; then
 fi
 mkdir -p /run/sshd
 
-if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-  log "building the base image $BASE_IMAGE with debootstrap (about a minute)"
-  root="$WORK/rootfs"
+# A Debian image with one package, from debootstrap (no registry is reachable here):
+# debootstrap_image IMAGE PACKAGE CMD-JSON.
+debootstrap_image() {
+  local image=$1 package=$2 cmd=$3 root="$WORK/rootfs-$2"
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  log "building the image $image (Debian bookworm with $package) with debootstrap (about a minute)"
   rm -rf "$root"
-  debootstrap --variant=minbase --include=python3 bookworm "$root" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -20 "$WORK/debootstrap.log"; exit 1; }
-  tar -C "$root" -c . | docker import -c 'CMD ["python3"]' - "$BASE_IMAGE" >/dev/null
+  debootstrap --variant=minbase --include="$package" bookworm "$root" "$MIRROR" >"$WORK/debootstrap-$package.log" 2>&1 \
+    || { tail -20 "$WORK/debootstrap-$package.log"; exit 1; }
+  tar -C "$root" -c . | docker import -c "CMD $cmd" - "$image" >/dev/null
   rm -rf "$root"
-fi
-
-if ! docker image inspect "$NGINX_IMAGE" >/dev/null 2>&1; then
-  log "building the nginx image $NGINX_IMAGE with debootstrap (about a minute)"
-  root="$WORK/rootfs-nginx"
-  rm -rf "$root"
-  debootstrap --variant=minbase --include=nginx bookworm "$root" "$MIRROR" >"$WORK/debootstrap-nginx.log" 2>&1 \
-    || { tail -20 "$WORK/debootstrap-nginx.log"; exit 1; }
-  tar -C "$root" -c . | docker import -c 'CMD ["nginx","-g","daemon off;"]' - "$NGINX_IMAGE" >/dev/null
-  rm -rf "$root"
-fi
+}
+debootstrap_image "$BASE_IMAGE" python3 '["python3"]'
+debootstrap_image "$NGINX_IMAGE" nginx '["nginx","-g","daemon off;"]'
 
 log "docker $(docker version --format '{{.Server.Version}}'), $(docker compose version --short) (v2), $(docker-compose version --short) (v1), base image $BASE_IMAGE, nginx image $NGINX_IMAGE"
