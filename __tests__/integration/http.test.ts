@@ -53,7 +53,8 @@ ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
 
 let counter = 0
 const projects: Project[] = []
-afterAll(() => projects.forEach(removeProject))
+// Each test's projects go when it ends: an idle container still runs its healthcheck every second.
+afterEach(() => projects.splice(0).forEach(removeProject))
 
 /**
  * A user-like app: service web, WORKDIR /app + COPY . /app, USER nobody.

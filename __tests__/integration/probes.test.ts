@@ -11,7 +11,8 @@ import { baseImage } from './paths.js'
 useEnvironment()
 
 const projects: Project[] = []
-afterAll(() => projects.forEach(removeProject))
+// Each test's projects go when it ends: an idle container still runs its healthcheck every second.
+afterEach(() => projects.splice(0).forEach(removeProject))
 async function project(label: string): Promise<Project> {
   const p = await makeProject(label)
   projects.push(p)

@@ -66,7 +66,7 @@ function expectFresh(run: ActionRun): void {
 
 describe('read_only: true (a service named web)', () => {
   const made: Project[] = []
-  afterAll(() => made.forEach(removeProject))
+  afterEach(() => made.splice(0).forEach(removeProject))
 
   test('no .pyc anywhere: the purge needs no temporary file in the container, the deploy is fresh', async () => {
     const p = await makeProject('purge-ro0')
@@ -234,7 +234,7 @@ describe('a deploy user who is not root (in the docker group), local transport',
     execFileSync('chown', [user, userTmp])
     execFileSync('chmod', ['0700', userTmp])
   })
-  afterAll(() => made.forEach(removeProject))
+  afterEach(() => made.splice(0).forEach(removeProject))
 
   async function runAs(inputs: Record<string, string>): Promise<ActionRun> {
     const { env, files, runnerTemp } = runnerEnvironment(inputs, { TMPDIR: userTmp })

@@ -37,6 +37,33 @@ fd_now() {
   case $t in '' | *[!0-9.]* | .* | *. | *.*.*) date +%s ;; *) printf '%s\n' "$t" ;; esac
 }
 
+# A pause without a process. The waits below poll; on small VMs a fork costs milliseconds of
+# CPU, and a sleep(1) child every 20 ms was a visible share of a deploy's CPU. bash's read -t on
+# a pipe that nobody writes (opened read-write through /dev/fd, so it never reaches end of file)
+# times out in place. Where that does not work (read ends at once), sleep(1) does the waiting.
+# Opens a pipe that nobody writes, read-write (through /dev/fd, so a read never reaches end of
+# file), in the descriptor named by $1; fails where that does not work.
+fd_quiet_pipe() {
+  local fd _
+  { exec {fd}<> <(:); } 2>/dev/null || return 1
+  # A timeout is a status above 128; anything else (end of file, an error) would spin.
+  if read -r -t 0.01 -u "$fd" _; then :; elif [ $? -gt 128 ]; then printf -v "$1" %s "$fd"; return 0; fi
+  exec {fd}>&-
+  return 1
+}
+FD_NAP_FD=""
+fd_nap_open() {
+  [ -n "$FD_NAP_FD" ] || fd_quiet_pipe FD_NAP_FD || FD_NAP_FD=-
+}
+fd_nap() {
+  fd_nap_open
+  if [ "$FD_NAP_FD" != - ]; then
+    read -r -t "$1" -u "$FD_NAP_FD" _ || true
+  else
+    sleep "$1" 2>/dev/null || sleep 1
+  fi
+}
+
 # The rollback tag that snapshot.sh makes in the background: done, or the deploy stops here.
 FD_TAG_PID=""
 FD_TAG=""
@@ -394,8 +421,8 @@ FD_STATE_FORMAT='{{.State.Status}}{{"\x1f"}}{{.State.Running}}{{"\x1f"}}{{.State
 # shellcheck disable=SC2034 # read by verify.sh
 FD_STATE=""
 fd_wait_health() {
-  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since="" first_restarts=""
-  deadline=$(( $(date +%s) + timeout ))
+  local cid=$1 timeout=$2 deadline state status running restarting exitcode restarts health stable_since="" first_restarts="" polls=0
+  deadline=$(( ${EPOCHSECONDS:-$(date +%s)} + timeout ))
   FD_STATE=""
   while :; do
     if ! state=$(docker inspect --format "$FD_STATE_FORMAT" "$cid" 2>/dev/null); then
@@ -425,9 +452,9 @@ fd_wait_health() {
     if [ "$health" = "unhealthy" ]; then fd_out health "fail healthcheck reports unhealthy"; return 0; fi
     if [ "$health" = "none" ] && [ "$running" = "true" ] && [ "$restarting" != "true" ]; then
       # No healthcheck: running, and the restart count must not grow for 5 s.
-      if [ -z "$stable_since" ]; then stable_since=$(date +%s); first_restarts=$restarts; fi
+      if [ -z "$stable_since" ]; then stable_since=${EPOCHSECONDS:-$(date +%s)}; first_restarts=$restarts; fi
       if [ "$restarts" != "$first_restarts" ]; then stable_since=""; fi
-      if [ -n "$stable_since" ] && [ $(( $(date +%s) - stable_since )) -ge 5 ]; then
+      if [ -n "$stable_since" ] && [ $(( ${EPOCHSECONDS:-$(date +%s)} - stable_since )) -ge 5 ]; then
         fd_out health "pass running, restart count $restarts steady for 5 s"
         return 0
       fi
@@ -436,12 +463,15 @@ fd_wait_health() {
     fi
     # -gt: whole seconds; a 5 s steady window that began in the first second still fits in a
     # health-timeout of 5 (the input's minimum).
-    if [ "$(date +%s)" -gt "$deadline" ]; then
+    if [ "${EPOCHSECONDS:-$(date +%s)}" -gt "$deadline" ]; then
       fd_out health "fail not healthy within ${timeout} s (status $status, health $health, restarts $restarts)"
       return 0
     fi
-    # docker inspect is cheap (~20 ms): a finer poll finds the healthy container sooner.
-    sleep 0.05
+    # Each docker inspect is a Go CLI start (~0.1 s of CPU on a small VM) and a request to the
+    # engine: poll finely while a quick start is likely, then every 0.25 s. A healthcheck
+    # flips at most once per its interval anyway.
+    polls=$(( polls + 1 ))
+    if [ "$polls" -le 10 ]; then fd_nap 0.1; else fd_nap 0.25; fi
   done
 }
 
@@ -460,8 +490,8 @@ fd_wait_health() {
 # the fixed script FD_UNIT_SH with the commands as data.
 # shellcheck disable=SC2016 # the unit's own script: expanded by the unit, not here
 FD_UNIT_SH='set -u
-busy=$1 log=$2 rmfile=$3
-shift 3
+busy=$1 log=$2 rmfile=$3 done_fd=$4
+shift 4
 if [ -n "$busy" ]; then exec 8>>"$busy"; flock 8; fi
 rc=0 cmd=()
 for a in "$@" --fd-then; do
@@ -474,9 +504,11 @@ for a in "$@" --fd-then; do
 done
 # The follower reads the log through a descriptor it opened before the unit started.
 rm -f -- "$log" ${rmfile:+"$rmfile"}
+# Wakes the follower at once (it waits on this pipe between reads of the log).
+if [ -n "$done_fd" ]; then { printf . >&"$done_fd"; } 2>/dev/null || true; fi
 exit "$rc"'
 fd_detached() {
-  local log pid rc=0 busy="" rmfile=""
+  local log pid rc=0 busy="" rmfile="" done_fd=""
   if [ "${1-}" = "--rm" ]; then rmfile=$2; shift 2; fi
   if command -v flock >/dev/null 2>&1; then
     fd_lock_dir
@@ -486,28 +518,36 @@ fd_detached() {
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
   # Opened before the unit starts, so that its output is read even once the unit removed the file.
   exec 7<"$log"
+  fd_quiet_pipe done_fd || done_fd=""
   if command -v setsid >/dev/null 2>&1; then
     # Not a process group leader (a background job of a shell without job control), so setsid
     # makes the new session in place, without a fork: $! is the unit.
     # shellcheck disable=SC2094 # the unit gets the log's name to remove it, never reads it
-    setsid bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    setsid bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$done_fd" "$@" >>"$log" 2>&1 </dev/null &
     pid=$!
   else
     set -m
     # shellcheck disable=SC2094 # as above
-    bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$@" >>"$log" 2>&1 </dev/null &
+    bash -c "$FD_UNIT_SH" fd-unit "$busy" "$log" "$rmfile" "$done_fd" "$@" >>"$log" 2>&1 </dev/null &
     pid=$!
     set +m
   fi
   # A follow loop that any POSIX system runs (GNU tail -f --pid is not on busybox or macOS):
   # cat reads what was added since the last round, through the shared descriptor's offset.
+  # Between rounds it waits on the pipe that the unit writes when it ends: the end is seen at
+  # once, and the log is read 4 times a second rather than 50 (each round is a fork).
   while kill -0 "$pid" 2>/dev/null; do
     cat <&7 || true
-    sleep 0.02 2>/dev/null || sleep 1
+    if [ -n "$done_fd" ]; then
+      if read -r -t 0.25 -n 1 -u "$done_fd" _; then break; fi
+    else
+      sleep 0.1 2>/dev/null || sleep 1
+    fi
   done
   wait "$pid" || rc=$?
   cat <&7 || true
   exec 7<&-
+  if [ -n "$done_fd" ]; then exec {done_fd}>&-; fi
   return "$rc"
 }
 
