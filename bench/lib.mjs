@@ -2,7 +2,7 @@
 // dist/index.js the way the runner does (INPUT_* env, GITHUB_OUTPUT, then the post step), and
 // small statistics. Plain Node (no ts-jest), like bench/run.mjs.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -47,14 +47,17 @@ export async function freePort() {
   })
 }
 
-/** A real OpenSSH server on 127.0.0.1 with LogLevel VERBOSE (as __tests__/integration/sshd.ts). */
-export async function startSshd(dir) {
+/**
+ * A real OpenSSH server on 127.0.0.1 with LogLevel VERBOSE (as __tests__/integration/sshd.ts).
+ * userKey: authorise that key (several sshd, one ssh-key input) instead of a fresh one.
+ */
+export async function startSshd(dir, { userKey: givenKey } = {}) {
   mkdirSync(dir, { recursive: true })
   mkdirSync('/run/sshd', { recursive: true })
   const hostKey = join(dir, 'host_ed25519')
-  const userKey = join(dir, 'user_ed25519')
+  const userKey = givenKey ?? join(dir, 'user_ed25519')
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fresh-deploy-bench', '-f', userKey])
+  if (!givenKey) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fresh-deploy-bench', '-f', userKey])
   const authorized = join(dir, 'authorized_keys')
   writeFileSync(authorized, readFileSync(`${userKey}.pub`), { mode: 0o600 })
   const port = await freePort()
@@ -67,7 +70,8 @@ export async function startSshd(dir) {
       'ListenAddress 127.0.0.1',
       `HostKey ${hostKey}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${authorized}`,
+      // root's keys, then per user (authorizeUser): sshd reads them as that user.
+      `AuthorizedKeysFile ${authorized} ${join(dir, 'authorized_keys.%u')}`,
       'PermitRootLogin prohibit-password',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
@@ -108,6 +112,17 @@ export async function startSshd(dir) {
   }
 }
 
+/**
+ * Lets a non-root user log in with the same user key (as the tests' authorizeUser): the file is
+ * theirs (sshd reads it with their rights) and the dirs above it are traversable.
+ */
+export function authorizeUser(sshd, user) {
+  const file = join(sshd.dir, `authorized_keys.${user}`)
+  writeFileSync(file, readFileSync(`${sshd.userKey}.pub`), { mode: 0o600 })
+  execFileSync('chown', [`${user}:`, file])
+  chmodSync(sshd.dir, 0o711)
+}
+
 /** New TCP connections sshd has logged so far (LogLevel VERBOSE: "Connection from …"). */
 export function sshdConnections(sshd) {
   const text = existsSync(sshd.log) ? readFileSync(sshd.log, 'utf8') : ''
@@ -118,7 +133,7 @@ export function sshdConnections(sshd) {
 }
 
 /** The plain ssh arguments of the raw baseline: same key, pinned host key, one connection. */
-export function rawSshArgs(sshd) {
+export function rawSshArgs(sshd, user = 'root') {
   return [
     '-F', '/dev/null',
     '-i', sshd.userKey,
@@ -128,7 +143,7 @@ export function rawSshArgs(sshd) {
     '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
     '-o', 'LogLevel=ERROR',
     '-p', String(sshd.port),
-    'root@127.0.0.1'
+    `${user}@127.0.0.1`
   ]
 }
 
@@ -158,6 +173,9 @@ export function removeProject(p) {
   try {
     const images = sh('docker', ['images', '-q', '--filter', `reference=${p.name}*`]).split('\n').filter(Boolean)
     if (images.length) execFileSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'pipe' })
+    // The rollback target's tag (fresh-deploy/previous:PROJECT.SERVICE).
+    const previous = sh('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=fresh-deploy/previous:${p.name}.*`]).split('\n').filter(Boolean)
+    if (previous.length) execFileSync('docker', ['rmi', ...previous], { stdio: 'pipe' })
   } catch {
     /* best effort */
   }

@@ -63,12 +63,38 @@ row('6. probe cost: verify step on a healthy container, over SSH', '≤ 0.5 s', 
 row('6. probe cost: verify step on a healthy container, local', '≤ 0.5 s', 'probes.local', { fmt: st => `${range(st, 3)} s`, ok: st => st.median <= 500 })
 row('6. in a deploy: "rebuild done" → "verify done" (includes the wait for the healthcheck)', '', 'ssh.rebuildDoneToVerdict')
 row('6. same, local transport', '', 'local.rebuildDoneToVerdict')
+// Issue 16: several hosts. single = the action on one host, same run; N × single is the target's unit.
+row('7. hosts: one host (the single-host deploy, main + post)', '', 'hosts.single')
+row('7. hosts: raw compose on one host (for scale)', '', 'hosts.raw.1')
+for (const n of [2, 4]) {
+  row(`7. hosts: ${n} hosts one by one (parallel: 1): wall time`, '', `hosts.n.${n}.sequential`)
+  row(`7. hosts: ${n} hosts one by one: over ${n} × single, per host`, '≤ +0.20 s', `hosts.n.${n}.sequentialPerHost`, { fmt: v => `${v >= 0 ? '+' : ''}${s(v)} s (× ${(get(after, `hosts.n.${n}.sequentialRatio`) ?? 0).toFixed(3)})`, ok: v => v <= 200 })
+  row(`7. hosts: ${n} hosts, parallel: ${n}: wall time`, '', `hosts.n.${n}.parallel`)
+  row(`7. hosts: ${n} hosts, parallel: ${n} / single`, '≤ 1.30', `hosts.n.${n}.parallelRatio`, { fmt: v => v.toFixed(2), ok: v => v <= 1.3 })
+  row(`7. hosts: ${n} hosts, parallel: ${n} / (2 × single): the canary runs alone, so 2 × single is the floor`, '', `hosts.n.${n}.parallelOverCanaryFloor`, { fmt: v => v.toFixed(2) })
+  row(`7. hosts: what the machine allows: ${n} raw compose commands at once / one`, '', `hosts.n.${n}.rawParallelRatio`, { fmt: v => v.toFixed(2) })
+}
+row('7. hosts: SSH handshakes per host per run (sshd\'s "Accepted publickey")', '1', 'hosts.handshakesPerHost', { fmt: st => `${st.median} (${st.min}–${st.max}, n=${st.n})`, ok: st => st.max === 1 })
+// Issue 15: start-first under steady load through nginx.
+for (const [arm, label] of [['startFirst.start-first', 'start-first (action)'], ['startFirst.recreate', 'recreate (action)'], ['startFirst.raw', 'raw ssh + compose up --force-recreate --wait']]) {
+  row(`8. ${label}: failed requests (all deploys)`, arm.endsWith('start-first') ? '0' : '', `${arm}.failedTotal`, { fmt: v => `${v} of ${get(after, `${arm}.requests`)}`, ok: arm.endsWith('start-first') ? v => v === 0 : undefined })
+  row(`8. ${label}: longest run of failures (requests)`, '', `${arm}.longestRun`, { fmt: st => `${st.median} (${st.min}–${st.max}, n=${st.n})` })
+  row(`8. ${label}: longest run of failures (first failed send → next good one)`, '', `${arm}.longestRunMs`)
+  row(`8. ${label}: wall time`, '', `${arm}.wall`)
+}
+row('8. start-first / raw recreate (median wall time)', '≤ 1.25', 'startFirst.ratioStartFirst', { fmt: v => v.toFixed(2), ok: v => v <= 1.25 })
+row('8. recreate (action) / raw recreate', '', 'startFirst.ratioRecreate', { fmt: v => v.toFixed(2) })
+row('8. start-first / recreate, both through the action (the strategy\'s own cost)', '', 'startFirst.ratioStartFirstOverRecreate', { fmt: v => v.toFixed(2) })
+// The cutover's own note, in seconds (0.1 s resolution).
+const secs = st => `${st.median.toFixed(1)} (${st.min.toFixed(1)}–${st.max.toFixed(1)}, n=${st.n}) s`
+row('8. start-first cutover: until the new container has the name', '', 'startFirst.start-first.cutover.named', { fmt: secs })
+row('8. start-first cutover: then the proxies\' DNS wait (3 s) + old stopped and removed', '', 'startFirst.start-first.cutover.stopped', { fmt: secs })
 
 console.log(`| metric | target | measured (median (min–max)) | before (${before ? `commit ${before.commit}` : 'n/a'}) |`)
 console.log('| --- | --- | --- | --- |')
 console.log(rows.join('\n'))
 
-for (const kind of ['ssh', 'local']) {
+for (const kind of ['ssh', 'local', 'startFirst.start-first', 'startFirst.recreate']) {
   const a = get(after, `${kind}.stepsMedian`)
   const b = before ? get(before, `${kind}.stepsMedian`) : undefined
   if (!a) continue

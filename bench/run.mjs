@@ -2,9 +2,15 @@
 // Not part of the test suite. Needs Docker, compose v2, sshd and the base image (.ci/setup.sh).
 //
 //   node bench/run.mjs [section...]    sections: ssh local coldstart coldstart-cli tree tree-disk probes (the default), and
-//                                      ssh-fast-stop local-fast-stop
+//                                      ssh-fast-stop local-fast-stop hosts start-first
 //   BENCH_PAIRS=5       alternating fresh-deploy/raw pairs per transport (BENCH_FAST_PAIRS=3 for
 //                       the -fast-stop variants: stop timeout 1 s on both sides, see RESULTS.md)
+//   BENCH_HOSTS_ROUNDS=3  hosts (issue 16): rounds of 8 rotating arms: the action on 1, 2 and 4 hosts
+//                       (parallel 1 and N) and the raw compose command on 1, 2, 4 hosts at once. Root:
+//                       creates users fdbench1..4 (docker group; kept), each with ~/app (removed)
+//   BENCH_SF_ROUNDS=3   start-first (issue 15): rounds of recreate, start-first, raw recreate under load
+//   BENCH_SF_RATE=20    requests/s through nginx (loopback, 120 s' worth at most per deploy)
+//   BENCH_SF_STOP_TIMEOUT=  stop-timeout / --timeout of all three start-first arms (empty: compose's 10 s)
 //   BENCH_ROOT=DIR      measure the src/ and dist/ in DIR (an older commit) instead of this one
 //   BENCH_BEFORE=DIR    ssh/local: DIR's dist/ as a third arm in the same rotation (before/after)
 //   BENCH_OUT=bench/out/results.json  raw figures (bench/out/ is not committed)
@@ -13,12 +19,13 @@
 // with BENCH_BEFORE the three arms rotate)
 // so that the noise of other work on the engine falls on both sides; medians and min–max.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import http from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  BASE_IMAGE, DIST, HERE, ROOT, fmtS, fmtStats, makeProject, median, now, rawSshArgs, removeProject, runAction, setVersion, sh, sshdConnections,
+  BASE_IMAGE, DIST, HERE, ROOT, authorizeUser, fmtS, fmtStats, freePort, makeProject, median, now, rawSshArgs, removeProject, runAction, setVersion, sh, sshdConnections,
   startSshd, stats, timed
 } from './lib.mjs'
 
@@ -27,7 +34,11 @@ const FAST_PAIRS = Number(process.env.BENCH_FAST_PAIRS ?? 3)
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15)
 const TREE_RUNS = Number(process.env.BENCH_TREE_RUNS ?? 2)
 const PROBE_RUNS = Number(process.env.BENCH_PROBE_RUNS ?? 10)
-// The -fast-stop variants are not in the default run (it is to stay under 10 minutes here).
+const HOSTS_ROUNDS = Number(process.env.BENCH_HOSTS_ROUNDS ?? 3)
+const SF_ROUNDS = Number(process.env.BENCH_SF_ROUNDS ?? 3)
+const SF_RATE = Number(process.env.BENCH_SF_RATE ?? 20)
+// The -fast-stop variants, hosts and start-first are not in the default run (it is to stay under
+// 10 minutes here; hosts also creates users).
 const DEFAULT = ['ssh', 'local', 'coldstart', 'coldstart-cli', 'tree', 'tree-disk', 'probes']
 const sections = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT
 const OUT = process.env.BENCH_OUT ?? join(HERE, 'bench/out/results.json')
@@ -521,6 +532,355 @@ async function probeBench() {
   return out
 }
 
+// ---------- several hosts (issue 16) ----------
+
+// The bench's own deploy users (as the tests' fdhost1..3): created once, kept between runs.
+const HOST_USERS = ['fdbench1', 'fdbench2', 'fdbench3', 'fdbench4']
+
+/**
+ * N "hosts" on this machine, as __tests__/integration/hosts.test.ts makes them: one sshd per host
+ * on a loopback port, each logging in as its own user (in the docker group) whose home holds its
+ * own copy of examples/app in ~/app, with its own COMPOSE_PROJECT_NAME and port in .env. The
+ * action sees N machines; they share the Docker engine, its build cache and the 2 cores.
+ */
+async function makeHosts() {
+  const dockerGid = sh('getent', ['group', 'docker']).split(':')[2]
+  // sshd reads a user's authorized_keys with that user's rights: the work dir must be traversable.
+  chmodSync(work, 0o711)
+  const hosts = []
+  for (const [i, user] of HOST_USERS.entries()) {
+    if (spawnSync('id', [user], { stdio: 'ignore' }).status !== 0) execFileSync('useradd', ['-m', '-s', '/bin/bash', '-G', dockerGid, user])
+    // No password, but not locked: sshd (UsePAM no) refuses a locked account even with a key.
+    execFileSync('usermod', ['-p', '*', user])
+    const home = sh('getent', ['passwd', user]).split(':')[5]
+    const dir = join(home, 'app')
+    rmSync(dir, { recursive: true, force: true })
+    cpSync(join(ROOT, 'examples/app'), dir, { recursive: true, filter: src => !src.includes('__pycache__') })
+    const port = await freePort()
+    const name = `fdbench-hosts-${i + 1}-${process.pid}`
+    writeFileSync(join(dir, '.env'), `BASE_IMAGE=${BASE_IMAGE}\nAPP_PORT=${port}\nCOMPOSE_PROJECT_NAME=${name}\n`)
+    execFileSync('chown', ['-R', `${user}:`, dir])
+    chmodSync(home, 0o755)
+    const s = await startSshd(join(work, `sshd-${user}`), hosts[0] ? { userKey: hosts[0].sshd.userKey } : {})
+    authorizeUser(s, user)
+    const h = { user, sshd: s, p: { dir, name, port, url: `http://127.0.0.1:${port}/version` }, entry: `${user}@127.0.0.1:${s.port}` }
+    hosts.push(h)
+    cleanups.push(() => {
+      removeProject(h.p)
+      try {
+        process.kill(s.pid, 'SIGTERM')
+      } catch {
+        /* gone */
+      }
+      rmSync(dir, { recursive: true, force: true })
+    })
+  }
+  return hosts
+}
+
+/** "Accepted publickey" lines in a host's sshd log: one per handshake (a login). */
+const logins = h => sshdConnections(h.sshd).accepted
+
+/**
+ * Issue 16's benchmark: a rollout over N = 1, 2, 4 hosts, one by one (parallel: 1) and all at
+ * once (parallel: N), against N × the single-host deploy of the same run; and, for what the
+ * machine allows, the raw compose command on 1, 2 and 4 hosts at once (N ssh commands started
+ * together). Arms rotate each round so that every arm meets every moment of the machine.
+ */
+async function hostsBench(rounds) {
+  const hosts = await makeHosts()
+  const knownHosts = hosts.map(h => h.sshd.knownHosts).join('')
+  const inputs = (list, ref, parallel) => ({
+    host: list.map(h => h.entry).join('\n'),
+    'ssh-key': hosts[0].sshd.userKeyText,
+    'ssh-known-hosts': knownHosts,
+    'project-dir': 'app',
+    // As the tests: the http probe inside each container, at the port the app listens on there
+    // (the same verify-url for every host, as on real servers).
+    'verify-from': 'container',
+    'verify-url': 'http://127.0.0.1:8080/version',
+    'verify-expect': ref,
+    parallel: String(parallel),
+    ref
+  })
+  // Each host's change differs (the user's name in it): real hosts each have their own build
+  // cache, here one engine's cache would hand hosts 2..N host 1's layer for nothing.
+  const change = (list, ref) => list.forEach(h => setVersion(h.p, `${ref}-${h.user}`))
+  const rawCmd = ref => `cd app && FRESH_DEPLOY_REVISION='${ref}' docker compose up -d --build --force-recreate --no-deps --wait backend`
+
+  const fdArm = async (n, parallel, ref) => {
+    const list = hosts.slice(0, n)
+    change(list, ref)
+    const before = list.map(logins)
+    const r = await runAction(work, inputs(list, ref, parallel))
+    // One host is the plain single-host run: no hosts output, its own verdict and duration.
+    const out = r.outputs.hosts ? JSON.parse(r.outputs.hosts) : [{ verdict: r.outputs.verdict, 'duration-seconds': Number(r.outputs['duration-seconds']) }]
+    if (r.code !== 0 || out.length !== n || out.some(o => o.verdict !== 'fresh')) throw new Error(`hosts ${n}/${parallel}: verdict ${r.outputs.verdict}:\n${r.stdout}\n${r.stderr}`)
+    return { ms: r.ms + r.post.ms, post: r.post.ms, perHost: out.map(o => o['duration-seconds'] * 1000), handshakes: list.map((h, i) => logins(h) - before[i]), steps: r.steps }
+  }
+  const rawArm = async (n, ref) => {
+    const list = hosts.slice(0, n)
+    change(list, ref)
+    const t0 = now()
+    const runs = await Promise.all(list.map(h => timed('ssh', [...rawSshArgs(h.sshd, h.user), rawCmd(ref)])))
+    const bad = runs.find(r => r.code !== 0)
+    if (bad) throw new Error(`raw compose on ${n} hosts failed:\n${bad.stdout}\n${bad.stderr}`)
+    return { ms: now() - t0 }
+  }
+
+  log(`\n== hosts: ${hosts.map(h => h.entry).join(', ')}; a first rollout over all 4 (not timed), then ${rounds} rounds`)
+  change(hosts, 'hosts-warm')
+  await fdArm(4, 4, 'hosts-warm')
+  // fd-N-P: the action on N hosts with parallel P (N = 1: the single-host deploy); raw-N: N raw commands at once.
+  const arms = ['fd-1-1', 'fd-2-1', 'fd-2-2', 'fd-4-1', 'fd-4-4', 'raw-1', 'raw-2', 'raw-4']
+  const r = Object.fromEntries(arms.map(a => [a, { ms: [], post: [], perHost: [], handshakes: [], steps: [] }]))
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < arms.length; k++) {
+      const arm = arms[(i * 3 + k) % arms.length]
+      const [kind, n, parallel] = arm.split('-')
+      const ref = `bench-hosts-${i}-${arm}`
+      const x = kind === 'fd' ? await fdArm(Number(n), Number(parallel), ref) : await rawArm(Number(n), ref)
+      r[arm].ms.push(x.ms)
+      if (x.post !== undefined) r[arm].post.push(x.post)
+      if (x.perHost) r[arm].perHost.push(x.perHost)
+      if (x.handshakes) r[arm].handshakes.push(...x.handshakes)
+      // Step times only parse for one host (several hosts' lines read "rebuild (HOST) done in").
+      if (arm === 'fd-1-1') r[arm].steps.push(x.steps)
+      log(`  round ${i} ${arm.padEnd(6)} ${fmtS(x.ms)} s${x.perHost ? ` (per host ${x.perHost.map(v => fmtS(v, 1)).join(' ')} s; handshakes ${x.handshakes.join(' ')})` : ''}`)
+    }
+  }
+  const single = median(r['fd-1-1'].ms)
+  const raw1 = median(r['raw-1'].ms)
+  const singleSteps = {}
+  for (const name of Object.keys(r['fd-1-1'].steps[0] ?? {})) singleSteps[name] = median(r['fd-1-1'].steps.map(st => st[name] ?? 0))
+  const out = { single: stats(r['fd-1-1'].ms), singleStepsMedian: singleSteps, raw: { 1: stats(r['raw-1'].ms) }, n: {} }
+  for (const n of [2, 4]) {
+    const seq = median(r[`fd-${n}-1`].ms)
+    const par = median(r[`fd-${n}-${n}`].ms)
+    out.raw[n] = stats(r[`raw-${n}`].ms)
+    out.n[n] = {
+      sequential: stats(r[`fd-${n}-1`].ms),
+      parallel: stats(r[`fd-${n}-${n}`].ms),
+      // Targets: sequential ≤ N × single + 0.2 s per host; parallel ≤ 1.3 × single.
+      sequentialOverN: seq - n * single,
+      sequentialPerHost: (seq - n * single) / n,
+      sequentialRatio: seq / (n * single),
+      parallelRatio: par / single,
+      // The canary runs alone whatever parallel says: the floor is two single deploys back to back.
+      parallelOverCanaryFloor: par / (2 * single),
+      // N raw compose commands at once vs one: what the engine and 2 cores allow, no canary.
+      rawParallelRatio: median(r[`raw-${n}`].ms) / raw1,
+      // Per host inside the parallel rollout (the action's own duration-seconds): canary, then the rest.
+      parallelPerHost: Array.from({ length: n }, (_, j) => stats(r[`fd-${n}-${n}`].perHost.map(h => h[j])))
+    }
+  }
+  out.handshakesPerHost = stats(arms.filter(a => a.startsWith('fd')).flatMap(a => r[a].handshakes))
+  out.postStep = stats(arms.filter(a => a.startsWith('fd')).flatMap(a => r[a].post))
+  log(`  single host ${fmtStats(out.single)} (median steps ${JSON.stringify(singleSteps)}); raw compose ${fmtStats(out.raw[1])}`)
+  for (const n of [2, 4]) {
+    const x = out.n[n]
+    log(`  N=${n}: sequential ${fmtStats(x.sequential)} (${x.sequentialRatio.toFixed(3)} × N×single, ${x.sequentialPerHost >= 0 ? '+' : ''}${fmtS(x.sequentialPerHost)} s per host); parallel ${fmtStats(x.parallel)} (${x.parallelRatio.toFixed(2)} × single, ${x.parallelOverCanaryFloor.toFixed(2)} × 2 singles); raw ${n} at once ${x.rawParallelRatio.toFixed(2)} × raw 1`)
+  }
+  log(`  handshakes per host per run: ${fmtStats(out.handshakesPerHost, '', 0)}`)
+  return out
+}
+
+// ---------- start-first under load (issue 15) ----------
+
+const SF_COMPOSE = 'compose.start-first.yaml'
+/** Log lines that mark the phases of a deploy (first match, ms after the start of main). */
+const SF_LANDMARKS = {
+  rebuildGroup: /^::group::rebuild/,
+  built: /^#\d+ naming to /,
+  started: /Container \S+ {2}Started$|^new container \S+ \(/,
+  rebuildDone: /^rebuild done in/,
+  // start-first: the second rebuild group's end (the new container started next to the old one).
+  newUp: /^rebuild done in [\d.]+ s: container .* next to /,
+  verifyDone: /^verify done in/,
+  named: /^\+ new container \S+ joined /,
+  dnsWait: /^waiting [\d.]+ s for proxies/,
+  oldGone: /^\+ old container \S+ stopped and removed/,
+  cutoverDone: /^cutover done in/
+}
+const NGINX_IMAGE = process.env.FRESH_DEPLOY_NGINX_IMAGE ?? 'fresh-deploy/nginx:bookworm'
+
+/** One GET on loopback: its HTTP status (0: no answer) and the version in the body. */
+function get(url, timeoutMs) {
+  return new Promise(res => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, r => {
+      let body = ''
+      r.on('data', d => (body += d))
+      r.on('end', () => {
+        let version = ''
+        try {
+          version = JSON.parse(body).version ?? ''
+        } catch {
+          /* not the app's answer: status tells */
+        }
+        res({ status: r.statusCode ?? 0, version })
+      })
+      r.on('error', () => res({ status: 0, version: '' }))
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', () => res({ status: 0, version: '' }))
+  })
+}
+
+/**
+ * Steady load through the proxy: a request every 1000/rate ms whether or not the previous one
+ * answered (users do not wait for each other), at most `max` in all, each given 5 s. stop()
+ * lets `after` ms more run, then waits for the answers: samples in the order they were sent.
+ */
+function startLoad(url, rate, max) {
+  const samples = []
+  const pending = []
+  let stopAt = Infinity
+  const interval = 1000 / rate
+  const t0 = now()
+  const loop = (async () => {
+    for (let k = 0; k < max && now() < stopAt; k++) {
+      const sample = { at: now() - t0, status: 0, version: '' }
+      samples.push(sample)
+      pending.push(get(url, 5000).then(x => Object.assign(sample, x)))
+      await sleep(Math.max(0, t0 + (k + 1) * interval - now()))
+    }
+  })()
+  return {
+    t0,
+    stop: async after => {
+      stopAt = now() + after
+      await loop
+      await Promise.all(pending)
+      return samples
+    }
+  }
+}
+
+/** Failed requests, and the longest run of consecutive failures: its count and the time from its first send to the next good one's. */
+function failures(samples) {
+  let longest = { count: 0, ms: 0 }
+  let run = []
+  const close = next => {
+    if (run.length > longest.count) longest = { count: run.length, ms: (next?.at ?? run[run.length - 1].at) - run[0].at }
+    run = []
+  }
+  for (const s of samples) {
+    if (s.status === 200) close(s)
+    else run.push(s)
+  }
+  close(undefined)
+  return { failed: samples.filter(s => s.status !== 200).length, longest }
+}
+
+/**
+ * Issue 15's benchmark: the example app behind nginx (compose.start-first.yaml; nginx resolves
+ * the service by name through Docker's DNS), steady load through the proxy, and in one run,
+ * rotating, deploys of a one-line change with strategy: recreate and strategy: start-first
+ * (through the action, over ssh) and the raw `ssh … compose up -d --build --force-recreate
+ * --no-deps --wait backend`. Per arm: failed requests, the longest outage, wall time.
+ */
+async function startFirstBench(rounds) {
+  const s = await sshd()
+  const p = await makeProject(work, 'sf')
+  cleanups.push(() => removeProject(p))
+  appendFileSync(join(p.dir, '.env'), `NGINX_IMAGE=${NGINX_IMAGE}\n`)
+  execFileSync('docker', ['compose', '-f', SF_COMPOSE, '-p', p.name, 'up', '-d', '--no-deps', 'proxy'], { cwd: p.dir, stdio: 'pipe' })
+  const stopTimeout = process.env.BENCH_SF_STOP_TIMEOUT ?? ''
+  const inputs = (strategy, ref) => ({
+    ...sshInputs(s),
+    'project-dir': p.dir,
+    'compose-project-name': p.name,
+    'compose-files': SF_COMPOSE,
+    strategy,
+    // As examples/workflows/deploy-start-first.yml: the http probe inside the new container, so that
+    // start-first proves it before the cutover; the same inputs for recreate.
+    'verify-from': 'container',
+    'verify-url': 'http://127.0.0.1:8080/version',
+    'verify-expect': ref,
+    'stop-timeout': stopTimeout,
+    ref
+  })
+  const timeout = stopTimeout ? ` --timeout ${stopTimeout}` : ''
+  const rawCmd = ref => `cd '${p.dir}' && FRESH_DEPLOY_REVISION='${ref}' docker compose -p '${p.name}' -f ${SF_COMPOSE} up -d --build --force-recreate --no-deps${timeout} --wait backend`
+
+  log(`\n== start-first: ${p.name} behind nginx (${NGINX_IMAGE}), ${SF_RATE} requests/s through ${p.url}; a first deploy (not timed), then ${rounds} rounds of recreate, start-first, raw`)
+  setVersion(p, 'sf-warm')
+  const first = await runAction(work, inputs('start-first', 'sf-warm'))
+  if (first.outputs.verdict !== 'fresh') throw new Error(`first deploy failed:\n${first.stdout}\n${first.stderr}`)
+
+  const arms = ['recreate', 'start-first', 'raw']
+  const r = Object.fromEntries(arms.map(a => [a, { ms: [], failed: [], longestCount: [], longestMs: [], requests: [], steps: [], cutover: [], timeline: [] }]))
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < arms.length; k++) {
+      const arm = arms[(i + k) % arms.length]
+      const ref = `bench-sf-${i}-${arm}`
+      setVersion(p, ref)
+      // Load from 1 s before the deploy to 1 s after it: the old version's answers, the switch, the new one's.
+      const load = startLoad(p.url, SF_RATE, SF_RATE * 120)
+      await sleep(1000)
+      let ms
+      let extra = ''
+      if (arm === 'raw') {
+        const x = await timed('ssh', [...rawSshArgs(s), rawCmd(ref)])
+        if (x.code !== 0) throw new Error(`raw compose failed:\n${x.stdout}\n${x.stderr}`)
+        ms = x.ms
+      } else {
+        const x = await runAction(work, inputs(arm, ref))
+        if (x.code !== 0 || x.outputs.verdict !== 'fresh') throw new Error(`${arm}: verdict ${x.outputs.verdict}:\n${x.stdout}\n${x.stderr}`)
+        ms = x.ms + x.post.ms
+        r[arm].steps.push(x.steps)
+        // The cutover's note: "named in X s, old drained, stopped and removed in Y s".
+        const c = /named in ([\d.]+) s, old drained, stopped and removed in ([\d.]+) s/.exec(x.stdout)
+        if (c) r[arm].cutover.push({ named: Number(c[1]), stopped: Number(c[2]) })
+        extra = ` steps ${JSON.stringify(x.steps)}${c ? ` cutover named ${c[1]} s, stopped ${c[2]} s` : ''}`
+        // Where the time goes, finer than the steps' 0.1 s: when the log's landmarks arrived (ms).
+        // The last run's log with arrival times (JSON only), BuildKit's progress left out.
+        r[arm].lastLog = x.lines.filter(l => !/^#\d/.test(l.line)).map(l => `${fmtS(l.t)} ${l.line}`)
+        r[arm].timeline.push(Object.fromEntries(Object.entries(SF_LANDMARKS).map(([k, re]) => [k, lineAt(x, re)]).filter(([, t]) => t !== undefined).concat([['end', x.ms]])))
+      }
+      const samples = await load.stop(1000)
+      const f = failures(samples)
+      const last = samples.filter(x => x.status === 200).pop()
+      if (last?.version !== ref) throw new Error(`${arm}: the last answer after the deploy is version ${last?.version}, not ${ref}`)
+      r[arm].ms.push(ms)
+      r[arm].failed.push(f.failed)
+      r[arm].longestCount.push(f.longest.count)
+      r[arm].longestMs.push(f.longest.ms)
+      r[arm].requests.push(samples.length)
+      log(`  round ${i} ${arm.padEnd(11)} ${fmtS(ms)} s; ${f.failed}/${samples.length} failed, longest run ${f.longest.count} (${fmtS(f.longest.ms)} s)${extra}`)
+    }
+  }
+  const out = { rate: SF_RATE, stopTimeout: stopTimeout || '(compose default)', rawCommand: `ssh ${rawSshArgs(s).join(' ')} "${rawCmd('REF')}"` }
+  for (const arm of arms) {
+    const x = r[arm]
+    out[arm] = {
+      wall: stats(x.ms),
+      failed: stats(x.failed),
+      failedTotal: x.failed.reduce((a, b) => a + b, 0),
+      longestRun: stats(x.longestCount),
+      longestRunMs: stats(x.longestMs),
+      requests: x.requests.reduce((a, b) => a + b, 0)
+    }
+    if (x.steps.length) {
+      const steps = {}
+      for (const name of Object.keys(x.steps[0])) steps[name] = median(x.steps.map(st => st[name] ?? 0))
+      out[arm].stepsMedian = steps
+    }
+    if (x.lastLog) out[arm].lastLog = x.lastLog
+    if (x.timeline.length) out[arm].timelineMedian = Object.fromEntries(Object.keys(x.timeline[0]).map(k => [k, median(x.timeline.map(t => t[k] ?? NaN))]))
+    if (x.cutover.length) out[arm].cutover = { named: stats(x.cutover.map(c => c.named)), stopped: stats(x.cutover.map(c => c.stopped)) }
+    log(`  ${arm}: wall ${fmtStats(out[arm].wall)}; failed ${out[arm].failedTotal} of ${out[arm].requests}; longest run ${fmtStats(out[arm].longestRun, '', 0)} (${fmtStats(out[arm].longestRunMs)})${out[arm].stepsMedian ? `; steps ${JSON.stringify(out[arm].stepsMedian)}` : ''}`)
+  }
+  out.ratioStartFirst = median(r['start-first'].ms) / median(r.raw.ms)
+  out.ratioRecreate = median(r.recreate.ms) / median(r.raw.ms)
+  out.overheadStartFirst = median(r['start-first'].ms) - median(r.raw.ms)
+  // The strategy's own cost, apart from what the action adds to any deploy on this machine now.
+  out.ratioStartFirstOverRecreate = median(r['start-first'].ms) / median(r.recreate.ms)
+  log(`  start-first / raw recreate: ${out.ratioStartFirst.toFixed(3)} (+${fmtS(out.overheadStartFirst)} s); recreate / raw: ${out.ratioRecreate.toFixed(3)}; start-first / recreate: ${out.ratioStartFirstOverRecreate.toFixed(3)}`)
+  for (const arm of ['recreate', 'start-first']) log(`  ${arm} landmarks (median ms after start): ${JSON.stringify(out[arm].timelineMedian)}`)
+  return out
+}
+
 async function main() {
   log(`fresh-deploy bench: ${JSON.stringify(results.machine)}\nwork dir ${work}; sections ${sections.join(' ')}`)
   const t0 = now()
@@ -533,6 +893,8 @@ async function main() {
       else if (section === 'tree') results.sections.tree = await treeBench()
       else if (section === 'tree-disk') results.sections.treeDisk = await treeDiskBench()
       else if (section === 'probes') results.sections.probes = await probeBench()
+      else if (section === 'hosts') results.sections.hosts = await hostsBench(HOSTS_ROUNDS)
+      else if (section === 'start-first') results.sections.startFirst = await startFirstBench(SF_ROUNDS)
       else throw new Error(`unknown section ${section}`)
       writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`)
     }
