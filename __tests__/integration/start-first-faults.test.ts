@@ -95,6 +95,9 @@ describe('strategy: start-first, the example app behind nginx (compose v2): a dr
     expectExit(run, 'non-zero')
     expect(run.outputs.verdict).toBe('error')
     expect(errors(run).join('\n')).toMatch(/cutover: the ssh connection to root@127\.0\.0\.1:\d+ failed \(exit 255\)\. The cutover goes on, detached/)
+    // The cutover's own log lines (its command line among them) never show the run's record nonce.
+    expect(run.stdout).toMatch(/\+ bash \S*fresh-deploy-cutover\.\S+ [0-9a-f]{64} /)
+    expect(run.stdout).not.toMatch(/@@fd-[0-9a-f]{24}/)
     cut2 = await oneNewContainerServes(old, 'cut-2', '2')
     expect(failed(samples)).toEqual([])
     expect(samples.slice(-10).every(s => s.version === '2')).toBe(true)

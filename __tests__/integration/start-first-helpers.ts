@@ -14,15 +14,18 @@ export interface Sample {
 
 /**
  * Requests through the proxy, one at a time, every `interval` ms, at most `max` in all; stop()
- * sends `after` more once the deploy is over and returns them all. Bounded in count and time.
+ * sends `after` more (sent after it was called) once the deploy is over and returns them all. Bounded in count and time.
  */
 export function startLoad(url: string, interval = 200, max = 400): { stop: (after?: number) => Promise<Sample[]> } {
   const samples: Sample[] = []
   let until = Infinity
+  let inFlight = false
   const loop = (async () => {
     while (samples.length < Math.min(max, until)) {
       const at = Date.now()
+      inFlight = true
       const r = await httpGet(url)
+      inFlight = false
       let version = ''
       try {
         version = (JSON.parse(r.body) as { version: string }).version
@@ -35,7 +38,8 @@ export function startLoad(url: string, interval = 200, max = 400): { stop: (afte
   })()
   return {
     stop: async (after = 10) => {
-      until = Math.min(max, samples.length + after)
+      // `after` requests sent after this call: one in flight now was sent before it.
+      until = Math.min(max, samples.length + (inFlight ? 1 : 0) + after)
       await loop
       return samples
     }
