@@ -1896,10 +1896,23 @@ class Target {
         const m = recordsToMap(result.records);
         return { named: Number(m.get('cutover-named') ?? 0), stopped: Number(m.get('cutover-stopped') ?? 0) };
     }
-    /** start-first, not proven: the new container's last log lines, then it is removed (the old one serves on). */
-    async discard(cid) {
-        const result = await this.run('discard', { FD_SF_NEW: cid }, { quiet: true });
-        return result.records.filter(r => r.key === 'log').map(r => r.value).join('\n');
+    /**
+     * start-first, not proven: the new container's last log lines, then it is removed (the old one
+     * serves on). After a cutover that failed or lost its connection (`afterCutover`: the old
+     * container), the detached cutover may still run or may have finished: the script waits for it,
+     * and removes the new container only if the old one still runs; else the new one serves and is
+     * kept (removed: false).
+     */
+    async discard(cid, afterCutover) {
+        const vars = { FD_SF_NEW: cid };
+        if (afterCutover) {
+            vars.FD_SF_OLD = afterCutover;
+            // The cutover's DNS wait, the old container's stop-timeout (compose's default: 10 s), and a margin.
+            vars.FD_SF_WAIT = String(Number(CUTOVER_DNS_SECONDS) + Number(this.s.stopTimeout || 10) + 60);
+        }
+        const result = await this.run('discard', vars, { quiet: true });
+        const kept = result.records.some(r => r.key === 'kept');
+        return { logs: result.records.filter(r => r.key === 'log').map(r => r.value).join('\n'), removed: !kept };
     }
     /** What runs now (status.sh): read-only. */
     async status() {
@@ -2470,6 +2483,9 @@ async function finishStartFirst(run) {
         return;
     }
     const cut = await report.step('cutover', `container ${sf.container.containerId.slice(0, 12)} takes the name ${s.service} from ${sf.old.slice(0, 12)}`, async (note) => {
+        // From here on, a failure (e.g. the connection dropped) may leave the cutover running,
+        // detached, or done: the new container may be the one serving (discardNew checks first).
+        run.cutoverStarted = true;
         const c = await target.cutover(sf, run.lock.pid);
         note(`old ${sf.old.slice(0, 12)} → new ${sf.container.containerId.slice(0, 12)}; named in ${c.named} s, old drained, stopped and removed in ${c.stopped} s`);
         return c;
@@ -2512,8 +2528,14 @@ async function discardNew(run, why, final) {
     const sf = run.sf;
     if (!sf)
         return '';
-    const logs = await target.discard(sf.container.containerId);
+    const { logs, removed } = await target.discard(sf.container.containerId, run.cutoverStarted ? sf.old : undefined);
     run.sf = undefined;
+    if (!removed) {
+        // The cutover went through on the target although the runner lost sight of it: the new
+        // container serves alone, and removing it would leave none.
+        report.notes.push(`the cutover finished on the target: the new container ${sf.container.containerId.slice(0, 12)} took the name and the old one ${sf.old.slice(0, 12)} stopped; the new container was kept (deploy again to verify it)`);
+        return logs;
+    }
     // A heal starts another new container; only the last removal is the deploy's outcome.
     if (!final)
         return logs;

@@ -3,82 +3,14 @@
 // bounded load loop through the proxy (loopback only) before, during and after each deploy
 // measures what users would see. Zero failed requests; a stale or unhealthy new container never
 // serves; the refusals change nothing.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
-import { docker, httpGet, makeProject, probe, projectInputs, removeProject, runAction, setVersion, sshInputs, type ActionRun, type Project } from './harness.js'
-import { nginxImage } from './paths.js'
+import { docker, httpGet, probe, projectInputs, removeProject, runAction, setVersion, sshInputs, type ActionRun, type Project } from './harness.js'
+import { SF, deployUnderLoad, failed, proxiedProject, serviceContainers, type Sample } from './start-first-helpers.js'
 
 useEnvironment()
-
-interface Sample {
-  at: number
-  status: number
-  version: string
-}
-
-/**
- * Requests through the proxy, one at a time, every `interval` ms, at most `max` in all; stop()
- * sends `after` more once the deploy is over and returns them all. Bounded in count and time.
- */
-function startLoad(url: string, interval = 200, max = 400): { stop: (after?: number) => Promise<Sample[]> } {
-  const samples: Sample[] = []
-  let until = Infinity
-  const loop = (async () => {
-    while (samples.length < Math.min(max, until)) {
-      const at = Date.now()
-      const r = await httpGet(url)
-      let version = ''
-      try {
-        version = (JSON.parse(r.body) as { version: string }).version
-      } catch {
-        /* a failed request: status tells */
-      }
-      samples.push({ at, status: r.status, version })
-      await new Promise(res => setTimeout(res, interval))
-    }
-  })()
-  return {
-    stop: async (after = 10) => {
-      until = Math.min(max, samples.length + after)
-      await loop
-      return samples
-    }
-  }
-}
-
-const SF = 'compose.start-first.yaml'
-
-/** The example app behind nginx (only the proxy publishes a port: p.url goes through it). */
-async function proxiedProject(label: string, compose: string): Promise<Project> {
-  const p = await makeProject(label)
-  appendFileSync(join(p.dir, '.env'), `NGINX_IMAGE=${nginxImage()}\n`)
-  const cmd = compose === 'docker compose' ? ['docker', 'compose'] : ['docker-compose']
-  const { execFileSync } = await import('node:child_process')
-  execFileSync(cmd[0], [...cmd.slice(1), '-f', SF, '-p', p.name, 'up', '-d', '--no-deps', 'proxy'], { cwd: p.dir, stdio: 'pipe' })
-  return p
-}
-
-/** Every container of the service (running or not). */
-function serviceContainers(p: Project): string[] {
-  return docker('ps', '-a', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${p.name}`, '--filter', 'label=com.docker.compose.service=backend').split('\n').filter(Boolean)
-}
-
-function failed(samples: Sample[]): Sample[] {
-  return samples.filter(s => s.status !== 200)
-}
-
-/** Runs a deploy under load; returns the run and the samples before (version only), during and after. */
-async function deployUnderLoad(p: Project, inputs: Record<string, string>): Promise<{ run: ActionRun; samples: Sample[]; started: number; ended: number }> {
-  const load = startLoad(p.url)
-  await new Promise(res => setTimeout(res, 600))
-  const started = Date.now()
-  const run = await runAction(inputs)
-  const ended = Date.now()
-  const samples = await load.stop()
-  return { run, samples, started, ended }
-}
 
 describe.each(['docker compose', 'docker-compose'])('strategy: start-first with compose %s', compose => {
   let p: Project

@@ -418,6 +418,36 @@ describe('deploy() decisions with strategy: start-first', () => {
     expect(report.steps.find(x => x.name === 'cutover')?.note).toBe(`old ${OLD.slice(0, 12)} → new ${NEW(1).slice(0, 12)}; named in 0.4 s, old drained, stopped and removed in 3.9 s`)
   })
 
+  test('the cutover cut short (connection lost): the clean-up waits for the detached cutover and keeps the new container once the old one stopped', async () => {
+    const lost: RunResult = { code: 255, records: [], outputTail: 'waiting 3 s for proxies to see it' }
+    const kept = ok([rec('kept', NEW(1))])
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('fresh')], cutover: [lost], discard: [kept] }, { 'stop-timeout': '8' })
+    expect(transport.kinds()).toEqual(['deploy', 'cutover', 'discard', 'logs'])
+    expect(report.verdict).toBe('error')
+    // The clean-up names the old container (it removes the new one only if the old one still runs) and waits long enough.
+    expect(transport.sent[2].script).toContain(`FD_SF_OLD='${OLD}'`)
+    expect(transport.sent[2].script).toContain("FD_SF_WAIT='71'")
+    expect(report.rolledBack).toBe(false)
+    expect(report.keptPrevious).toBe(false)
+    expect(report.containerId).toBe(NEW(1))
+    expect(failureMessage(report)).toContain(`the cutover finished on the target: the new container ${NEW(1).slice(0, 12)} took the name`)
+  })
+
+  test('the cutover failed with the old container still running: the new one is removed, the old one serves on', async () => {
+    const failed: RunResult = { code: 3, records: [], outputTail: 'the new container could not take the service name' }
+    const { report, transport } = await runStartFirst({ deploy: [sfDeployed('fresh')], cutover: [failed], discard: [discarded()] })
+    expect(transport.kinds()).toEqual(['deploy', 'cutover', 'discard', 'logs'])
+    expect(transport.sent[2].script).toContain(`FD_SF_OLD='${OLD}'`)
+    expect(report.verdict).toBe('error')
+    expect(report.rolledBack).toBe(true)
+    expect(report.containerId).toBe(OLD)
+  })
+
+  test('a new container removed before any cutover (unhealthy, stale): the clean-up does not wait for one', async () => {
+    const { transport } = await runStartFirst({ deploy: [sfDeployed('unhealthy')], discard: [discarded()] })
+    expect(transport.sent[1].script).not.toContain('FD_SF_OLD=')
+  })
+
   test('unhealthy before the cutover: the new container is removed with its logs kept, no rollback script, the old one serves on', async () => {
     const { report, transport } = await runStartFirst({ deploy: [sfDeployed('unhealthy')], discard: [discarded()] })
     expect(report.verdict).toBe('unhealthy')

@@ -61,6 +61,8 @@ interface Run {
   container?: Container
   /** start-first: the new container next to the old one, until the cutover or its removal. */
   sf?: StartFirst
+  /** start-first: the cutover was started (it runs detached on the target, whatever happens to the connection). */
+  cutoverStarted?: boolean
   /** What the last verify found on the target (the heal reads it; start-first's public http probe after the cutover too). */
   facts?: VerifyFacts
 }
@@ -511,6 +513,9 @@ async function finishStartFirst(run: Run): Promise<void> {
     return
   }
   const cut = await report.step('cutover', `container ${sf.container.containerId.slice(0, 12)} takes the name ${s.service} from ${sf.old.slice(0, 12)}`, async note => {
+    // From here on, a failure (e.g. the connection dropped) may leave the cutover running,
+    // detached, or done: the new container may be the one serving (discardNew checks first).
+    run.cutoverStarted = true
     const c = await target.cutover(sf, run.lock.pid)
     note(`old ${sf.old.slice(0, 12)} → new ${sf.container.containerId.slice(0, 12)}; named in ${c.named} s, old drained, stopped and removed in ${c.stopped} s`)
     return c
@@ -550,8 +555,16 @@ async function discardNew(run: Run, why: string, final: boolean): Promise<string
   const { report, target, snapshot } = run
   const sf = run.sf
   if (!sf) return ''
-  const logs = await target.discard(sf.container.containerId)
+  const { logs, removed } = await target.discard(sf.container.containerId, run.cutoverStarted ? sf.old : undefined)
   run.sf = undefined
+  if (!removed) {
+    // The cutover went through on the target although the runner lost sight of it: the new
+    // container serves alone, and removing it would leave none.
+    report.notes.push(
+      `the cutover finished on the target: the new container ${sf.container.containerId.slice(0, 12)} took the name and the old one ${sf.old.slice(0, 12)} stopped; the new container was kept (deploy again to verify it)`
+    )
+    return logs
+  }
   // A heal starts another new container; only the last removal is the deploy's outcome.
   if (!final) return logs
   if (snapshot) setContainer(report, snapshot)

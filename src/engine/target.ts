@@ -700,10 +700,23 @@ export class Target {
     return { named: Number(m.get('cutover-named') ?? 0), stopped: Number(m.get('cutover-stopped') ?? 0) }
   }
 
-  /** start-first, not proven: the new container's last log lines, then it is removed (the old one serves on). */
-  async discard(cid: string): Promise<string> {
-    const result = await this.run('discard', { FD_SF_NEW: cid }, { quiet: true })
-    return result.records.filter(r => r.key === 'log').map(r => r.value).join('\n')
+  /**
+   * start-first, not proven: the new container's last log lines, then it is removed (the old one
+   * serves on). After a cutover that failed or lost its connection (`afterCutover`: the old
+   * container), the detached cutover may still run or may have finished: the script waits for it,
+   * and removes the new container only if the old one still runs; else the new one serves and is
+   * kept (removed: false).
+   */
+  async discard(cid: string, afterCutover?: string): Promise<{ logs: string; removed: boolean }> {
+    const vars: ScriptVars = { FD_SF_NEW: cid }
+    if (afterCutover) {
+      vars.FD_SF_OLD = afterCutover
+      // The cutover's DNS wait, the old container's stop-timeout (compose's default: 10 s), and a margin.
+      vars.FD_SF_WAIT = String(Number(CUTOVER_DNS_SECONDS) + Number(this.s.stopTimeout || 10) + 60)
+    }
+    const result = await this.run('discard', vars, { quiet: true })
+    const kept = result.records.some(r => r.key === 'kept')
+    return { logs: result.records.filter(r => r.key === 'log').map(r => r.value).join('\n'), removed: !kept }
   }
 
   /** What runs now (status.sh): read-only. */

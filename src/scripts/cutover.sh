@@ -15,7 +15,8 @@ fd_enter_project
 : "${FD_CUTOVER_WAIT:?}"
 # shellcheck disable=SC2016 # the unit's own script, expanded by the unit
 FD_CUTOVER_UNIT='set -u
-rec=$1 old=$2 new=$3 wait=$4 stop=$5 renew=$6 nets=$7
+rec=$FD_UNIT_REC old=$1 new=$2 wait=$3 stop=$4 renew=$5 nets=$6
+unset FD_UNIT_REC
 t0=$(date +%s.%N)
 while read -r net aliases; do
   [ -n "$net" ] || continue
@@ -38,7 +39,9 @@ printf "%scutover-stopped %s\n" "$rec" "$(awk -v a="$t1" -v b="$t2" "BEGIN { pri
 unit=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-cutover.XXXXXX")
 printf '%s\n' "$FD_CUTOVER_UNIT" >"$unit"
 rc=0
-fd_detached --rm "$unit" bash "$unit" "$FD_REC" "$FD_SF_OLD" "$FD_SF_NEW" "$FD_CUTOVER_WAIT" "${FD_STOP_TIMEOUT:-}" "$FD_RENEW_ANON" "$FD_SF_NETWORKS" || rc=$?
+# The result lines' prefix (the run's nonce) through the environment, not the arguments, which
+# the log and ps show: nothing the app prints may learn it.
+FD_UNIT_REC=$FD_REC fd_detached --rm "$unit" bash "$unit" "$FD_SF_OLD" "$FD_SF_NEW" "$FD_CUTOVER_WAIT" "${FD_STOP_TIMEOUT:-}" "$FD_RENEW_ANON" "$FD_SF_NETWORKS" || rc=$?
 case $rc in
   0) ;;
   4) fd_die "the new container ${FD_SF_NEW:0:12} could not take the service's name (docker network connect failed); the old container ${FD_SF_OLD:0:12} still serves" ;;

@@ -551,6 +551,26 @@ fd_detached() {
   return "$rc"
 }
 
+# Waits (up to $1 seconds) until no detached unit (fd_detached) of the project runs: one that a
+# dropped connection left running holds the busy lock until it ends. Without flock: no wait.
+# Run after fd_enter_project. Returns 1 when the unit still runs at the end.
+fd_wait_detached() {
+  local busy
+  command -v flock >/dev/null 2>&1 || return 0
+  fd_lock_dir
+  busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
+  if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
+  exec 8>>"$busy"
+  if ! flock -n 8; then
+    echo "waiting up to $1 s for a detached step that a lost connection left running"
+    if ! flock -w "$1" 8; then
+      exec 8>&-
+      return 1
+    fi
+  fi
+  exec 8>&-
+}
+
 # The compose command line of fd_compose as an array (FD_ARGV), for fd_detached, which runs
 # commands, not functions: FD_ARGV=(compose -f FILE... [-f OVERRIDE] [-p PROJECT]).
 FD_ARGV=()
