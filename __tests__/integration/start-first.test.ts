@@ -2,8 +2,9 @@
 // reverse proxy that resolves the service by name (examples/app/compose.start-first.yaml): a
 // bounded load loop through the proxy (loopback only) before, during and after each deploy
 // measures what users would see. Zero failed requests; a stale or unhealthy new container never
-// serves; the refusals change nothing.
-import { mkdirSync, writeFileSync } from 'node:fs'
+// serves; the refusals change nothing; a new container that fails only the public probe after the
+// cutover is rolled back as with recreate.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { errors, expectExit } from './assert.js'
 import { useEnvironment } from './environment.js'
@@ -163,5 +164,28 @@ describe('strategy: start-first: a new container that is not proven never serves
     expect(images).not.toBe('')
     expect(run.summary).not.toMatch(/\| rebuild \|/)
     await oldServesAlone([])
+  })
+
+  // Last: the rollback replaces the container the tests above compare with.
+  test('unhealthy only after the cutover (the new code listens on 127.0.0.1: its own probes pass, the proxy gets 502): rolled back as with recreate', async () => {
+    setVersion(p, 'loopback-only')
+    const server = join(p.dir, 'src/app/server.py')
+    writeFileSync(server, readFileSync(server, 'utf8').replace('("0.0.0.0", port)', '("127.0.0.1", port)'))
+    const run = await runAction(inputs({ ref: 'loopback-only', 'verify-timeout': '5' }))
+    writeFileSync(server, readFileSync(server, 'utf8').replace('("127.0.0.1", port)', '("0.0.0.0", port)'))
+    expectExit(run, 'non-zero')
+    expect(run.outputs.verdict).toBe('unhealthy')
+    expect(run.outputs['rolled-back']).toBe('true')
+    // Proven inside the container, then cut over; the public probe through the proxy failed.
+    expect(run.summary).toMatch(/\| cutover \| ✅ ok \|/)
+    expect(probe(run, 'health').verdict).toBe('pass')
+    expect(probe(run, 'source').verdict).toBe('pass')
+    expect(probe(run, 'http')).toMatchObject({ verdict: 'fail' })
+    expect(run.stdout.indexOf('::group::cutover: ')).toBeLessThan(run.stdout.indexOf('::group::rollback'))
+    // The previous image serves again through the proxy, one container of the service.
+    const left = serviceContainers(p)
+    expect(left).toHaveLength(1)
+    expect(docker('inspect', '--format', '{{.Image}}', left[0])).toBe(good.outputs['image-id'])
+    expect(JSON.parse((await httpGet(p.url)).body)).toEqual({ version: 'good', revision: 'good' })
   })
 })

@@ -45,6 +45,6 @@ FD_UNIT_REC=$FD_REC fd_detached --rm "$unit" bash "$unit" "$FD_SF_OLD" "$FD_SF_N
 case $rc in
   0) ;;
   4) fd_die "the new container ${FD_SF_NEW:0:12} could not take the service's name (docker network connect failed); the old container ${FD_SF_OLD:0:12} still serves" ;;
-  5) fd_die "the old container ${FD_SF_OLD:0:12} could not be stopped; the new container ${FD_SF_NEW:0:12} serves beside it" ;;
+  5) fd_die "the old container ${FD_SF_OLD:0:12} could not be stopped (docker stop failed) after the new container ${FD_SF_NEW:0:12} took the service's name" ;;
   *) fd_die "the cutover failed (exit $rc) after the new container ${FD_SF_NEW:0:12} took the service's name" ;;
 esac
