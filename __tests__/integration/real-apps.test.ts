@@ -259,3 +259,35 @@ describe.each(['docker compose', 'docker-compose'])('anonymous and named volumes
     expect(docker('exec', cid, 'cat', '/data/marker')).toBe('kept')
   })
 })
+
+// The container-source-dir check in the new image (a one-off container of it, entrypoint
+// bypassed) with the shape that hardened services have: read_only and a non-root USER. The
+// running container lacks the dir (an earlier Dockerfile put the source elsewhere); the new one
+// has it: the deploy goes on and is fresh.
+describe('a Dockerfile that moves the source to container-source-dir: read_only, USER nobody', () => {
+  let p: Project
+  const dockerfile = (dir: string): string =>
+    `ARG BASE_IMAGE=python:3.12-slim\nFROM \${BASE_IMAGE}\nARG REVISION=dev\nENV APP_REVISION=\${REVISION} PYTHONUNBUFFERED=1 PYTHONPATH=${dir}\nWORKDIR /app\nCOPY src/ ${dir}/\nUSER nobody\nCMD ["python3", "-m", "app.server"]\n`
+  beforeAll(async () => {
+    p = await makeApp(READONLY, 'real-moved')
+  })
+  afterAll(() => cleanUp(p))
+
+  test('the running container lacks /app/src, the new image has it: checked as nobody in a read-only one-off container, then fresh', async () => {
+    writeFileSync(join(p.dir, 'Dockerfile'), dockerfile('/app/code'))
+    const first = await runAction(appInputs(p, READONLY, 'docker compose', { ref: 'moved-1' }))
+    expectExit(first, 'non-zero')
+    expect(probe(first, 'source').reason).toContain('container-source-dir /app/src does not exist in the container')
+    const old = serviceContainer(p, READONLY.service)
+
+    writeFileSync(join(p.dir, 'Dockerfile'), dockerfile('/app/src'))
+    setAppVersion(p, READONLY, 'moved')
+    const second = await runAction(appInputs(p, READONLY, 'docker compose', { ref: 'moved-2', 'verify-expect': '"version": "moved"' }))
+    expectExit(second, 'zero')
+    expect(second.stdout).toContain('the new image is checked for it before the running container is touched')
+    expect(second.outputs.verdict).toBe('fresh')
+    expect(second.outputs['container-id']).not.toBe(old)
+    expect(docker('inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', second.outputs['container-id'])).toBe('nobody true')
+    expect(JSON.parse((await httpGet(p.url)).body)).toEqual({ version: 'moved', revision: 'moved-2' })
+  })
+})
