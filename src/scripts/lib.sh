@@ -507,14 +507,18 @@ rm -f -- "$log" ${rmfile:+"$rmfile"}
 # Wakes the follower at once (it waits on this pipe between reads of the log).
 if [ -n "$done_fd" ]; then { printf . >&"$done_fd"; } 2>/dev/null || true; fi
 exit "$rc"'
+# Sets FD_BUSY to the project's "busy" lock file, which a detached unit holds while it runs
+# (lock.sh waits for it). Not through $(...): a refusal must stop the script, not a subshell.
+FD_BUSY=""
+fd_busy_file() {
+  fd_lock_dir
+  FD_BUSY="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
+  if [ -L "$FD_BUSY" ]; then fd_lock_refuse "$FD_BUSY is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
+}
 fd_detached() {
   local log pid rc=0 busy="" rmfile="" done_fd=""
   if [ "${1-}" = "--rm" ]; then rmfile=$2; shift 2; fi
-  if command -v flock >/dev/null 2>&1; then
-    fd_lock_dir
-    busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
-    if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
-  fi
+  if command -v flock >/dev/null 2>&1; then fd_busy_file; busy=$FD_BUSY; fi
   log=$(mktemp "${TMPDIR:-/tmp}/fresh-deploy-log.XXXXXX")
   # Opened before the unit starts, so that its output is read even once the unit removed the file.
   exec 7<"$log"
@@ -557,9 +561,8 @@ fd_detached() {
 fd_wait_detached() {
   local busy
   command -v flock >/dev/null 2>&1 || return 0
-  fd_lock_dir
-  busy="$FD_LOCK_DIR/$(fd_lock_key "$(pwd -P)").busy"
-  if [ -L "$busy" ]; then fd_lock_refuse "$busy is a symbolic link; fresh-deploy never writes through one: remove it and deploy again"; fi
+  fd_busy_file
+  busy=$FD_BUSY
   exec 8>>"$busy"
   if ! flock -n 8; then
     echo "waiting up to $1 s for a detached step that a lost connection left running"
@@ -582,11 +585,11 @@ fd_compose_argv() {
   if [ -n "${FD_PROJECT_NAME:-}" ]; then FD_ARGV+=(-p "$FD_PROJECT_NAME"); fi
 }
 
-# Prints the service container's facts after an up; sets FD_CID.
+# Prints the facts of container $1 (default: the service's, after an up); sets FD_CID.
 FD_CID=""
 fd_report_container() {
   local id image started config_image
-  FD_CID=$(fd_service_cid "$FD_SERVICE")
+  FD_CID=${1:-$(fd_service_cid "$FD_SERVICE")}
   [ -n "$FD_CID" ] || fd_die "compose reported success, but service $FD_SERVICE has no container"
   IFS=$'\t' read -r id image started config_image < <(docker inspect --format \
     '{{.ID}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$FD_CID")

@@ -66,14 +66,7 @@ else
   done <<<"$nets"
   docker start "$new" >/dev/null || sf_fail "the new container of service $FD_SERVICE could not start"
   fd_out old-container-id "$old"
-  IFS=$'\t' read -r id image started config_image < <(docker inspect --format \
-    '{{.ID}}{{"\t"}}{{.Image}}{{"\t"}}{{.State.StartedAt}}{{"\t"}}{{.Config.Image}}' "$new")
-  # shellcheck disable=SC2034 # read by verify.sh in the same script
-  FD_CID=$id
-  fd_out container-id "$id"
-  fd_out image-id "$image"
-  fd_out started-at "$started"
-  fd_out config-image "$config_image"
+  fd_report_container "$new"
   # shellcheck disable=SC2034 # read by verify.sh and the runner's script wrapper (scripts.ts)
   FD_SF_ACTIVE=yes FD_SKIP_REBUILD=yes
 fi
